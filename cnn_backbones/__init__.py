@@ -1,0 +1,5 @@
+"""CNN backbones behind one registry: feature extractors that return a grid of region features."""
+from cnn_backbones.registry import BackboneInfo, backbone_info, create_backbone, list_backbones, register_backbone
+from cnn_backbones import small  # noqa: F401  (registers its backbones)
+
+__all__ = ["BackboneInfo", "backbone_info", "create_backbone", "list_backbones", "register_backbone"]

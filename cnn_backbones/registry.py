@@ -1,0 +1,71 @@
+"""One registry of CNN backbones: build any of them by name, list them, read their metadata."""
+import dataclasses
+import fnmatch
+
+import keras
+
+
+@dataclasses.dataclass(frozen=True)
+class BackboneInfo:
+    """What a registry entry promises about the model it builds."""
+
+    name: str
+    family: str
+    builder: object  # builder(input_shape, **options) -> keras.Model from images to the grid
+    default_input_shape: tuple
+    feature_stride: int
+    grid_channels: int
+    feature_layer: str
+    imagenet_weights: bool = False
+    description: str = ""
+
+
+_REGISTRY = {}
+
+
+def register_backbone(name, builder, *, family, default_input_shape, feature_stride, grid_channels,
+                      feature_layer, imagenet_weights=False, description=""):
+    """Add a backbone to the registry (a decorator-free call, so variants stay one line each)."""
+    if name in _REGISTRY:
+        raise ValueError(f"A backbone named {name!r} is already registered.")
+    _REGISTRY[name] = BackboneInfo(name, family, builder, tuple(default_input_shape), feature_stride,
+                                   grid_channels, feature_layer, imagenet_weights, description)
+    return builder
+
+
+def list_backbones(pattern="*"):
+    """Names of the registered backbones that match a shell-style ``pattern``.
+
+    >>> "small_vgg" in list_backbones("small_*")
+    True
+    """
+    return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))
+
+
+def backbone_info(name):
+    """The registry entry of ``name``; a ValueError lists the names accepted."""
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise ValueError(f"Unknown backbone {name!r}. Available: {', '.join(list_backbones())}.")
+    return _REGISTRY[name]
+
+
+def create_backbone(name, input_shape=None, weights=None, trainable=True, **options):
+    """Build backbone ``name``: a ``keras.Model`` from images (0..255) to a feature grid (B, h, w, C).
+
+    The model carries its own preprocessing, so callers pass images in the uint8 range.
+
+    >>> model = create_backbone("small_vgg", input_shape=(64, 64, 3))
+    >>> tuple(model.output.shape)
+    (None, 8, 8, 64)
+    """
+    info = backbone_info(name)
+    input_shape = tuple(input_shape or info.default_input_shape)
+    if len(input_shape) != 3 or input_shape[-1] != 3:
+        raise ValueError(f"input_shape must be (height, width, 3), got {input_shape}.")
+    if weights is not None:
+        raise ValueError(f"Backbone {name!r} has no pretrained weights; use weights=None.")
+    model = info.builder(input_shape, **options)
+    model.trainable = bool(trainable)
+    return model
+
+

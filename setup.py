@@ -1,0 +1,30 @@
+"""Distribution of showattend: attention-based image captioning in Keras 3."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+README = Path(__file__).with_name("README.md")
+
+setup(
+    name="showattend",
+    version="0.1.0",
+    description='"Show, Attend and Tell" image captioning in Keras 3 on TensorFlow',
+    long_description=README.read_text(encoding="utf-8") if README.exists() else "",
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["showattend", "showattend.*", "cnn_backbones", "cnn_backbones.*"]),
+    install_requires=[
+        "tensorflow>=2.16",
+        "keras>=3.3",
+        "numpy",
+        "pillow",
+        "matplotlib",
+        "pycocoevalcap>=1.2",
+    ],
+    extras_require={
+        "test": ["pytest>=7"],
+        "notebooks": ["jupyter", "nbclient", "ipykernel"],
+    },
+    entry_points={"console_scripts": ["showattend=showattend.cli:main"]},
+)

@@ -1,0 +1,11 @@
+"""showattend: "Show, Attend and Tell" image captioning in Keras 3 on TensorFlow."""
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from showattend.captioner import Caption, Captioner, load_captioner  # noqa: E402
+from showattend.data import CaptionDataset  # noqa: E402
+from showattend.text import Vocabulary  # noqa: E402
+
+__all__ = ["Caption", "Captioner", "CaptionDataset", "Vocabulary", "load_captioner"]
+__version__ = "0.1.0"

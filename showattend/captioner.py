@@ -1,0 +1,285 @@
+"""Captioner: a CNN backbone and an attention decoder in one keras.Model, trained and used whole."""
+import dataclasses
+import os
+
+import keras
+import numpy as np
+from keras import ops
+
+import cnn_backbones
+from showattend.data.dataset import CaptionDataset
+from showattend.data.images import as_image_list, resize_images
+from showattend.data.pipeline import caption_dataset_to_tf
+from showattend.generation import beam_search, greedy_search
+from showattend.layers.decoder import AttentionDecoder
+from showattend.text.vocabulary import Vocabulary
+
+ATTENTION_KINDS = ("soft",)
+
+
+@dataclasses.dataclass
+class Caption:
+    """One generated caption: its words, its log-probability and, if asked for, where it looked.
+
+    ``attention[i]`` (grid_h, grid_w), summing to 1, is the map that produced ``tokens[i]``;
+    ``beta[i]`` is the gate's value at that step.
+    """
+
+    text: str
+    tokens: list
+    score: float
+    attention: np.ndarray = None
+    beta: np.ndarray = None
+
+    def to_dict(self):
+        out = {"text": self.text, "tokens": self.tokens, "score": self.score}
+        if self.attention is not None:
+            out.update(attention=self.attention.tolist(), beta=self.beta.tolist())
+        return out
+
+
+def _as_vocabulary(vocabulary):
+    if isinstance(vocabulary, Vocabulary):
+        return vocabulary
+    if isinstance(vocabulary, dict) and isinstance(vocabulary.get("words"), list):
+        return Vocabulary.from_config(vocabulary)
+    raise ValueError("vocabulary must be a showattend.Vocabulary (e.g. Vocabulary.build(captions)), "
+                     f"got {type(vocabulary).__name__}.")
+
+
+def _as_backbone(backbone, image_size):
+    if isinstance(backbone, str):
+        info = cnn_backbones.backbone_info(backbone)
+        size = tuple(image_size or info.default_input_shape[:2])
+        return cnn_backbones.create_backbone(backbone, input_shape=(*size, 3))
+    if isinstance(backbone, dict):
+        return keras.saving.deserialize_keras_object(backbone)
+    if isinstance(backbone, keras.Model):
+        return backbone
+    raise ValueError(f"backbone must be a registered name ({', '.join(cnn_backbones.list_backbones())}) "
+                     f"or a keras.Model, got {type(backbone).__name__}.")
+
+
+@keras.saving.register_keras_serializable(package="showattend")
+class Captioner(keras.Model):
+    """Show, Attend and Tell: backbone → regions → attention LSTM → words.
+
+    Trains with ``compile()``/``fit()`` (one example per reference caption), captions with
+    ``caption()``, and saves whole, vocabulary and image size included.
+
+    >>> from showattend import Captioner, Vocabulary
+    >>> from showattend.datasets import shapes
+    >>> data = shapes("train", num_images=16)
+    >>> model = Captioner("small_vgg", Vocabulary.build(data.all_captions()), units=32)
+    >>> model.compile(optimizer="adam")
+    >>> history = model.fit(data, epochs=1, verbose=0)
+    >>> len(model.caption(data.images[:2]))
+    2
+    """
+
+    def __init__(self, backbone="small_vgg", vocabulary=None, attention="soft", embed_dim=64, units=256,
+                 attention_dim=128, dropout=0.5, doubly_stochastic=1.0, gate=True, image_size=None,
+                 train_backbone=True, max_length=30, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        if attention not in ATTENTION_KINDS:
+            raise ValueError(f"Unknown attention {attention!r}. Accepted: {', '.join(ATTENTION_KINDS)}.")
+        if vocabulary is None:
+            raise ValueError("A Captioner needs a vocabulary: Vocabulary.build(training_captions).")
+        self.vocabulary = _as_vocabulary(vocabulary)
+        self.backbone = _as_backbone(backbone, image_size)
+        grid = self.backbone.output_shape
+        size = self.backbone.input_shape[1:3]
+        if len(grid) != 4 or None in grid[1:] or None in size:
+            raise ValueError("The backbone must map fixed-size images (H, W, 3) to a grid (h, w, channels); "
+                             f"it maps {self.backbone.input_shape} to {grid}.")
+        self.image_size, self.grid_shape, self.feature_dim = tuple(size), tuple(grid[1:3]), grid[3]
+        self.backbone.trainable = bool(train_backbone)
+        self.attention_kind = attention
+        self.doubly_stochastic = float(doubly_stochastic)
+        self.max_length = int(max_length)
+        self.seed = seed
+        self.decoder = AttentionDecoder(len(self.vocabulary), embed_dim, units, attention_dim, dropout, gate, seed,
+                                        name="decoder")
+        self.decoder.build((None, self.num_regions, self.feature_dim))
+        self.cross_entropy_tracker = keras.metrics.Mean(name="cross_entropy")
+        self.attention_penalty_tracker = keras.metrics.Mean(name="attention_penalty")
+        object.__setattr__(self, "_generation_functions", None)
+        self.built = True  # every sublayer is built above, so weights exist before any call or load
+
+    @property
+    def num_regions(self):
+        return self.grid_shape[0] * self.grid_shape[1]
+
+    def encode(self, images, training=None):
+        """Images (batch, H, W, 3) in 0..255 → region features (batch, regions, channels)."""
+        grid = self.backbone(ops.cast(images, "float32"), training=training)  # (batch, h, w, channels)
+        return ops.reshape(grid, (-1, self.num_regions, self.feature_dim))
+
+    def call(self, inputs, training=None):
+        """``{"images": (batch, H, W, 3), "tokens": (batch, steps)}`` → logits, α and β per step."""
+        features = self.encode(inputs["images"], training=training)
+        return self.decoder(features, inputs["tokens"], training=training)
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """Masked cross-entropy summed over a caption's words, plus λ Σ_i (1 − Σ_t α_ti)², batch mean."""
+        mask = ops.cast(ops.not_equal(y, self.vocabulary.pad_id), "float32")  # (batch, steps)
+        token_loss = keras.losses.sparse_categorical_crossentropy(
+            y, ops.cast(y_pred["logits"], "float32"), from_logits=True)  # (batch, steps)
+        cross_entropy = ops.mean(ops.sum(token_loss * mask, axis=1))
+        penalty = ops.mean(doubly_stochastic_penalty(y_pred["alpha"], mask))
+        self.cross_entropy_tracker.update_state(cross_entropy)
+        self.attention_penalty_tracker.update_state(penalty)
+        return cross_entropy + self.doubly_stochastic * penalty
+
+    # --- training -------------------------------------------------------------------------------
+
+    def make_dataset(self, dataset, batch_size=64, shuffle=True, seed=None):
+        """A tf.data pipeline of this model's inputs from a CaptionDataset."""
+        return caption_dataset_to_tf(dataset, self.vocabulary, self.image_size, batch_size=batch_size,
+                                     shuffle=shuffle, seed=self.seed if seed is None else seed,
+                                     max_length=None if dataset is None else min(
+                                         self.max_length, max(len(self.vocabulary.encode(c))
+                                                              for c in dataset.all_captions())))
+
+    def compile(self, optimizer="adam", jit_compile=True, **kwargs):
+        """Keras ``compile`` without a loss (the Captioner computes its own).
+
+        XLA is on by default, on CPUs too (Keras turns it off there): the decoder's steps are
+        unrolled for captions of static length, and XLA runs them about twice as fast.
+        """
+        if kwargs.pop("loss", None) is not None:
+            raise ValueError("A Captioner computes its own loss; compile it without `loss`.")
+        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
+
+    def compile_from_config(self, config):
+        """Restore the compile settings of a saved model (Keras skips this for a custom compile)."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**{k: v for k, v in config.items() if k != "loss"})
+        if self.optimizer is not None and self.built:
+            self.optimizer.build(self.trainable_variables)
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, **kwargs):
+        """Keras ``fit``; ``x`` and ``validation_data`` may also be CaptionDatasets."""
+        if isinstance(x, CaptionDataset):
+            x = self.make_dataset(x, batch_size or 64, shuffle=kwargs.pop("shuffle", True))
+            batch_size = None
+        if isinstance(validation_data, CaptionDataset):
+            validation_data = self.make_dataset(validation_data, 64, shuffle=False)
+        return super().fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data, **kwargs)
+
+    def evaluate_loss(self, dataset, batch_size=64, **kwargs):
+        return super().evaluate(self.make_dataset(dataset, batch_size, shuffle=False), return_dict=True, **kwargs)
+
+    # --- captioning -----------------------------------------------------------------------------
+
+    def _compiled(self):
+        """Encoder and decoder step as tf.functions, traced once per input shape and reused."""
+        if self._generation_functions is None:
+            import tensorflow as tf
+
+            def start(images):
+                features = self.encode(images, training=False)
+                h, c = self.decoder.initial_state(features)
+                return features, self.decoder.attention.project(features), h, c
+
+            functions = (tf.function(start, reduce_retracing=True),
+                         tf.function(self.decoder.decode_step, reduce_retracing=True))
+            object.__setattr__(self, "_generation_functions", functions)
+        return self._generation_functions
+
+    def caption(self, images, beam_size=3, max_length=None, return_attention=False, batch_size=32):
+        """Caption images: file paths, PIL images, uint8 arrays (H, W[, C]) or (N, H, W, C), or lists.
+
+        Returns one ``Caption`` per image; ``beam_size=1`` is greedy search.
+
+        >>> captions = model.caption("shapes.png", return_attention=True)  # doctest: +SKIP
+        >>> captions[0].text, captions[0].attention.shape  # doctest: +SKIP
+        ('a red circle in the center', (5, 8, 8))
+        """
+        images = as_image_list(images)
+        max_length = self.max_length if max_length is None else max_length
+        for label, value in (("beam_size", beam_size), ("max_length", max_length), ("batch_size", batch_size)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{label} must be a positive integer, got {value!r}.")
+        captions = []
+        for first in range(0, len(images), batch_size):
+            batch = resize_images(images[first:first + batch_size], self.image_size)
+            captions.extend(self._caption_batch(batch, beam_size, max_length, return_attention))
+        return captions
+
+    def _caption_batch(self, batch, beam_size, max_length, return_attention):
+        start, step = self._compiled()
+        features, projected, h, c = (t.numpy() for t in start(batch))
+        rows = len(batch)
+        if beam_size > 1:  # every beam of image b sits at rows b·K … b·K+K−1
+            features, projected, h, c = (np.repeat(a, beam_size, axis=0) for a in (features, projected, h, c))
+
+        ids = self.vocabulary
+
+        def step_fn(tokens, state):
+            log_probs, h, c, alpha, beta = step(tokens, state[0], state[1], features, projected)
+            log_probs = log_probs.numpy()
+            log_probs[:, [ids.pad_id, ids.start_id]] = -np.inf  # never generated
+            return log_probs, (h.numpy(), c.numpy()), {"alpha": alpha.numpy(), "beta": beta.numpy()}
+
+        if beam_size == 1:
+            hyps = greedy_search(step_fn, (h, c), rows, ids.start_id, ids.end_id, max_length)
+        else:
+            hyps = beam_search(step_fn, (h, c), rows, ids.start_id, ids.end_id, beam_size, max_length)
+        captions = []
+        for hyp in hyps:
+            tokens = self.vocabulary.decode_tokens(hyp.ids)
+            caption = Caption(" ".join(tokens), tokens, hyp.score)
+            if return_attention:
+                caption.attention = hyp.extras["alpha"].astype(np.float32).reshape(-1, *self.grid_shape)
+                caption.beta = hyp.extras["beta"].astype(np.float32)
+            captions.append(caption)
+        return captions
+
+    # --- saving ---------------------------------------------------------------------------------
+
+    def get_config(self):
+        d = self.decoder
+        return {**super().get_config(), "backbone": keras.saving.serialize_keras_object(self.backbone),
+                "vocabulary": self.vocabulary.get_config(), "attention": self.attention_kind,
+                "embed_dim": d.embed_dim, "units": d.units, "attention_dim": d.attention_dim,
+                "dropout": d.dropout_rate, "doubly_stochastic": self.doubly_stochastic, "gate": d.gate,
+                "image_size": list(self.image_size), "train_backbone": self.backbone.trainable,
+                "max_length": self.max_length, "seed": self.seed}
+
+    def save(self, filepath, overwrite=True, **kwargs):
+        """Save as ``.keras``, atomically: a crash mid-save never leaves a broken file behind."""
+        filepath = os.fspath(filepath)
+        if not filepath.endswith(".keras"):
+            raise ValueError(f"Save a Captioner to a '.keras' file, got {filepath!r}.")
+        if os.path.exists(filepath) and not overwrite:
+            raise FileExistsError(f"{filepath} exists and overwrite=False.")
+        partial = filepath[: -len(".keras")] + ".partial.keras"
+        super().save(partial, overwrite=True, **kwargs)
+        os.replace(partial, filepath)
+
+
+def doubly_stochastic_penalty(alpha, mask):
+    """Σ_i (1 − Σ_t α_ti)² per caption, counting only the real (unpadded) steps.
+
+    alpha: (batch, steps, regions); mask: (batch, steps) with 1 for real steps.
+    """
+    coverage = ops.sum(ops.cast(alpha, "float32") * ops.expand_dims(mask, -1), axis=1)  # (batch, regions)
+    return ops.sum(ops.square(1.0 - coverage), axis=-1)
+
+
+def load_captioner(path):
+    """Load a Captioner saved with ``Captioner.save``.
+
+    >>> model = load_captioner("runs/demo/model.keras")  # doctest: +SKIP
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No saved captioner at {path!r}")
+    try:
+        model = keras.saving.load_model(path)
+    except (ValueError, OSError, KeyError) as error:
+        raise ValueError(f"{path!r} is not a saved Captioner ({error})") from None
+    if not isinstance(model, Captioner):
+        raise ValueError(f"{path!r} holds a {type(model).__name__}, not a Captioner.")
+    return model

@@ -1,0 +1,59 @@
+"""CaptionDataset: images with their reference captions (and, where known, their objects)."""
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(eq=False)  # identity, not mask-by-mask comparison
+class GroundedObject:
+    """An object of an image: its name (the words that name it), its boolean mask, its attributes."""
+
+    name: tuple  # e.g. ("red", "circle")
+    mask: np.ndarray  # (H, W) bool, at the image's own size
+    attributes: dict = dataclasses.field(default_factory=dict)  # e.g. {"size": "large", "position": ("top", "left")}
+
+
+@dataclasses.dataclass
+class CaptionDataset:
+    """Images, several reference captions per image, and optionally grounded objects per image.
+
+    ``images`` is a uint8 array (N, H, W, 3) or a list of image file paths.
+
+    >>> from showattend.datasets import shapes
+    >>> data = shapes("test", num_images=8)
+    >>> len(data), len(data.captions[0]) >= 3
+    (8, True)
+    """
+
+    images: object
+    captions: list
+    objects: list = None
+    name: str = "captions"
+
+    def __post_init__(self):
+        if len(self.images) != len(self.captions):
+            raise ValueError(f"{len(self.images)} images but {len(self.captions)} caption lists: "
+                             "one list of reference captions per image is needed.")
+        if len(self.captions) == 0:
+            raise ValueError("A CaptionDataset needs at least one image.")
+        for i, refs in enumerate(self.captions):
+            if isinstance(refs, str) or len(refs) == 0:
+                raise ValueError(f"Image {i} needs a non-empty list of reference captions, got {refs!r}.")
+        if self.objects is not None and len(self.objects) != len(self.captions):
+            raise ValueError(f"{len(self.objects)} object lists for {len(self.captions)} images.")
+
+    def __len__(self):
+        return len(self.captions)
+
+    @property
+    def num_captions(self):
+        return sum(len(refs) for refs in self.captions)
+
+    def all_captions(self):
+        return [c for refs in self.captions for c in refs]
+
+    def subset(self, indices):
+        indices = list(indices)
+        images = self.images[indices] if isinstance(self.images, np.ndarray) else [self.images[i] for i in indices]
+        objects = None if self.objects is None else [self.objects[i] for i in indices]
+        return CaptionDataset(images, [self.captions[i] for i in indices], objects, self.name)

@@ -1,0 +1,61 @@
+"""The demo: train a soft-attention captioner on the built-in shapes data, evaluate it, draw its attention."""
+import os
+import time
+
+import keras
+
+from showattend.captioner import Captioner
+from showattend.datasets import shapes
+from showattend.evaluation import evaluate, format_metrics
+from showattend.files import write_json
+from showattend.text import Vocabulary
+from showattend.visualize import save_attention
+
+# Sized to train in a few minutes on a 2-core CPU and still name every object right.
+DEMO_MODEL = dict(backbone="small_vgg", embed_dim=64, units=128, attention_dim=64, dropout=0.3,
+                  doubly_stochastic=1.0)
+
+
+def run_demo(out="runs/demo", num_images=3000, epochs=6, seed=0, batch_size=64, learning_rate=2e-3,
+             num_figures=4, verbose=1, log=print, **model_options):
+    """Train, evaluate and visualise; returns the metrics. Re-running resumes an interrupted training.
+
+    >>> metrics = run_demo("runs/demo", num_images=3000)  # doctest: +SKIP
+    """
+    started = time.time()
+    os.makedirs(out, exist_ok=True)
+    keras.utils.set_random_seed(seed)
+    log(f"Generating the shapes data (seed {seed}) …")
+    train = shapes("train", num_images=num_images, seed=seed)
+    val = shapes("val", num_images=max(64, num_images // 10), seed=seed)
+    test = shapes("test", num_images=max(64, num_images // 6), seed=seed)
+    vocabulary = Vocabulary.build(train.all_captions())
+    log(f"  train {len(train)} images / {train.num_captions} captions, val {len(val)}, test {len(test)}; "
+        f"vocabulary {len(vocabulary)} words")
+
+    captioner = Captioner(vocabulary=vocabulary, seed=seed, **{**DEMO_MODEL, **model_options})
+    captioner.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    log(f"Training a {captioner.attention_kind}-attention captioner ({captioner.count_params():,} parameters) "
+        f"for {epochs} epochs …")
+    backup = os.path.join(out, "backup")
+    captioner.fit(train, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=verbose,
+                  callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=True)])
+    model_path = os.path.join(out, "model.keras")
+    captioner.save(model_path)
+    train_seconds = time.time() - started
+
+    log(f"Evaluating on {len(test)} test images (beam 3) …")
+    captions = captioner.caption(test.images, beam_size=3, return_attention=True)
+    metrics = evaluate(captioner, test, captions=captions)
+    log(format_metrics(metrics))
+    figures = [save_attention(os.path.join(out, f"attention_{n}.png"), test.images[n], captions[n])
+               for n in range(min(num_figures, len(test)))]
+    write_json(os.path.join(out, "captions.json"), [
+        {"image": n, "caption": c.text, "score": c.score, "references": test.captions[n]}
+        for n, c in enumerate(captions)])
+    metrics.update(train_seconds=round(train_seconds, 1), wall_seconds=round(time.time() - started, 1),
+                   epochs=epochs, num_images=num_images, seed=seed, model={**DEMO_MODEL, **model_options})
+    write_json(os.path.join(out, "metrics.json"), metrics)
+    log(f"Wrote {model_path}, metrics.json, captions.json and {len(figures)} attention figures to {out}/ "
+        f"in {metrics['wall_seconds']:.0f} s.")
+    return metrics

@@ -1,0 +1,164 @@
+"""Caption metrics (pycocoevalcap) and, for data with object masks, semantic F1 and attention correctness."""
+import collections
+import shutil
+import warnings
+
+import numpy as np
+
+from showattend.data.dataset import CaptionDataset
+from showattend.text.vocabulary import tokenize
+from showattend.visualize import upsample_attention
+
+METRIC_NAMES = ("BLEU-1", "BLEU-2", "BLEU-3", "BLEU-4", "METEOR", "ROUGE-L", "CIDEr-D")
+
+
+def _tokenized(captions_by_image):
+    """PTB-tokenize {id: [captions]} as the COCO evaluation does (Java), else our own tokenizer."""
+    if shutil.which("java"):
+        from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+        return PTBTokenizer().tokenize({k: [{"caption": c} for c in v] for k, v in captions_by_image.items()})
+    return {k: [" ".join(tokenize(c)) for c in v] for k, v in captions_by_image.items()}
+
+
+def caption_metrics(references, hypotheses):
+    """BLEU-1..4, METEOR, ROUGE-L and CIDEr-D of ``hypotheses`` (one string per image) against
+    ``references`` (a list of strings per image), each pycocoevalcap scorer called on its own.
+
+    METEOR needs Java; without it METEOR is NaN and a warning says so.
+
+    >>> caption_metrics([["a red circle"]], ["a red circle"])["BLEU-1"]  # doctest: +SKIP
+    1.0
+    """
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+
+    if len(references) != len(hypotheses) or not hypotheses:
+        raise ValueError(f"Need one hypothesis per image and at least one image; got {len(hypotheses)} "
+                         f"hypotheses for {len(references)} reference lists.")
+    gts = _tokenized({i: list(refs) for i, refs in enumerate(references)})
+    res = _tokenized({i: [hyp] for i, hyp in enumerate(hypotheses)})
+    res = {k: [v[0] if v[0].strip() else "<empty>"] for k, v in res.items()}  # scorers choke on ""
+    bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
+    metrics = {f"BLEU-{n + 1}": float(b) for n, b in enumerate(bleu)}
+    if shutil.which("java"):
+        from pycocoevalcap.meteor.meteor import Meteor
+
+        metrics["METEOR"] = float(Meteor().compute_score(gts, res)[0])
+    else:
+        warnings.warn("Java was not found: METEOR needs it, so it is reported as NaN.")
+        metrics["METEOR"] = float("nan")
+    metrics["ROUGE-L"] = float(Rouge().compute_score(gts, res)[0])
+    metrics["CIDEr-D"] = float(Cider().compute_score(gts, res)[0])
+    return metrics
+
+
+def find_object_phrases(tokens, names, modifiers=()):
+    """Where ``tokens`` name an object: (word indices, name) for each occurrence of a name.
+
+    A name is a tuple of words, e.g. ("red", "circle"); a modifier word (e.g. a size) right
+    before it joins the phrase.
+
+    >>> find_object_phrases(["a", "big", "red", "circle"], {("red", "circle")}, {"big"})
+    [([1, 2, 3], ('red', 'circle'))]
+    """
+    found = []
+    lengths = sorted({len(n) for n in names}, reverse=True)
+    i = 0
+    while i < len(tokens):
+        for n in lengths:
+            name = tuple(tokens[i:i + n])
+            if name in names:
+                words = ([i - 1] if i > 0 and tokens[i - 1] in modifiers else []) + list(range(i, i + n))
+                found.append((words, name))
+                i += n - 1
+                break
+        i += 1
+    return found
+
+
+def _ground(phrase, name, tokens, candidates):
+    """The object a phrase refers to: same name, then same size word, then its position words follow."""
+    matching = [o for o in candidates if o.name == name]
+    if not matching:
+        return None
+    after = " ".join(tokens[phrase[-1] + 1: phrase[-1] + 5])
+
+    def rank(o):
+        size = o.attributes.get("size")
+        position = " ".join(o.attributes.get("position", ()))
+        return (-(size is not None and size == tokens[phrase[0]]), -(bool(position) and position in after))
+
+    return min(matching, key=rank)
+
+
+def grounding_scores(dataset, captions):
+    """Semantic precision/recall/F1 of the object names, and attention correctness per object phrase."""
+    names = {o.name for objects in dataset.objects for o in objects}
+    modifiers = {o.attributes["size"] for objects in dataset.objects for o in objects if "size" in o.attributes}
+    tp = n_predicted = n_present = 0
+    correctness, baseline = [], []
+    for objects, caption in zip(dataset.objects, captions):
+        phrases = find_object_phrases(caption.tokens, names, modifiers)
+        predicted = collections.Counter(name for _, name in phrases)
+        present = collections.Counter(o.name for o in objects)
+        tp += sum((predicted & present).values())
+        n_predicted += sum(predicted.values())
+        n_present += sum(present.values())
+        if caption.attention is None:
+            continue
+        unused = list(objects)
+        for words, name in phrases:
+            target = _ground(words, name, caption.tokens, unused)
+            if target is None:
+                continue
+            unused.remove(target)
+            masses = [upsample_attention(caption.attention[w], target.mask.shape)[target.mask].sum() for w in words]
+            correctness.append(max(masses))
+            baseline.append(target.mask.mean())
+    precision = tp / n_predicted if n_predicted else 0.0
+    recall = tp / n_present if n_present else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    scores = {"semantic_precision": precision, "semantic_recall": recall, "semantic_f1": f1}
+    if correctness:
+        scores.update(attention_correctness=float(np.mean(correctness)), uniform_baseline=float(np.mean(baseline)),
+                      grounded_phrases=len(correctness))
+    return scores
+
+
+def evaluate(captioner, dataset, beam_size=3, captions=None, batch_size=32):
+    """Caption ``dataset``'s images and score them: a dict of metric → value.
+
+    BLEU-1..4, METEOR, ROUGE-L, CIDEr-D always; for data with object masks (the shapes data) also
+    ``semantic_f1`` (with precision and recall) and ``attention_correctness`` with its
+    ``uniform_baseline``. Pass ``captions`` to score captions you already have.
+
+    >>> metrics = evaluate(model, shapes("test"))  # doctest: +SKIP
+    """
+    if not isinstance(dataset, CaptionDataset):
+        raise ValueError(f"evaluate() needs a CaptionDataset, got {type(dataset).__name__}.")
+    if captions is None:
+        captions = captioner.caption(dataset.images, beam_size=beam_size, return_attention=True,
+                                     batch_size=batch_size)
+    if len(captions) != len(dataset):
+        raise ValueError(f"{len(captions)} captions for {len(dataset)} images.")
+    metrics = caption_metrics(dataset.captions, [c.text for c in captions])
+    if dataset.objects is not None:
+        metrics.update(grounding_scores(dataset, captions))
+    metrics["num_images"] = len(dataset)
+    return metrics
+
+
+def format_metrics(metrics):
+    """The metrics as a two-column text table."""
+    rows = [(name, f"{metrics[name]:.4f}") for name in METRIC_NAMES if name in metrics]
+    for name in ("semantic_precision", "semantic_recall", "semantic_f1"):
+        if name in metrics:
+            rows.append((name, f"{metrics[name]:.4f}"))
+    if "attention_correctness" in metrics:
+        rows.append(("attention_correctness", f"{metrics['attention_correctness']:.4f}  "
+                     f"(uniform baseline {metrics['uniform_baseline']:.4f}, "
+                     f"{metrics['attention_correctness'] / metrics['uniform_baseline']:.1f}x)"))
+    width = max(len(r[0]) for r in rows)
+    return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

@@ -1,0 +1,116 @@
+"""The decoder of "Show, Attend and Tell": an LSTM that attends over image regions at every word."""
+import keras
+from keras import ops
+
+from showattend.layers.attention import AdditiveAttention
+from showattend.layers.cells import LSTMCell
+
+
+@keras.saving.register_keras_serializable(package="showattend")
+class AttentionDecoder(keras.layers.Layer):
+    """Soft-attention LSTM decoder with the gate β and the deep output layer (REFERENCE.md).
+
+    Per step t: α_t from h_{t-1} and the regions; ẑ_t = β_t Σ_i α_ti a_i with β_t = σ(w_β h_{t-1});
+    (h_t, c_t) = LSTM([E y_{t-1}; ẑ_t], h_{t-1}, c_{t-1}). After the recurrence, for all steps at
+    once: logits = L_o(dropout(tanh(E y_{t-1} + L_h h_t + L_z ẑ_t))).
+
+    >>> import numpy as np
+    >>> decoder = AttentionDecoder(vocab_size=20, embed_dim=8, units=16, attention_dim=8)
+    >>> out = decoder(np.ones((2, 9, 12), "float32"), np.ones((2, 5), "int32"))
+    >>> tuple(out["logits"].shape), tuple(out["alpha"].shape), tuple(out["beta"].shape)
+    ((2, 5, 20), (2, 5, 9), (2, 5))
+    """
+
+    unroll_limit = 64  # captions padded to at most this many steps are unrolled
+
+    def __init__(self, vocab_size, embed_dim=64, units=256, attention_dim=128, dropout=0.5, gate=True,
+                 seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self.vocab_size, self.embed_dim, self.units = int(vocab_size), int(embed_dim), int(units)
+        self.attention_dim, self.dropout_rate, self.gate = int(attention_dim), float(dropout), bool(gate)
+        self.seed = seed
+        self.embedding = keras.layers.Embedding(self.vocab_size, self.embed_dim, name="embedding")
+        self.init_h = keras.layers.Dense(self.units, activation="tanh", name="init_h")
+        self.init_c = keras.layers.Dense(self.units, activation="tanh", name="init_c")
+        self.attention = AdditiveAttention(self.attention_dim, name="attention")
+        self.gate_layer = keras.layers.Dense(1, activation="sigmoid", name="gate") if self.gate else None
+        self.cell = LSTMCell(self.units, name="lstm")
+        self.output_hidden = keras.layers.Dense(self.embed_dim, use_bias=False, name="output_hidden")  # L_h
+        self.output_context = keras.layers.Dense(self.embed_dim, use_bias=False, name="output_context")  # L_z
+        self.output_dropout = keras.layers.Dropout(self.dropout_rate, seed=seed, name="output_dropout")
+        self.output_logits = keras.layers.Dense(self.vocab_size, name="output_logits")  # L_o
+
+    def build(self, features_shape, tokens_shape=None):
+        dim = features_shape[-1]
+        self.embedding.build((None, None))
+        self.init_h.build((None, dim))
+        self.init_c.build((None, dim))
+        self.attention.build_regions((None, None, dim))
+        self.attention.build((None, None, self.attention_dim), (None, self.units))
+        if self.gate_layer is not None:
+            self.gate_layer.build((None, self.units))
+        self.cell.build((None, self.embed_dim + dim))
+        self.output_hidden.build((None, self.units))
+        self.output_context.build((None, dim))
+        self.output_logits.build((None, self.embed_dim))
+
+    def initial_state(self, features):
+        """h_0 and c_0 from the mean region feature (two separate tanh layers)."""
+        mean = ops.mean(features, axis=1)
+        return self.init_h(mean), self.init_c(mean)
+
+    def step(self, embedded, h, c, features, projected):
+        """One recurrence step from the embedded previous word: returns h, c, ẑ, α, β."""
+        alpha = self.attention(projected, h)  # (batch, regions)
+        context = ops.sum(ops.expand_dims(alpha, -1) * features, axis=1)  # (batch, features)
+        beta = ops.squeeze(self.gate_layer(h), -1) if self.gate_layer is not None else ops.ones_like(alpha[:, 0])
+        context = ops.expand_dims(beta, -1) * context
+        h, c = self.cell(ops.concatenate([embedded, context], axis=-1), (h, c))
+        return h, c, context, alpha, beta
+
+    def deep_output(self, embedded, h, context, training=None):
+        """Logits over the vocabulary from E y_{t-1}, h_t and ẑ_t (any leading dimensions)."""
+        x = ops.tanh(embedded + self.output_hidden(h) + self.output_context(context))
+        return self.output_logits(self.output_dropout(x, training=training))
+
+    def decode_step(self, tokens, h, c, features, projected):
+        """For generation: previous word ids → log-probabilities of the next word, new state, α, β."""
+        embedded = self.embedding(tokens)  # (batch, embed)
+        h, c, context, alpha, beta = self.step(embedded, h, c, features, projected)
+        logits = self.deep_output(embedded, h, context, training=False)
+        return ops.log_softmax(ops.cast(logits, "float32"), axis=-1), h, c, alpha, beta
+
+    def call(self, features, tokens, training=None):
+        """Teacher forcing: features (batch, regions, dim), tokens (batch, steps) from ``<start>``."""
+        embedded = self.embedding(tokens)  # (batch, steps, embed)
+        h, c = self.initial_state(features)
+        projected = self.attention.project(features)  # once per image: (batch, regions, attention_dim)
+
+        steps = tokens.shape[1]
+        state = (h, c)
+        if steps is not None and steps <= self.unroll_limit:
+            # A static number of steps: unrolled, the graph has no while loop (faster on CPU, and
+            # XLA can compile it). Only h and c carry over; each step's outputs are stacked after.
+            outputs = []
+            for t in range(steps):
+                step = self.step(embedded[:, t], state[0], state[1], features, projected)
+                state, outputs = step[:2], outputs + [step]
+            hs, _, contexts, alphas, betas = (ops.stack(o, axis=1) for o in zip(*outputs))
+        else:
+            # keras.ops.scan on TensorFlow needs the per-step outputs to mirror the carry, so the
+            # carry holds (h, c, ẑ, α, β) and the step reads only h and c from it.
+            def body(carry, embedded_t):
+                out = self.step(embedded_t, carry[0], carry[1], features, projected)
+                return out, out
+
+            batch = ops.shape(features)[0]
+            init = (h, c, ops.zeros_like(features[:, 0]), ops.zeros_like(features[:, :, 0]), ops.zeros((batch,)))
+            _, stacked = ops.scan(body, init, ops.transpose(embedded, (1, 0, 2)))
+            hs, _, contexts, alphas, betas = (ops.moveaxis(o, 0, 1) for o in stacked)
+        logits = self.deep_output(embedded, hs, contexts, training=training)  # all steps at once
+        return {"logits": logits, "alpha": alphas, "beta": betas}  # (batch, steps, vocab|regions|)
+
+    def get_config(self):
+        return {**super().get_config(), "vocab_size": self.vocab_size, "embed_dim": self.embed_dim,
+                "units": self.units, "attention_dim": self.attention_dim, "dropout": self.dropout_rate,
+                "gate": self.gate, "seed": self.seed}

@@ -1,0 +1,118 @@
+"""Words to ids and back, built from training captions; stored as JSON, never pickled."""
+import collections
+import json
+import os
+import re
+
+PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
+SPECIAL_TOKENS = (PAD, START, END, UNK)
+
+_PUNCTUATION = re.compile(r"[^\w\s']|_")
+
+
+def tokenize(text):
+    """Lower-case ``text``, strip punctuation and split it into words.
+
+    >>> tokenize("A red Circle, at the top!")
+    ['a', 'red', 'circle', 'at', 'the', 'top']
+    """
+    if not isinstance(text, str):
+        raise ValueError(f"A caption must be a string, got {type(text).__name__}: {text!r}")
+    return _PUNCTUATION.sub(" ", text.lower()).replace("'", " ").split()
+
+
+class Vocabulary:
+    """The caption vocabulary: ``<pad>`` is 0, then ``<start>``, ``<end>``, ``<unk>``, then words.
+
+    >>> vocab = Vocabulary.build(["a red circle", "a blue square"])
+    >>> vocab.decode(vocab.encode("a red square"))
+    'a red square'
+    """
+
+    def __init__(self, words):
+        words = list(words)
+        if list(words[: len(SPECIAL_TOKENS)]) != list(SPECIAL_TOKENS):
+            words = list(SPECIAL_TOKENS) + [w for w in words if w not in SPECIAL_TOKENS]
+        if len(set(words)) != len(words):
+            raise ValueError("Vocabulary words must be unique.")
+        self.words = words
+        self._ids = {word: i for i, word in enumerate(words)}
+
+    @classmethod
+    def build(cls, captions, max_size=10000, min_count=1):
+        """Most frequent words of ``captions`` (at most ``max_size`` in all, specials included)."""
+        captions = list(captions)
+        if not captions:
+            raise ValueError("Cannot build a vocabulary from an empty list of captions.")
+        counts = collections.Counter(w for c in captions for w in tokenize(c))
+        ranked = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
+        return cls(list(SPECIAL_TOKENS) + ranked[: max(0, max_size - len(SPECIAL_TOKENS))])
+
+    pad_id = property(lambda self: 0)
+    start_id = property(lambda self: 1)
+    end_id = property(lambda self: 2)
+    unk_id = property(lambda self: 3)
+
+    def __len__(self):
+        return len(self.words)
+
+    def __contains__(self, word):
+        return word in self._ids
+
+    def __eq__(self, other):
+        return isinstance(other, Vocabulary) and self.words == other.words
+
+    def __repr__(self):
+        return f"Vocabulary({len(self)} words)"
+
+    def id(self, word):
+        return self._ids.get(word, self.unk_id)
+
+    def encode(self, caption, add_start_end=False):
+        """Ids of a caption's words, unknown words as ``<unk>``."""
+        ids = [self.id(w) for w in tokenize(caption)]
+        return [self.start_id] + ids + [self.end_id] if add_start_end else ids
+
+    def decode_tokens(self, ids):
+        """Words of ``ids`` up to the first ``<end>``, without special tokens."""
+        words = []
+        for i in ids:
+            i = int(i)
+            if i == self.end_id:
+                break
+            if i >= len(self.words) or i < 0:
+                raise ValueError(f"Token id {i} is outside the vocabulary (0..{len(self.words) - 1}).")
+            if i not in (self.pad_id, self.start_id):
+                words.append(self.words[i])
+        return words
+
+    def decode(self, ids):
+        return " ".join(self.decode_tokens(ids))
+
+    def get_config(self):
+        return {"words": list(self.words)}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(config["words"])
+
+    def to_json(self):
+        return json.dumps(self.get_config())
+
+    @classmethod
+    def from_json(cls, text):
+        return cls.from_config(json.loads(text))
+
+    def save(self, path):
+        """Write the vocabulary as JSON, atomically."""
+        tmp = f"{path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(self.to_json())
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No vocabulary file at {path}")
+        with open(path, encoding="utf-8") as f:
+            return cls.from_json(f.read())

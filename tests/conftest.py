@@ -1,0 +1,26 @@
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import pytest  # noqa: E402
+
+from showattend import Captioner, Vocabulary  # noqa: E402
+from showattend.datasets import shapes  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def small_data():
+    return shapes("train", num_images=24, seed=3)
+
+
+@pytest.fixture(scope="session")
+def vocabulary(small_data):
+    return Vocabulary.build(small_data.all_captions())
+
+
+@pytest.fixture(scope="session")
+def captioner(vocabulary):
+    """An untrained, small captioner: enough for shapes, inputs and save/load."""
+    keras.utils.set_random_seed(0)
+    return Captioner("small_vgg", vocabulary, embed_dim=16, units=32, attention_dim=16, max_length=12)
