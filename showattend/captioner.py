@@ -92,6 +92,8 @@ class Captioner(keras.Model):
         if len(grid) != 4 or None in grid[1:] or None in size:
             raise ValueError("The backbone must map fixed-size images (H, W, 3) to a grid (h, w, channels); "
                              f"it maps {self.backbone.input_shape} to {grid}.")
+        if image_size is not None and tuple(image_size) != tuple(size):
+            raise ValueError(f"image_size {tuple(image_size)} differs from the backbone's input size {tuple(size)}.")
         self.image_size, self.grid_shape, self.feature_dim = tuple(size), tuple(grid[1:3]), grid[3]
         self.backbone.trainable = bool(train_backbone)
         self.attention_kind = attention
@@ -116,30 +118,48 @@ class Captioner(keras.Model):
         return ops.reshape(grid, (-1, self.num_regions, self.feature_dim))
 
     def call(self, inputs, training=None):
-        """``{"images": (batch, H, W, 3), "tokens": (batch, steps)}`` → logits, α and β per step."""
+        """``{"images": (batch, H, W, 3), "tokens": (batch, steps)}`` → logits, α and β per step.
+
+        ``tokens`` may also be (batch, captions, steps), several captions per image: the image is
+        encoded once and the outputs have batch·captions rows.
+        """
         features = self.encode(inputs["images"], training=training)
-        return self.decoder(features, inputs["tokens"], training=training)
+        tokens = inputs["tokens"]
+        if len(tokens.shape) == 3:
+            features = ops.repeat(features, tokens.shape[1], axis=0)  # (batch·captions, regions, dim)
+            tokens = ops.reshape(tokens, (-1, tokens.shape[2]))
+        return self.decoder(features, tokens, training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Masked cross-entropy summed over a caption's words, plus λ Σ_i (1 − Σ_t α_ti)², batch mean."""
-        mask = ops.cast(ops.not_equal(y, self.vocabulary.pad_id), "float32")  # (batch, steps)
+        """Masked cross-entropy summed over a caption's words, plus λ Σ_i (1 − Σ_t α_ti)², both
+        averaged over the batch's captions (all-padding rows are not captions)."""
+        y = ops.reshape(y, (-1, y.shape[-1]))  # (captions, steps)
+        mask = ops.cast(ops.not_equal(y, self.vocabulary.pad_id), "float32")
+        is_caption = ops.cast(ops.any(ops.not_equal(y, self.vocabulary.pad_id), axis=1), "float32")
+        count = ops.maximum(ops.sum(is_caption), 1.0)
         token_loss = keras.losses.sparse_categorical_crossentropy(
-            y, ops.cast(y_pred["logits"], "float32"), from_logits=True)  # (batch, steps)
-        cross_entropy = ops.mean(ops.sum(token_loss * mask, axis=1))
-        penalty = ops.mean(doubly_stochastic_penalty(y_pred["alpha"], mask))
-        self.cross_entropy_tracker.update_state(cross_entropy)
-        self.attention_penalty_tracker.update_state(penalty)
+            y, ops.cast(y_pred["logits"], "float32"), from_logits=True)  # (captions, steps)
+        cross_entropy = ops.sum(token_loss * mask) / count
+        penalty = ops.sum(doubly_stochastic_penalty(y_pred["alpha"], mask) * is_caption) / count
+        self.cross_entropy_tracker.update_state(cross_entropy, sample_weight=count)
+        self.attention_penalty_tracker.update_state(penalty, sample_weight=count)
         return cross_entropy + self.doubly_stochastic * penalty
 
     # --- training -------------------------------------------------------------------------------
 
     def make_dataset(self, dataset, batch_size=64, shuffle=True, seed=None):
-        """A tf.data pipeline of this model's inputs from a CaptionDataset."""
+        """A tf.data pipeline of this model's inputs from a CaptionDataset.
+
+        Every reference caption is one example, seen once per epoch; an image's captions share a
+        batch of about ``batch_size`` captions, so the backbone runs once per image. Captions are
+        padded to the longest (at most ``max_length`` words). When shuffling, the last partial
+        batch is dropped (a different one each epoch), so that every step has one shape.
+        """
+        longest = max(len(self.vocabulary.encode(c)) for c in dataset.all_captions())
         return caption_dataset_to_tf(dataset, self.vocabulary, self.image_size, batch_size=batch_size,
                                      shuffle=shuffle, seed=self.seed if seed is None else seed,
-                                     max_length=None if dataset is None else min(
-                                         self.max_length, max(len(self.vocabulary.encode(c))
-                                                              for c in dataset.all_captions())))
+                                     max_length=min(self.max_length, longest), drop_remainder=shuffle,
+                                     group_by_image=True)
 
     def compile(self, optimizer="adam", jit_compile=True, **kwargs):
         """Keras ``compile`` without a loss (the Captioner computes its own).
@@ -162,13 +182,17 @@ class Captioner(keras.Model):
         """Keras ``fit``; ``x`` and ``validation_data`` may also be CaptionDatasets."""
         if isinstance(x, CaptionDataset):
             x = self.make_dataset(x, batch_size or 64, shuffle=kwargs.pop("shuffle", True))
-            batch_size = None
+            batch_size, kwargs["shuffle"] = None, False  # the pipeline shuffles
         if isinstance(validation_data, CaptionDataset):
-            validation_data = self.make_dataset(validation_data, 64, shuffle=False)
+            validation_data = self.make_dataset(validation_data, batch_size or 64, shuffle=False)
         return super().fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data, **kwargs)
 
-    def evaluate_loss(self, dataset, batch_size=64, **kwargs):
-        return super().evaluate(self.make_dataset(dataset, batch_size, shuffle=False), return_dict=True, **kwargs)
+    def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
+        """Keras ``evaluate`` (the loss); ``x`` may also be a CaptionDataset. For caption metrics see
+        ``showattend.evaluation.evaluate``."""
+        if isinstance(x, CaptionDataset):
+            x, batch_size = self.make_dataset(x, batch_size or 64, shuffle=False), None
+        return super().evaluate(x, y, batch_size=batch_size, **kwargs)
 
     # --- captioning -----------------------------------------------------------------------------
 

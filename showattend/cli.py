@@ -20,7 +20,7 @@ def _parser():
                                            "print its metrics and write the model, metrics, captions and "
                                            "attention figures to --out.")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
-    demo.add_argument("--num-images", type=_positive, default=3000, help="training images (default: 3000)")
+    demo.add_argument("--num-images", type=_positive, default=2500, help="training images (default: 2500)")
     demo.add_argument("--epochs", type=_positive, default=6, help="training epochs (default: 6)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
 
@@ -36,6 +36,7 @@ def _parser():
 
 def main(argv=None):
     args = _parser().parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no CUDA-probe noise on machines without a GPU
     try:
         if args.command == "demo":
             from showattend.demo import run_demo

@@ -12,11 +12,14 @@ from showattend.text import Vocabulary
 from showattend.visualize import save_attention
 
 # Sized to train in a few minutes on a 2-core CPU and still name every object right.
+# doubly_stochastic=0: on this data (64 regions, 10–25 words a caption) the paper's λ = 1 pushes the
+# 2–3 words of an object phrase onto different regions and the attention slides off the object
+# (attention correctness 0.21 against 0.35 without it, same budget); see the README.
 DEMO_MODEL = dict(backbone="small_vgg", embed_dim=64, units=128, attention_dim=64, dropout=0.3,
-                  doubly_stochastic=1.0)
+                  doubly_stochastic=0.0)
 
 
-def run_demo(out="runs/demo", num_images=3000, epochs=6, seed=0, batch_size=64, learning_rate=2e-3,
+def run_demo(out="runs/demo", num_images=2500, epochs=6, seed=0, batch_size=64, learning_rate=2e-3,
              num_figures=4, verbose=1, log=print, **model_options):
     """Train, evaluate and visualise; returns the metrics. Re-running resumes an interrupted training.
 

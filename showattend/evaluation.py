@@ -95,8 +95,7 @@ def _ground(phrase, name, tokens, candidates):
 
 def grounding_scores(dataset, captions):
     """Semantic precision/recall/F1 of the object names, and attention correctness per object phrase."""
-    names = {o.name for objects in dataset.objects for o in objects}
-    modifiers = {o.attributes["size"] for objects in dataset.objects for o in objects if "size" in o.attributes}
+    names, modifiers = dataset.object_names, dataset.object_modifiers
     tp = n_predicted = n_present = 0
     correctness, baseline = [], []
     for objects, caption in zip(dataset.objects, captions):

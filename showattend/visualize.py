@@ -71,20 +71,21 @@ def plot_attention(image, caption, cols=5, show_beta=True, cmap="inferno", alpha
 
     >>> fig = plot_attention(image, caption)  # doctest: +SKIP
     """
-    import matplotlib
-
-    matplotlib.use("Agg") if os.environ.get("DISPLAY") is None else None
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure  # a bare Figure needs no display and no pyplot state
 
     (array,) = as_image_list(image)
     maps = attention_overlays(array, caption, upscale, sigma)
     panels = len(maps) + 1
     cols = max(1, min(int(cols), panels))
     rows = -(-panels // cols)
-    figure = Figure(figsize=(2.2 * cols, 2.4 * rows), dpi=100)
+    figure = Figure(figsize=(2.2 * cols, 2.5 * rows + 0.4), dpi=100)
     axes = figure.subplots(rows, cols, squeeze=False).ravel()
-    for ax in axes:
-        ax.axis("off")
+    for ax in axes:  # frameless panels that keep their x-label (β goes there)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.spines[:].set_visible(False)
+    for ax in axes[panels:]:
+        ax.set_visible(False)
     axes[0].imshow(array)
     axes[0].set_title("image", fontsize=10)
     for i, (word, heat) in enumerate(zip(caption.tokens, maps), start=1):
@@ -92,8 +93,7 @@ def plot_attention(image, caption, cols=5, show_beta=True, cmap="inferno", alpha
         axes[i].imshow(heat / heat.max(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
         axes[i].set_title(word, fontsize=11)
         if show_beta and caption.beta is not None:
-            axes[i].text(0.5, -0.08, f"β={caption.beta[i - 1]:.2f}", transform=axes[i].transAxes,
-                         ha="center", va="top", fontsize=8)
+            axes[i].set_xlabel(f"β = {caption.beta[i - 1]:.2f}", fontsize=9)
     figure.suptitle(caption.text, fontsize=10)
     figure.tight_layout()
     return figure

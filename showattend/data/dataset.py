@@ -29,6 +29,8 @@ class CaptionDataset:
     captions: list
     objects: list = None
     name: str = "captions"
+    object_names: frozenset = None  # every name the data's domain has (default: those of its objects)
+    object_modifiers: frozenset = None  # words that may precede a name in a phrase (e.g. sizes)
 
     def __post_init__(self):
         if len(self.images) != len(self.captions):
@@ -39,8 +41,13 @@ class CaptionDataset:
         for i, refs in enumerate(self.captions):
             if isinstance(refs, str) or len(refs) == 0:
                 raise ValueError(f"Image {i} needs a non-empty list of reference captions, got {refs!r}.")
-        if self.objects is not None and len(self.objects) != len(self.captions):
-            raise ValueError(f"{len(self.objects)} object lists for {len(self.captions)} images.")
+        if self.objects is not None:
+            if len(self.objects) != len(self.captions):
+                raise ValueError(f"{len(self.objects)} object lists for {len(self.captions)} images.")
+            if self.object_names is None:
+                self.object_names = frozenset(o.name for objects in self.objects for o in objects)
+            if self.object_modifiers is None:
+                self.object_modifiers = frozenset()
 
     def __len__(self):
         return len(self.captions)
@@ -56,4 +63,4 @@ class CaptionDataset:
         indices = list(indices)
         images = self.images[indices] if isinstance(self.images, np.ndarray) else [self.images[i] for i in indices]
         objects = None if self.objects is None else [self.objects[i] for i in indices]
-        return CaptionDataset(images, [self.captions[i] for i in indices], objects, self.name)
+        return dataclasses.replace(self, images=images, captions=[self.captions[i] for i in indices], objects=objects)

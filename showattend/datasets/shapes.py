@@ -110,4 +110,6 @@ def shapes(split="train", num_images=None, image_size=64, seed=0):
     rng = np.random.default_rng([int(seed), offset])
     drawn = [_draw_image(rng, int(image_size)) for _ in range(num_images)]
     images = np.stack([d[0] for d in drawn])
-    return CaptionDataset(images, [d[1] for d in drawn], [d[2] for d in drawn], name=f"shapes-{split}")
+    return CaptionDataset(images, [d[1] for d in drawn], [d[2] for d in drawn], name=f"shapes-{split}",
+                          object_names=frozenset((c, s) for c in COLOURS for s in SHAPES),
+                          object_modifiers=frozenset(SIZES))

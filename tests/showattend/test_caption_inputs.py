@@ -114,3 +114,8 @@ def test_empty_caption_list_is_refused():
 
     with pytest.raises(ValueError, match="non-empty list of reference captions"):
         CaptionDataset(np.zeros((1, 8, 8, 3), np.uint8), [[]])
+
+
+def test_image_size_must_match_the_backbone(vocabulary):
+    with pytest.raises(ValueError, match="image_size"):
+        Captioner(Captioner("small_vgg", vocabulary).backbone, vocabulary, image_size=(32, 32))

@@ -34,3 +34,19 @@ def test_loss_is_cross_entropy_plus_weighted_penalty(captioner):
     total = float(captioner.compute_loss(x, y, out, training=False))
     assert total == pytest.approx(expected_ce + captioner.doubly_stochastic * expected_penalty, rel=1e-4)
     assert float(captioner.cross_entropy_tracker.result()) > 0
+
+
+def test_grouped_captions_give_the_per_caption_loss(captioner):
+    """Two images with 2 and 1 captions, grouped (padding row included) or one caption per row."""
+    captions = [["a red circle", "a large red circle"], ["a blue square at the top"]]
+    rng = np.random.default_rng(1)
+    images = rng.integers(0, 256, size=(2, 64, 64, 3)).astype("uint8")
+    grouped_ids = np.zeros((2, 2, 10), np.int32)
+    for i, refs in enumerate(captions):
+        grouped_ids[i, : len(refs)] = encode_captions(refs, captioner.vocabulary, 8)
+    flat_ids = encode_captions([c for refs in captions for c in refs], captioner.vocabulary, 8)
+    flat_x = {"images": images[[0, 0, 1]], "tokens": flat_ids[:, :-1]}
+    grouped_x = {"images": images, "tokens": grouped_ids[..., :-1]}
+    flat = _loss(captioner, flat_x, flat_ids[:, 1:])
+    grouped = _loss(captioner, grouped_x, grouped_ids[..., 1:])
+    assert grouped == pytest.approx(flat, rel=1e-5)

@@ -1,0 +1,48 @@
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from showattend.cli import main
+
+
+def test_help_for_each_command():
+    for args in (["--help"], ["demo", "--help"], ["caption", "--help"]):
+        result = subprocess.run([sys.executable, "-m", "showattend.cli", *args], capture_output=True, text=True)
+        assert result.returncode == 0 and "usage: showattend" in result.stdout
+    assert "--num-images" in subprocess.run([sys.executable, "-m", "showattend.cli", "demo", "--help"],
+                                            capture_output=True, text=True).stdout
+
+
+def test_caption_command_prints_and_plots(captioner, small_data, tmp_path, capsys):
+    model = tmp_path / "model.keras"
+    captioner.save(model)
+    images = []
+    for i in range(2):
+        images.append(tmp_path / f"img{i}.png")
+        Image.fromarray(small_data.images[i]).save(images[-1])
+    assert main(["caption", str(model), *map(str, images), "--beam", "2", "--plot", str(tmp_path / "plots")]) == 0
+    out = capsys.readouterr().out.splitlines()
+    expected = captioner.caption([str(p) for p in images], beam_size=2)
+    assert out[0] == f"{images[0]}\t{expected[0].text}" and out[2] == f"{images[1]}\t{expected[1].text}"
+    for i in range(2):
+        with Image.open(tmp_path / "plots" / f"attention_img{i}.png") as figure:
+            assert figure.format == "PNG"
+
+
+def test_caption_command_names_a_bad_file(captioner, tmp_path, capsys):
+    model = tmp_path / "model.keras"
+    captioner.save(model)
+    assert main(["caption", str(model), str(tmp_path / "nope.png")]) == 2
+    assert "nope.png" in capsys.readouterr().err
+    image = tmp_path / "image.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(image)
+    assert main(["caption", str(tmp_path / "none.keras"), str(image)]) == 2
+    assert "none.keras" in capsys.readouterr().err
+
+
+def test_bad_numbers_are_refused():
+    with pytest.raises(SystemExit):
+        main(["demo", "--epochs", "0"])
