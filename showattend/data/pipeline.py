@@ -77,6 +77,7 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
     def to_example(index, caption_ids):
         return {"images": load(index), "tokens": caption_ids[..., :-1]}, caption_ids[..., 1:]
 
+    drop_remainder = drop_remainder and len(ids) >= batch_size  # never drop the only batch
     return (examples.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
             .batch(batch_size, drop_remainder=drop_remainder)
             .prefetch(tf.data.AUTOTUNE))

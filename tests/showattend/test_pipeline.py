@@ -43,3 +43,9 @@ def test_grouped_batches_hold_every_caption_once(vocabulary):
     real = [(row != 0).any() for image in y.numpy() for row in image]
     assert sum(real) == data.num_captions == 6  # padding rows are all zeros
     np.testing.assert_array_equal(x["tokens"][0, 0, 1:], y[0, 0, :-1])
+
+
+def test_a_dataset_smaller_than_a_batch_still_gives_one(small_data, vocabulary):
+    batches = list(caption_dataset_to_tf(small_data.subset(range(3)), vocabulary, (64, 64), batch_size=64,
+                                         shuffle=True, drop_remainder=True, group_by_image=True))
+    assert len(batches) == 1 and batches[0][0]["images"].shape[0] == 3
