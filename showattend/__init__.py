@@ -1,7 +1,9 @@
 """showattend: "Show, Attend and Tell" image captioning in Keras 3 on TensorFlow."""
 import os
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ log: without a GPU it prints "failed call to cuInit: CUDA error" at startup,
+# which is harmless and alarming. A value the user set wins; Python errors are raised regardless.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from showattend.captioner import Caption, Captioner, load_captioner  # noqa: E402
 from showattend.data import CaptionDataset  # noqa: E402

@@ -36,7 +36,6 @@ def _parser():
 
 def main(argv=None):
     args = _parser().parse_args(argv)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # no CUDA-probe noise on machines without a GPU
     try:
         if args.command == "demo":
             from showattend.demo import run_demo
