@@ -69,3 +69,19 @@ def create_backbone(name, input_shape=None, weights=None, trainable=True, **opti
     return model
 
 
+
+
+def create_classifier(name, num_classes, input_shape=None, dropout=0.0, **options):
+    """Backbone ``name`` → global average pooling → dropout → a dense layer of ``num_classes`` logits.
+
+    >>> create_classifier("resnet18", 1000).count_params()  # doctest: +SKIP
+    11699112
+    """
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}.")
+    backbone = create_backbone(name, input_shape=input_shape, **options)
+    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(backbone.output)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+    logits = keras.layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(backbone.input, logits, name=f"{name}_classifier")
