@@ -1,6 +1,7 @@
 """One registry of CNN backbones: build any of them by name, list them, read their metadata."""
 import dataclasses
 import fnmatch
+import inspect
 
 import keras
 
@@ -64,18 +65,23 @@ def create_backbone(name, input_shape=None, weights=None, trainable=True, **opti
         raise ValueError(f"input_shape must be (height, width, 3), got {input_shape}.")
     if weights is not None:
         raise ValueError(f"Backbone {name!r} has no pretrained weights; use weights=None.")
+    accepted = [p for p in inspect.signature(info.builder).parameters if p not in ("input_shape", "name")]
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise ValueError(f"Backbone {name!r} has no option {', '.join(map(repr, unknown))}. "
+                         f"Accepted: {', '.join(accepted) or 'none'}.")
     model = info.builder(input_shape, **options)
     model.trainable = bool(trainable)
     return model
 
 
-
-
 def create_classifier(name, num_classes, input_shape=None, dropout=0.0, **options):
     """Backbone ``name`` → global average pooling → dropout → a dense layer of ``num_classes`` logits.
 
-    >>> create_classifier("resnet18", 1000).count_params()  # doctest: +SKIP
-    11699112
+    >>> import numpy as np
+    >>> model = create_classifier("resnet18", 1000)
+    >>> sum(int(np.prod(w.shape)) for w in model.trainable_weights)  # the published count
+    11689512
     """
     if not isinstance(num_classes, int) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}.")

@@ -27,6 +27,8 @@ def test_list_and_errors():
         create_backbone("resnet5")
     with pytest.raises(ValueError, match="input_shape"):
         create_backbone("small_vgg", input_shape=(64, 64))
+    with pytest.raises(ValueError, match="no option 'depth'. Accepted: feature_stage"):
+        create_backbone("resnet18", depth=3)
     with pytest.raises(ValueError, match="no pretrained weights"):
         create_backbone("small_vgg", weights="imagenet")
     frozen = create_backbone("small_vgg", trainable=False)
