@@ -9,7 +9,7 @@ from keras import ops
 import cnn_backbones
 from showattend.data.dataset import CaptionDataset
 from showattend.data.images import as_image_list, resize_images
-from showattend.data.pipeline import caption_dataset_to_tf
+from showattend.data.pipeline import caption_dataset_to_tf, longest_caption
 from showattend.generation import beam_search, greedy_search
 from showattend.layers.decoder import AttentionDecoder
 from showattend.text.vocabulary import Vocabulary
@@ -155,7 +155,7 @@ class Captioner(keras.Model):
         padded to the longest (at most ``max_length`` words). When shuffling, the last partial
         batch is dropped (a different one each epoch), so that every step has one shape.
         """
-        longest = max(len(self.vocabulary.encode(c)) for c in dataset.all_captions())
+        longest = longest_caption(dataset, self.vocabulary)
         return caption_dataset_to_tf(dataset, self.vocabulary, self.image_size, batch_size=batch_size,
                                      shuffle=shuffle, seed=self.seed if seed is None else seed,
                                      max_length=min(self.max_length, longest), drop_remainder=shuffle,
