@@ -1,7 +1,7 @@
 """CNN backbones behind one registry: feature extractors that return a grid of region features."""
-from cnn_backbones.registry import (BackboneInfo, backbone_info, create_backbone, create_classifier, list_backbones,
-                                    register_backbone)
-from cnn_backbones import resnet, small  # noqa: F401  (they register their backbones)
+from cnn_backbones.registry import BackboneInfo, backbone_info, create_backbone, list_backbones, register_backbone
+from cnn_backbones.classifier import classifier_compile_args, classifier_targets, create_classifier, inference_model
+from cnn_backbones import densenet, googlenet, highway, resnet, small, vgg  # noqa: F401  (they register backbones)
 
-__all__ = ["BackboneInfo", "backbone_info", "create_backbone", "create_classifier", "list_backbones",
-           "register_backbone"]
+__all__ = ["BackboneInfo", "backbone_info", "classifier_compile_args", "classifier_targets", "create_backbone",
+           "create_classifier", "inference_model", "list_backbones", "register_backbone"]

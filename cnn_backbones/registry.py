@@ -3,7 +3,7 @@ import dataclasses
 import fnmatch
 import inspect
 
-import keras
+from cnn_backbones.pretrained import check_weights_argument
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,7 +17,9 @@ class BackboneInfo:
     feature_stride: int
     grid_channels: int
     feature_layer: str
-    imagenet_weights: bool = False
+    imagenet_weights: bool = False  # keras.applications publishes ImageNet weights for this architecture
+    preprocessing: str = "scale"  # "scale" (to -1..1) or keras.applications' "caffe" / "torch" mode
+    aux_layers: tuple = ()  # layers the auxiliary classifier heads hang from (GoogLeNet: 4a, 4d)
     description: str = ""
 
 
@@ -25,12 +27,17 @@ _REGISTRY = {}
 
 
 def register_backbone(name, builder, *, family, default_input_shape, feature_stride, grid_channels,
-                      feature_layer, imagenet_weights=False, description=""):
-    """Add a backbone to the registry (a decorator-free call, so variants stay one line each)."""
+                      feature_layer, imagenet_weights=False, preprocessing="scale", aux_layers=(), description=""):
+    """Add a backbone to the registry (a decorator-free call, so variants stay one line each).
+
+    ``builder(input_shape, **options)`` returns a ``keras.Model`` from images to the grid; when
+    ``imagenet_weights`` is true it also takes ``weights`` (None, "imagenet" or a keras.applications file).
+    """
     if name in _REGISTRY:
         raise ValueError(f"A backbone named {name!r} is already registered.")
     _REGISTRY[name] = BackboneInfo(name, family, builder, tuple(default_input_shape), feature_stride,
-                                   grid_channels, feature_layer, imagenet_weights, description)
+                                   grid_channels, feature_layer, imagenet_weights, preprocessing,
+                                   tuple(aux_layers), description)
     return builder
 
 
@@ -54,6 +61,10 @@ def create_backbone(name, input_shape=None, weights=None, trainable=True, **opti
     """Build backbone ``name``: a ``keras.Model`` from images (0..255) to a feature grid (B, h, w, C).
 
     The model carries its own preprocessing, so callers pass images in the uint8 range.
+    ``weights``: None (random), ``"imagenet"`` (keras.applications' published weights, downloaded
+    once into Keras' cache; only where ``backbone_info(name).imagenet_weights``), or a file path:
+    for those same architectures a weights file of the matching keras.applications model
+    (``include_top=False``), for the others a file written by ``model.save_weights`` of this backbone.
 
     >>> model = create_backbone("small_vgg", input_shape=(64, 64, 3))
     >>> tuple(model.output.shape)
@@ -63,31 +74,25 @@ def create_backbone(name, input_shape=None, weights=None, trainable=True, **opti
     input_shape = tuple(input_shape or info.default_input_shape)
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise ValueError(f"input_shape must be (height, width, 3), got {input_shape}.")
-    if weights is not None:
-        raise ValueError(f"Backbone {name!r} has no pretrained weights; use weights=None.")
-    accepted = [p for p in inspect.signature(info.builder).parameters if p not in ("input_shape", "name")]
+    accepted = [p for p in inspect.signature(info.builder).parameters if p not in ("input_shape", "name", "weights")]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise ValueError(f"Backbone {name!r} has no option {', '.join(map(repr, unknown))}. "
                          f"Accepted: {', '.join(accepted) or 'none'}.")
-    model = info.builder(input_shape, **options)
+    check_weights_argument(name, weights)
+    if weights == "imagenet" and not info.imagenet_weights:
+        published = [n for n in list_backbones() if _REGISTRY[n].imagenet_weights]
+        raise ValueError(f"Backbone {name!r} has no published ImageNet weights in keras.applications; "
+                         f"these do: {', '.join(published)}. Use weights=None or a weights file.")
+    if info.imagenet_weights:
+        model = info.builder(input_shape, weights=weights, **options)
+    else:
+        model = info.builder(input_shape, **options)
+        if weights is not None:
+            try:
+                model.load_weights(weights)
+            except Exception as error:
+                raise ValueError(f"Could not load weights file {weights!r} into backbone {name!r} "
+                                 f"(it takes files written by save_weights of this backbone): {error}") from error
     model.trainable = bool(trainable)
     return model
-
-
-def create_classifier(name, num_classes, input_shape=None, dropout=0.0, **options):
-    """Backbone ``name`` → global average pooling → dropout → a dense layer of ``num_classes`` logits.
-
-    >>> import numpy as np
-    >>> model = create_classifier("resnet18", 1000)
-    >>> sum(int(np.prod(w.shape)) for w in model.trainable_weights)  # the published count
-    11689512
-    """
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}.")
-    backbone = create_backbone(name, input_shape=input_shape, **options)
-    x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(backbone.output)
-    if dropout:
-        x = keras.layers.Dropout(dropout, name="dropout")(x)
-    logits = keras.layers.Dense(num_classes, name="logits")(x)
-    return keras.Model(backbone.input, logits, name=f"{name}_classifier")

@@ -2,21 +2,22 @@
 
 Convolutions carry no bias (batch norm follows each), so the parameter counts are the published
 ones: a ResNet-18 / 34 classifier with 1000 classes has 11,689,512 / 21,797,672 trainable weights.
-In bottlenecks the stride sits in the first 1×1 convolution, as in keras.applications.
+Layer names, padding and the stride in the bottleneck's first 1×1 convolution follow
+keras.applications, whose ResNet-50/101/152 weights load into ours (their conv biases folded into
+the batch norms; see ``pretrained``); those three therefore take keras.applications' "caffe" input.
 """
 import keras
 from keras import layers
 
-from cnn_backbones.blocks import conv_bn, conv_bn_relu, image_input, preprocessing
+from cnn_backbones.blocks import conv_bn, conv_bn_relu, image_input, imagenet_stem, preprocessing
+from cnn_backbones.pretrained import copy_application_weights
 from cnn_backbones.registry import register_backbone
-
-WIDTHS = (64, 128, 256, 512)
 
 
 def _shortcut(x, filters, strides, name):
     if strides == 1 and x.shape[-1] == filters:
         return x
-    return conv_bn(x, filters, 1, strides, name=f"{name}_shortcut")
+    return conv_bn(x, filters, 1, strides, name=f"{name}_0")
 
 
 def basic_block(x, filters, strides, name):
@@ -27,7 +28,7 @@ def basic_block(x, filters, strides, name):
 
 
 def bottleneck_block(x, filters, strides, name):
-    """1×1 (reduce) → 3×3 → 1×1 (expand ×4), and a shortcut."""
+    """1×1 (reduce, with the stride) → 3×3 → 1×1 (expand ×4), and a shortcut."""
     y = conv_bn_relu(x, filters, 1, strides, name=f"{name}_1")
     y = conv_bn_relu(y, filters, 3, 1, name=f"{name}_2")
     y = conv_bn(y, 4 * filters, 1, 1, name=f"{name}_3")
@@ -35,44 +36,73 @@ def bottleneck_block(x, filters, strides, name):
     return layers.ReLU(name=f"{name}_out")(out)
 
 
-def resnet(input_shape=(224, 224, 3), block="basic", stages=(2, 2, 2, 2), feature_stage=5, name="resnet"):
-    """Build a ResNet feature extractor: images (0..255) → the grid after stage ``feature_stage``.
+def resnet(input_shape=(224, 224, 3), block="basic", stages=(2, 2, 2, 2), widths=(64, 128, 256, 512),
+           stem="imagenet", feature_stage=None, preprocess="scale", name="resnet"):
+    """Build a ResNet feature extractor: images (0..255) → the grid after its last (or ``feature_stage``) stage.
 
-    ``feature_stage=5`` (default) gives stride 32 (7×7 at 224); ``feature_stage=4`` stops after
-    stage 4 for a finer grid (14×14 at 224), as the captioning papers often do.
+    Stages are named conv2, conv3, … (conv1 is the stem). ``stem="imagenet"``: 7×7/2 conv and 3×3/2
+    max pool, the first stage keeps the resolution (stride 32 after conv5, 16 after conv4).
+    ``stem="cifar"``: one 3×3 conv and every stage halves the resolution (stride 8 with three stages).
 
     >>> resnet((224, 224, 3), "basic", (2, 2, 2, 2)).output.shape[1:]
     (7, 7, 512)
     """
-    if feature_stage not in (4, 5):
-        raise ValueError(f"feature_stage must be 4 or 5, got {feature_stage!r}.")
+    last = len(stages) + 1
+    feature_stage = last if feature_stage is None else feature_stage
+    if feature_stage not in (last - 1, last):
+        raise ValueError(f"feature_stage must be {last - 1} or {last}, got {feature_stage!r}.")
     unit = {"basic": basic_block, "bottleneck": bottleneck_block}[block]
     inputs = image_input(input_shape)
-    x = preprocessing(inputs)
-    x = conv_bn_relu(x, 64, 7, 2, name="stem")
-    x = layers.MaxPooling2D(3, 2, padding="same", name="stem_pool")(x)
-    for stage, (width, repeats) in enumerate(zip(WIDTHS[: feature_stage - 1], stages), start=2):
+    x = preprocessing(inputs, preprocess)
+    if stem == "imagenet":
+        x = imagenet_stem(x, widths[0])
+    else:
+        x = conv_bn_relu(x, widths[0], 3, name="conv1")
+    for stage, (width, repeats) in enumerate(zip(widths[: feature_stage - 1], stages), start=2):
         for i in range(repeats):
-            x = unit(x, width, 2 if i == 0 and stage > 2 else 1, name=f"conv{stage}_block{i + 1}")
+            downsample = i == 0 and (stage > 2 or stem != "imagenet")
+            x = unit(x, width, 2 if downsample else 1, name=f"conv{stage}_block{i + 1}")
     return keras.Model(inputs, x, name=name)
 
 
-_VARIANTS = {"resnet18": ("basic", (2, 2, 2, 2)), "resnet34": ("basic", (3, 4, 6, 3)),
-             "resnet50": ("bottleneck", (3, 4, 6, 3)), "resnet101": ("bottleneck", (3, 4, 23, 3)),
-             "resnet152": ("bottleneck", (3, 8, 36, 3))}
+_IMAGENET = {"resnet18": ("basic", (2, 2, 2, 2), None), "resnet34": ("basic", (3, 4, 6, 3), None),
+             "resnet50": ("bottleneck", (3, 4, 6, 3), keras.applications.ResNet50),
+             "resnet101": ("bottleneck", (3, 4, 23, 3), keras.applications.ResNet101),
+             "resnet152": ("bottleneck", (3, 8, 36, 3), keras.applications.ResNet152)}
 
 
-def _variant(name, block, stages):
-    def build(input_shape=(224, 224, 3), feature_stage=5):
-        return resnet(input_shape, block, stages, feature_stage, name=name)
+def _imagenet_variant(name, block, stages, application):
+    if application is None:
+        def build(input_shape=(224, 224, 3), feature_stage=5):
+            return resnet(input_shape, block, stages, feature_stage=feature_stage, name=name)
+    else:
+        def build(input_shape=(224, 224, 3), feature_stage=5, weights=None):
+            model = resnet(input_shape, block, stages, feature_stage=feature_stage, preprocess="caffe", name=name)
+            return model if weights is None else copy_application_weights(model, application, weights)
 
-    build.__doc__ = f"{name}: {block} blocks {stages}; see resnet()."
+    build.__doc__ = f"{name}: {block} blocks {stages}; feature_stage=4 for a stride-16 grid. See resnet()."
     return build
 
 
-for _name, (_block, _stages) in _VARIANTS.items():
+for _name, (_block, _stages, _application) in _IMAGENET.items():
     _expansion = 4 if _block == "bottleneck" else 1
-    register_backbone(_name, _variant(_name, _block, _stages), family="resnet", default_input_shape=(224, 224, 3),
-                      feature_stride=32, grid_channels=512 * _expansion,
-                      feature_layer=f"conv5_block{_stages[-1]}_out",
+    register_backbone(_name, _imagenet_variant(_name, _block, _stages, _application), family="resnet",
+                      default_input_shape=(224, 224, 3), feature_stride=32, grid_channels=512 * _expansion,
+                      feature_layer=f"conv5_block{_stages[-1]}_out", imagenet_weights=_application is not None,
+                      preprocessing="caffe" if _application else "scale",
                       description=f"ResNet, {_block} blocks {_stages}; feature_stage=4 for a stride-16 grid")
+
+
+def resnet20(input_shape=(64, 64, 3)):
+    """CIFAR-style ResNet-20 (three stages of three basic blocks, widths 16/32/64), at stride 8.
+
+    He et al.'s CIFAR net keeps the first stage at full resolution (stride 4); here every stage
+    halves it, so a 64×64 image gives an 8×8 grid like the other low-resolution backbones.
+    Shortcuts that change shape are 1×1 projections (option B), not zero padding.
+    """
+    return resnet(input_shape, "basic", (3, 3, 3), widths=(16, 32, 64), stem="cifar", name="resnet20")
+
+
+register_backbone("resnet20", resnet20, family="resnet", default_input_shape=(64, 64, 3), feature_stride=8,
+                  grid_channels=64, feature_layer="conv4_block3_out",
+                  description="CIFAR-style ResNet-20 for 32–96 px images (stride 8)")
