@@ -79,8 +79,9 @@ def highway_net(input_shape=(32, 32, 3), depth=19, widths=WIDTHS, kernel_size=3,
 
 
 def _variant(depth):
-    def build(input_shape=(32, 32, 3), gate_bias=None, block="highway", kernel_initializer="glorot_uniform"):
-        return highway_net(input_shape, depth, WIDTHS, 3, gate_bias, block, kernel_initializer,
+    def build(input_shape=(32, 32, 3), gate_bias=None, block="highway", widths=WIDTHS,
+              kernel_initializer="glorot_uniform"):
+        return highway_net(input_shape, depth, tuple(widths), 3, gate_bias, block, kernel_initializer,
                            name=f"{block}{depth}")
 
     build.__doc__ = f"A {depth}-layer convolutional highway net (block='plain' for its plain twin). See highway_net()."

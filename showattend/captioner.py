@@ -67,6 +67,11 @@ class Captioner(keras.Model):
     Trains with ``compile()``/``fit()`` (one example per reference caption), captions with
     ``caption()``, and saves whole, vocabulary and image size included.
 
+    The decoder's choices, all saved with the model: ``cell`` ("lstm", the paper's; "peephole_lstm",
+    "cifg_lstm", "gru"), ``attention_score`` ("additive", the paper's MLP; "dot"; "general"),
+    ``gate`` (β), ``deep_output`` (off: logits from h alone), ``doubly_stochastic`` (λ; 0 turns
+    the penalty off) and ``init_state`` ("mean" feature, the paper's; "zeros").
+
     >>> from showattend import Captioner, Vocabulary
     >>> from showattend.datasets import shapes
     >>> data = shapes("train", num_images=16)
@@ -79,7 +84,8 @@ class Captioner(keras.Model):
 
     def __init__(self, backbone="small_vgg", vocabulary=None, attention="soft", embed_dim=64, units=256,
                  attention_dim=128, dropout=0.5, doubly_stochastic=1.0, gate=True, image_size=None,
-                 train_backbone=True, max_length=30, seed=None, **kwargs):
+                 train_backbone=True, max_length=30, seed=None, cell="lstm", attention_score="additive",
+                 deep_output=True, init_state="mean", **kwargs):
         super().__init__(**kwargs)
         if attention not in ATTENTION_KINDS:
             raise ValueError(f"Unknown attention {attention!r}. Accepted: {', '.join(ATTENTION_KINDS)}.")
@@ -101,7 +107,8 @@ class Captioner(keras.Model):
         self.max_length = int(max_length)
         self.seed = seed
         self.decoder = AttentionDecoder(len(self.vocabulary), embed_dim, units, attention_dim, dropout, gate, seed,
-                                        name="decoder")
+                                        cell=cell, attention_score=attention_score, deep_output=deep_output,
+                                        init_state=init_state, name="decoder")
         self.decoder.build((None, self.num_regions, self.feature_dim))
         self.cross_entropy_tracker = keras.metrics.Mean(name="cross_entropy")
         self.attention_penalty_tracker = keras.metrics.Mean(name="attention_penalty")
@@ -269,7 +276,9 @@ class Captioner(keras.Model):
                 "embed_dim": d.embed_dim, "units": d.units, "attention_dim": d.attention_dim,
                 "dropout": d.dropout_rate, "doubly_stochastic": self.doubly_stochastic, "gate": d.gate,
                 "image_size": list(self.image_size), "train_backbone": self.backbone.trainable,
-                "max_length": self.max_length, "seed": self.seed}
+                "max_length": self.max_length, "seed": self.seed, "cell": d.cell_kind,
+                "attention_score": d.attention_score, "deep_output": d.use_deep_output,
+                "init_state": d.init_state_kind}
 
     def save(self, filepath, overwrite=True, **kwargs):
         """Save as ``.keras``, atomically: a crash mid-save never leaves a broken file behind."""

@@ -1,14 +1,31 @@
-"""Attention over image regions: the paper's additive (MLP) score and a softmax over regions."""
+"""Attention over image regions: a score per region and a softmax over regions.
+
+Every score layer has ``project(features)``, computed once per image, and ``scores(projected, h)``
+per step; ``call`` returns α = softmax over regions.
+"""
+import math
+
 import keras
 from keras import ops
 
+SCORES = ("additive", "dot", "general")
+
+
+class _Score(keras.layers.Layer):
+    def __init__(self, attention_dim, **kwargs):
+        super().__init__(**kwargs)
+        self.attention_dim = int(attention_dim)
+
+    def call(self, projected, hidden):
+        return ops.softmax(self.scores(projected, hidden), axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "attention_dim": self.attention_dim}
+
 
 @keras.saving.register_keras_serializable(package="showattend")
-class AdditiveAttention(keras.layers.Layer):
-    """e_ti = w^T tanh(W_a a_i + U_h h_{t-1} + b); α_t = softmax_i(e_t).
-
-    ``project`` computes W_a a_i + b once per image; ``call`` then costs one (units × dim) product
-    per step.
+class AdditiveAttention(_Score):
+    """The paper's MLP score: e_ti = w^T tanh(W_a a_i + U_h h_{t-1} + b).
 
     >>> import numpy as np
     >>> attention = AdditiveAttention(16)
@@ -19,8 +36,7 @@ class AdditiveAttention(keras.layers.Layer):
     """
 
     def __init__(self, attention_dim, **kwargs):
-        super().__init__(**kwargs)
-        self.attention_dim = int(attention_dim)
+        super().__init__(attention_dim, **kwargs)
         self.region_projection = keras.layers.Dense(self.attention_dim, name="region_projection")
         self.hidden_projection = keras.layers.Dense(self.attention_dim, use_bias=False, name="hidden_projection")
         self.score = keras.layers.Dense(1, use_bias=False, name="score")
@@ -39,8 +55,63 @@ class AdditiveAttention(keras.layers.Layer):
         energy = ops.tanh(projected + ops.expand_dims(self.hidden_projection(hidden), 1))
         return ops.squeeze(self.score(energy), -1)  # (batch, regions)
 
-    def call(self, projected, hidden):
-        return ops.softmax(self.scores(projected, hidden), axis=-1)
+
+@keras.saving.register_keras_serializable(package="showattend")
+class DotAttention(_Score):
+    """Scaled dot product of projections: e_ti = (W_a a_i) · (U_h h_{t-1}) / √d, d = attention_dim."""
+
+    def __init__(self, attention_dim, **kwargs):
+        super().__init__(attention_dim, **kwargs)
+        self.region_projection = keras.layers.Dense(self.attention_dim, use_bias=False, name="region_projection")
+        self.hidden_projection = keras.layers.Dense(self.attention_dim, use_bias=False, name="hidden_projection")
+
+    def build_regions(self, features_shape):
+        self.region_projection.build(features_shape)
+
+    def build(self, projected_shape, hidden_shape):
+        self.hidden_projection.build(hidden_shape)
+
+    def project(self, features):
+        return self.region_projection(features)
+
+    def scores(self, projected, hidden):
+        query = ops.expand_dims(self.hidden_projection(hidden), 1)  # (batch, 1, d)
+        return ops.sum(projected * query, axis=-1) / math.sqrt(self.attention_dim)
+
+
+@keras.saving.register_keras_serializable(package="showattend")
+class GeneralAttention(_Score):
+    """Luong's "general" (bilinear) score: e_ti = a_i^T W h_{t-1}, W of shape (features, units).
+
+    ``project`` computes a_i^T W once per image; W's size is set by the feature and state sizes
+    (``units``), so ``attention_dim`` is not used.
+    """
+
+    def __init__(self, attention_dim, units, **kwargs):
+        super().__init__(attention_dim, **kwargs)
+        self.units = int(units)
+        self.bilinear = keras.layers.Dense(self.units, use_bias=False, name="bilinear")
+
+    def build_regions(self, features_shape):
+        self.bilinear.build(features_shape)
+
+    def build(self, projected_shape, hidden_shape):
+        pass
+
+    def project(self, features):
+        return self.bilinear(features)  # (batch, regions, units)
+
+    def scores(self, projected, hidden):
+        return ops.sum(projected * ops.expand_dims(hidden, 1), axis=-1)
 
     def get_config(self):
-        return {**super().get_config(), "attention_dim": self.attention_dim}
+        return {**super().get_config(), "units": self.units}
+
+
+def make_attention(kind, attention_dim, units, name="attention"):
+    """The score layer ``kind`` (one of SCORES) for states of size ``units``."""
+    if kind not in SCORES:
+        raise ValueError(f"Unknown attention_score {kind!r}. Accepted: {', '.join(SCORES)}.")
+    if kind == "general":
+        return GeneralAttention(attention_dim, units, name=name)
+    return {"additive": AdditiveAttention, "dot": DotAttention}[kind](attention_dim, name=name)

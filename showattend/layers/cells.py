@@ -1,11 +1,21 @@
-"""Recurrent cells that the decoder steps by hand (it needs the state between steps)."""
+"""Recurrent cells that the decoder steps by hand (it needs the state between steps).
+
+Every cell maps ``(inputs, (h, c))`` to ``(h, c)``; the GRU has no cell state and passes ``c`` through.
+"""
 import keras
 from keras import ops
+
+CELLS = ("lstm", "peephole_lstm", "cifg_lstm", "gru")
 
 
 @keras.saving.register_keras_serializable(package="showattend")
 class LSTMCell(keras.layers.Layer):
-    """The LSTM of the paper: gates i, f, o and candidate g from [x; h_{t-1}], forget bias 1.
+    """The LSTM of the paper and two of its variants (Greff et al., "LSTM: A Search Space Odyssey").
+
+    ``lstm``: gates i, f, o and candidate g from [x; h_{t-1}], forget bias 1.
+    ``peephole_lstm``: i and f also see c_{t-1}, o sees c_t, through diagonal weights (zero at start).
+    ``cifg_lstm``: coupled input and forget gate, f = 1 − i (no forget weights; the input gate's bias
+    starts at −1, so f starts at 1 − σ(−1) ≈ 0.73 as with the forget bias 1 of the others).
 
     >>> import numpy as np
     >>> cell = LSTMCell(4)
@@ -14,24 +24,84 @@ class LSTMCell(keras.layers.Layer):
     ((2, 4), (2, 4))
     """
 
-    def __init__(self, units, **kwargs):
+    def __init__(self, units, variant="lstm", **kwargs):
         super().__init__(**kwargs)
-        self.units = int(units)
+        if variant not in ("lstm", "peephole_lstm", "cifg_lstm"):
+            raise ValueError(f"Unknown LSTM variant {variant!r}; accepted: lstm, peephole_lstm, cifg_lstm.")
+        self.units, self.variant = int(units), variant
+
+    @property
+    def gates(self):
+        return 3 if self.variant == "cifg_lstm" else 4
 
     def build(self, input_shape):
-        n = self.units
-        self.kernel = self.add_weight(shape=(input_shape[-1], 4 * n), initializer="glorot_uniform", name="kernel")
-        self.recurrent_kernel = self.add_weight(shape=(n, 4 * n), initializer="orthogonal", name="recurrent_kernel")
-        self.bias = self.add_weight(shape=(4 * n,), initializer="zeros", name="bias")
-        self.bias.assign(ops.concatenate([ops.zeros(n), ops.ones(n), ops.zeros(2 * n)]))  # forget bias 1
+        n, k = self.units, self.gates
+        self.kernel = self.add_weight(shape=(input_shape[-1], k * n), initializer="glorot_uniform", name="kernel")
+        self.recurrent_kernel = self.add_weight(shape=(n, k * n), initializer="orthogonal", name="recurrent_kernel")
+        self.bias = self.add_weight(shape=(k * n,), initializer="zeros", name="bias")
+        if self.variant == "cifg_lstm":  # order i, o, g
+            self.bias.assign(ops.concatenate([-ops.ones(n), ops.zeros(2 * n)]))
+        else:  # order i, f, o, g; forget bias 1
+            self.bias.assign(ops.concatenate([ops.zeros(n), ops.ones(n), ops.zeros(2 * n)]))
+        if self.variant == "peephole_lstm":
+            self.peephole = self.add_weight(shape=(3, n), initializer="zeros", name="peephole")  # i, f, o
+
+    def forget_gate(self, inputs, states):
+        """f_t for given inputs and state (for inspection and tests)."""
+        h, c = states
+        z = ops.matmul(inputs, self.kernel) + ops.matmul(h, self.recurrent_kernel) + self.bias
+        if self.variant == "cifg_lstm":
+            return 1.0 - ops.sigmoid(ops.split(z, 3, axis=-1)[0])
+        f = ops.split(z, 4, axis=-1)[1]
+        return ops.sigmoid(f + self.peephole[1] * c if self.variant == "peephole_lstm" else f)
 
     def call(self, inputs, states):
         h, c = states
         z = ops.matmul(inputs, self.kernel) + ops.matmul(h, self.recurrent_kernel) + self.bias
+        if self.variant == "cifg_lstm":
+            i, o, g = ops.split(z, 3, axis=-1)
+            i = ops.sigmoid(i)
+            c = (1.0 - i) * c + i * ops.tanh(g)
+            return ops.sigmoid(o) * ops.tanh(c), c
         i, f, o, g = ops.split(z, 4, axis=-1)
+        if self.variant == "peephole_lstm":
+            i, f = i + self.peephole[0] * c, f + self.peephole[1] * c
         c = ops.sigmoid(f) * c + ops.sigmoid(i) * ops.tanh(g)
-        h = ops.sigmoid(o) * ops.tanh(c)
+        if self.variant == "peephole_lstm":
+            o = o + self.peephole[2] * c
+        return ops.sigmoid(o) * ops.tanh(c), c
+
+    def get_config(self):
+        return {**super().get_config(), "units": self.units, "variant": self.variant}
+
+
+@keras.saving.register_keras_serializable(package="showattend")
+class GRUCell(keras.layers.Layer):
+    """``keras.layers.GRUCell`` (reset after the recurrent product, Keras' default) behind the
+    decoder's ``(h, c)`` interface: c is passed through untouched.
+
+    Keras writes h_t = z·h_{t−1} + (1 − z)·h̃_t, Cho et al. (and REFERENCE.md) h_t = (1 − z)·h_{t−1} + z·h̃_t:
+    the same cell with z read as 1 − z.
+    """
+
+    def __init__(self, units, **kwargs):
+        super().__init__(**kwargs)
+        self.units = int(units)
+        self.gru = keras.layers.GRUCell(self.units, name="gru")
+
+    def build(self, input_shape):
+        self.gru.build(input_shape)
+
+    def call(self, inputs, states):
+        h, c = states
+        h, _ = self.gru(inputs, [h])
         return h, c
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}
+
+
+def make_cell(kind, units, name="cell"):
+    if kind not in CELLS:
+        raise ValueError(f"Unknown cell {kind!r}. Accepted: {', '.join(CELLS)}.")
+    return GRUCell(units, name=name) if kind == "gru" else LSTMCell(units, kind, name=name)

@@ -2,8 +2,10 @@
 import keras
 from keras import ops
 
-from showattend.layers.attention import AdditiveAttention
-from showattend.layers.cells import LSTMCell
+from showattend.layers.attention import make_attention
+from showattend.layers.cells import make_cell
+
+INIT_STATES = ("mean", "zeros")
 
 
 @keras.saving.register_keras_serializable(package="showattend")
@@ -13,6 +15,10 @@ class AttentionDecoder(keras.layers.Layer):
     Per step t: α_t from h_{t-1} and the regions; ẑ_t = β_t Σ_i α_ti a_i with β_t = σ(w_β h_{t-1});
     (h_t, c_t) = LSTM([E y_{t-1}; ẑ_t], h_{t-1}, c_{t-1}). After the recurrence, for all steps at
     once: logits = L_o(dropout(tanh(E y_{t-1} + L_h h_t + L_z ẑ_t))).
+
+    Choices: ``cell`` (lstm, peephole_lstm, cifg_lstm, gru), ``attention_score`` (additive, dot,
+    general), ``gate`` (β, or β = 1), ``deep_output`` (off: logits = L_o(dropout(h_t))) and
+    ``init_state`` ("mean": tanh layers of the mean region feature; "zeros").
 
     >>> import numpy as np
     >>> decoder = AttentionDecoder(vocab_size=20, embed_dim=8, units=16, attention_dim=8)
@@ -24,40 +30,54 @@ class AttentionDecoder(keras.layers.Layer):
     unroll_limit = 64  # captions padded to at most this many steps are unrolled
 
     def __init__(self, vocab_size, embed_dim=64, units=256, attention_dim=128, dropout=0.5, gate=True,
-                 seed=None, **kwargs):
+                 seed=None, cell="lstm", attention_score="additive", deep_output=True, init_state="mean", **kwargs):
         super().__init__(**kwargs)
+        if init_state not in INIT_STATES:
+            raise ValueError(f"Unknown init_state {init_state!r}. Accepted: {', '.join(INIT_STATES)}.")
         self.vocab_size, self.embed_dim, self.units = int(vocab_size), int(embed_dim), int(units)
         self.attention_dim, self.dropout_rate, self.gate = int(attention_dim), float(dropout), bool(gate)
-        self.seed = seed
+        self.seed, self.cell_kind, self.attention_score = seed, cell, attention_score
+        self.use_deep_output, self.init_state_kind = bool(deep_output), init_state
         self.embedding = keras.layers.Embedding(self.vocab_size, self.embed_dim, name="embedding")
-        self.init_h = keras.layers.Dense(self.units, activation="tanh", name="init_h")
-        self.init_c = keras.layers.Dense(self.units, activation="tanh", name="init_c")
-        self.attention = AdditiveAttention(self.attention_dim, name="attention")
+        self.has_cell_state = cell != "gru"
+        if init_state == "mean":
+            self.init_h = keras.layers.Dense(self.units, activation="tanh", name="init_h")
+            if self.has_cell_state:
+                self.init_c = keras.layers.Dense(self.units, activation="tanh", name="init_c")
+        self.attention = make_attention(attention_score, self.attention_dim, self.units, name="attention")
         self.gate_layer = keras.layers.Dense(1, activation="sigmoid", name="gate") if self.gate else None
-        self.cell = LSTMCell(self.units, name="lstm")
-        self.output_hidden = keras.layers.Dense(self.embed_dim, use_bias=False, name="output_hidden")  # L_h
-        self.output_context = keras.layers.Dense(self.embed_dim, use_bias=False, name="output_context")  # L_z
+        self.cell = make_cell(cell, self.units, name="lstm" if cell != "gru" else "gru")
+        if self.use_deep_output:
+            self.output_hidden = keras.layers.Dense(self.embed_dim, use_bias=False, name="output_hidden")  # L_h
+            self.output_context = keras.layers.Dense(self.embed_dim, use_bias=False, name="output_context")  # L_z
         self.output_dropout = keras.layers.Dropout(self.dropout_rate, seed=seed, name="output_dropout")
         self.output_logits = keras.layers.Dense(self.vocab_size, name="output_logits")  # L_o
 
     def build(self, features_shape, tokens_shape=None):
         dim = features_shape[-1]
         self.embedding.build((None, None))
-        self.init_h.build((None, dim))
-        self.init_c.build((None, dim))
+        if self.init_state_kind == "mean":
+            self.init_h.build((None, dim))
+            if self.has_cell_state:
+                self.init_c.build((None, dim))
         self.attention.build_regions((None, None, dim))
         self.attention.build((None, None, self.attention_dim), (None, self.units))
         if self.gate_layer is not None:
             self.gate_layer.build((None, self.units))
         self.cell.build((None, self.embed_dim + dim))
-        self.output_hidden.build((None, self.units))
-        self.output_context.build((None, dim))
-        self.output_logits.build((None, self.embed_dim))
+        if self.use_deep_output:
+            self.output_hidden.build((None, self.units))
+            self.output_context.build((None, dim))
+        self.output_logits.build((None, self.embed_dim if self.use_deep_output else self.units))
 
     def initial_state(self, features):
-        """h_0 and c_0 from the mean region feature (two separate tanh layers)."""
+        """h_0 and c_0 from the mean region feature (two separate tanh layers), or zeros (c_0 is
+        always zeros for the GRU, which has no cell state)."""
+        zeros = ops.zeros((ops.shape(features)[0], self.units), dtype=features.dtype)
+        if self.init_state_kind == "zeros":
+            return zeros, zeros
         mean = ops.mean(features, axis=1)
-        return self.init_h(mean), self.init_c(mean)
+        return self.init_h(mean), self.init_c(mean) if self.has_cell_state else zeros
 
     def step(self, embedded, h, c, features, projected):
         """One recurrence step from the embedded previous word: returns h, c, ẑ, α, β."""
@@ -69,7 +89,10 @@ class AttentionDecoder(keras.layers.Layer):
         return h, c, context, alpha, beta
 
     def deep_output(self, embedded, h, context, training=None):
-        """Logits over the vocabulary from E y_{t-1}, h_t and ẑ_t (any leading dimensions)."""
+        """Logits over the vocabulary from E y_{t-1}, h_t and ẑ_t (any leading dimensions);
+        from h_t alone when the deep output layer is off."""
+        if not self.use_deep_output:
+            return self.output_logits(self.output_dropout(h, training=training))
         x = ops.tanh(embedded + self.output_hidden(h) + self.output_context(context))
         return self.output_logits(self.output_dropout(x, training=training))
 
@@ -113,4 +136,6 @@ class AttentionDecoder(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "embed_dim": self.embed_dim,
                 "units": self.units, "attention_dim": self.attention_dim, "dropout": self.dropout_rate,
-                "gate": self.gate, "seed": self.seed}
+                "gate": self.gate, "seed": self.seed, "cell": self.cell_kind,
+                "attention_score": self.attention_score, "deep_output": self.use_deep_output,
+                "init_state": self.init_state_kind}
