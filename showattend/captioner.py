@@ -12,9 +12,11 @@ from showattend.data.images import as_image_list, resize_images
 from showattend.data.pipeline import caption_dataset_to_tf, longest_caption
 from showattend.generation import beam_search, greedy_search
 from showattend.layers.decoder import AttentionDecoder
+from showattend.losses import doubly_stochastic_penalty, reinforce_surrogate
 from showattend.text.vocabulary import Vocabulary
 
-ATTENTION_KINDS = ("soft",)
+ATTENTION_KINDS = ("soft", "hard")
+BASELINE_DECAY = 0.9  # b ← 0.9 b + 0.1 log p(y|s)
 
 
 @dataclasses.dataclass
@@ -22,7 +24,8 @@ class Caption:
     """One generated caption: its words, its log-probability and, if asked for, where it looked.
 
     ``attention[i]`` (grid_h, grid_w), summing to 1, is the map that produced ``tokens[i]``;
-    ``beta[i]`` is the gate's value at that step.
+    ``beta[i]`` is the gate's value at that step. ``regions[i]`` is the grid cell (row, col) that a
+    hard-attention model read for ``tokens[i]`` when captioning with ``sample=True`` or ``argmax=True``.
     """
 
     text: str
@@ -30,11 +33,14 @@ class Caption:
     score: float
     attention: np.ndarray = None
     beta: np.ndarray = None
+    regions: np.ndarray = None
 
     def to_dict(self):
         out = {"text": self.text, "tokens": self.tokens, "score": self.score}
         if self.attention is not None:
             out.update(attention=self.attention.tolist(), beta=self.beta.tolist())
+        if self.regions is not None:
+            out["regions"] = self.regions.tolist()
         return out
 
 
@@ -72,6 +78,11 @@ class Captioner(keras.Model):
     ``gate`` (β), ``deep_output`` (off: logits from h alone), ``doubly_stochastic`` (λ; 0 turns
     the penalty off) and ``init_state`` ("mean" feature, the paper's; "zeros").
 
+    ``attention="hard"``: each step reads one region sampled from α, trained by the REINFORCE
+    surrogate (``reinforce_weight`` λ_r = 0.1, ``entropy_weight`` λ_e = 0.002, a moving-average
+    baseline of the log-likelihood kept in the model's non-trainable ``reinforce_baseline``); with
+    probability ``expectation_probability`` (0.5) a minibatch reads the expectation instead.
+
     >>> from showattend import Captioner, Vocabulary
     >>> from showattend.datasets import shapes
     >>> data = shapes("train", num_images=16)
@@ -85,7 +96,8 @@ class Captioner(keras.Model):
     def __init__(self, backbone="small_vgg", vocabulary=None, attention="soft", embed_dim=64, units=256,
                  attention_dim=128, dropout=0.5, doubly_stochastic=1.0, gate=True, image_size=None,
                  train_backbone=True, max_length=30, seed=None, cell="lstm", attention_score="additive",
-                 deep_output=True, init_state="mean", **kwargs):
+                 deep_output=True, init_state="mean", reinforce_weight=0.1, entropy_weight=0.002,
+                 expectation_probability=0.5, **kwargs):
         super().__init__(**kwargs)
         if attention not in ATTENTION_KINDS:
             raise ValueError(f"Unknown attention {attention!r}. Accepted: {', '.join(ATTENTION_KINDS)}.")
@@ -108,10 +120,16 @@ class Captioner(keras.Model):
         self.seed = seed
         self.decoder = AttentionDecoder(len(self.vocabulary), embed_dim, units, attention_dim, dropout, gate, seed,
                                         cell=cell, attention_score=attention_score, deep_output=deep_output,
-                                        init_state=init_state, name="decoder")
+                                        init_state=init_state, hard=attention == "hard",
+                                        expectation_probability=expectation_probability, name="decoder")
+        self.reinforce_weight, self.entropy_weight = float(reinforce_weight), float(entropy_weight)
+        if attention == "hard":
+            self.reinforce_baseline = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                                      name="reinforce_baseline")
         self.decoder.build((None, self.num_regions, self.feature_dim))
         self.cross_entropy_tracker = keras.metrics.Mean(name="cross_entropy")
         self.attention_penalty_tracker = keras.metrics.Mean(name="attention_penalty")
+        self.reinforce_tracker = keras.metrics.Mean(name="reinforce") if attention == "hard" else None
         object.__setattr__(self, "_generation_functions", None)
         self.built = True  # every sublayer is built above, so weights exist before any call or load
 
@@ -150,7 +168,22 @@ class Captioner(keras.Model):
         penalty = ops.sum(doubly_stochastic_penalty(y_pred["alpha"], mask) * is_caption) / count
         self.cross_entropy_tracker.update_state(cross_entropy, sample_weight=count)
         self.attention_penalty_tracker.update_state(penalty, sample_weight=count)
-        return cross_entropy + self.doubly_stochastic * penalty
+        loss = cross_entropy + self.doubly_stochastic * penalty
+        if self.attention_kind == "hard":
+            log_likelihood = -ops.sum(token_loss * mask, axis=1)  # per caption
+            surrogate = reinforce_surrogate(
+                log_likelihood, ops.sum(ops.cast(y_pred["log_p_region"], "float32") * mask, axis=1),
+                ops.sum(ops.cast(y_pred["entropy"], "float32") * mask, axis=1), self.reinforce_baseline,
+                self.reinforce_weight, self.entropy_weight)
+            sampled = ops.cast(y_pred["sampled"], "float32")  # the minibatch's coin: 0 reads the expectation
+            reinforce = ops.sum(surrogate * sampled * is_caption) / count
+            self.reinforce_tracker.update_state(reinforce, sample_weight=count)
+            loss = loss + reinforce
+            if training:
+                mean_log_likelihood = ops.sum(log_likelihood * is_caption) / count
+                self.reinforce_baseline.assign(BASELINE_DECAY * self.reinforce_baseline
+                                               + (1.0 - BASELINE_DECAY) * mean_log_likelihood)
+        return loss
 
     # --- training -------------------------------------------------------------------------------
 
@@ -218,10 +251,14 @@ class Captioner(keras.Model):
             object.__setattr__(self, "_generation_functions", functions)
         return self._generation_functions
 
-    def caption(self, images, beam_size=3, max_length=None, return_attention=False, batch_size=32):
+    def caption(self, images, beam_size=3, max_length=None, return_attention=False, batch_size=32,
+                sample=False, argmax=False):
         """Caption images: file paths, PIL images, uint8 arrays (H, W[, C]) or (N, H, W, C), or lists.
 
-        Returns one ``Caption`` per image; ``beam_size=1`` is greedy search.
+        Returns one ``Caption`` per image; ``beam_size=1`` is greedy search. A hard-attention model
+        reads the expectation of α by default (as the paper does at test time); ``sample=True``
+        reads a region sampled from α at each step, ``argmax=True`` the most likely region, and the
+        captions then carry the regions read (``Caption.regions``).
 
         >>> captions = model.caption("shapes.png", return_attention=True)  # doctest: +SKIP
         >>> captions[0].text, captions[0].attention.shape  # doctest: +SKIP
@@ -232,13 +269,19 @@ class Captioner(keras.Model):
         for label, value in (("beam_size", beam_size), ("max_length", max_length), ("batch_size", batch_size)):
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{label} must be a positive integer, got {value!r}.")
+        if (sample or argmax) and self.attention_kind != "hard":
+            raise ValueError("sample=True and argmax=True read one region per word; they need a model built "
+                             "with attention='hard'.")
+        if sample and argmax:
+            raise ValueError("Choose one of sample=True and argmax=True.")
+        reading = "sample" if sample else "argmax" if argmax else "expectation"
         captions = []
         for first in range(0, len(images), batch_size):
             batch = resize_images(images[first:first + batch_size], self.image_size)
-            captions.extend(self._caption_batch(batch, beam_size, max_length, return_attention))
+            captions.extend(self._caption_batch(batch, beam_size, max_length, return_attention, reading))
         return captions
 
-    def _caption_batch(self, batch, beam_size, max_length, return_attention):
+    def _caption_batch(self, batch, beam_size, max_length, return_attention, reading="expectation"):
         start, step = self._compiled()
         features, projected, h, c = (t.numpy() for t in start(batch))
         rows = len(batch)
@@ -248,10 +291,11 @@ class Captioner(keras.Model):
         ids = self.vocabulary
 
         def step_fn(tokens, state):
-            log_probs, h, c, alpha, beta = step(tokens, state[0], state[1], features, projected)
+            log_probs, h, c, alpha, beta, region = step(tokens, state[0], state[1], features, projected, reading)
             log_probs = log_probs.numpy()
             log_probs[:, [ids.pad_id, ids.start_id]] = -np.inf  # never generated
-            return log_probs, (h.numpy(), c.numpy()), {"alpha": alpha.numpy(), "beta": beta.numpy()}
+            extras = {"alpha": alpha.numpy(), "beta": beta.numpy(), "region": region.numpy()}
+            return log_probs, (h.numpy(), c.numpy()), extras
 
         if beam_size == 1:
             hyps = greedy_search(step_fn, (h, c), rows, ids.start_id, ids.end_id, max_length)
@@ -264,6 +308,8 @@ class Captioner(keras.Model):
             if return_attention:
                 caption.attention = hyp.extras["alpha"].astype(np.float32).reshape(-1, *self.grid_shape)
                 caption.beta = hyp.extras["beta"].astype(np.float32)
+            if reading != "expectation":
+                caption.regions = np.stack(np.unravel_index(hyp.extras["region"], self.grid_shape), axis=-1)
             captions.append(caption)
         return captions
 
@@ -278,7 +324,8 @@ class Captioner(keras.Model):
                 "image_size": list(self.image_size), "train_backbone": self.backbone.trainable,
                 "max_length": self.max_length, "seed": self.seed, "cell": d.cell_kind,
                 "attention_score": d.attention_score, "deep_output": d.use_deep_output,
-                "init_state": d.init_state_kind}
+                "init_state": d.init_state_kind, "reinforce_weight": self.reinforce_weight,
+                "entropy_weight": self.entropy_weight, "expectation_probability": d.expectation_probability}
 
     def save(self, filepath, overwrite=True, **kwargs):
         """Save as ``.keras``, atomically: a crash mid-save never leaves a broken file behind."""
@@ -290,15 +337,6 @@ class Captioner(keras.Model):
         partial = filepath[: -len(".keras")] + ".partial.keras"
         super().save(partial, overwrite=True, **kwargs)
         os.replace(partial, filepath)
-
-
-def doubly_stochastic_penalty(alpha, mask):
-    """Σ_i (1 − Σ_t α_ti)² per caption, counting only the real (unpadded) steps.
-
-    alpha: (batch, steps, regions); mask: (batch, steps) with 1 for real steps.
-    """
-    coverage = ops.sum(ops.cast(alpha, "float32") * ops.expand_dims(mask, -1), axis=1)  # (batch, regions)
-    return ops.sum(ops.square(1.0 - coverage), axis=-1)
 
 
 def load_captioner(path):

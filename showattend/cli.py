@@ -16,13 +16,15 @@ def _parser():
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="train, evaluate and visualise a captioner on the built-in shapes data",
-                               description="Train a soft-attention captioner on the built-in shapes data, "
+                               description="Train a soft- or hard-attention captioner on the built-in shapes data, "
                                            "print its metrics and write the model, metrics, captions and "
                                            "attention figures to --out.")
     demo.add_argument("--out", default="runs/demo", help="output folder (default: runs/demo)")
     demo.add_argument("--num-images", type=_positive, default=2500, help="training images (default: 2500)")
     demo.add_argument("--epochs", type=_positive, default=6, help="training epochs (default: 6)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    demo.add_argument("--attention", choices=("soft", "hard"), default="soft",
+                      help="soft (deterministic) or hard (sampled, REINFORCE-trained) attention (default: soft)")
 
     caption = commands.add_parser("caption", help="caption image files with a saved model",
                                   description="Print one caption per image; --plot DIR also writes the "
@@ -40,7 +42,8 @@ def main(argv=None):
         if args.command == "demo":
             from showattend.demo import run_demo
 
-            run_demo(args.out, num_images=args.num_images, epochs=args.epochs, seed=args.seed)
+            run_demo(args.out, num_images=args.num_images, epochs=args.epochs, seed=args.seed,
+                     attention=args.attention)
         elif args.command == "caption":
             _caption(args)
     except (FileNotFoundError, ValueError) as error:

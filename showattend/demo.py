@@ -1,4 +1,4 @@
-"""The demo: train a soft-attention captioner on the built-in shapes data, evaluate it, draw its attention."""
+"""The demo: train a soft- (or hard-) attention captioner on the built-in shapes data, evaluate it, draw its attention."""
 import os
 import time
 

@@ -30,8 +30,13 @@ class AttentionDecoder(keras.layers.Layer):
     unroll_limit = 64  # captions padded to at most this many steps are unrolled
 
     def __init__(self, vocab_size, embed_dim=64, units=256, attention_dim=128, dropout=0.5, gate=True,
-                 seed=None, cell="lstm", attention_score="additive", deep_output=True, init_state="mean", **kwargs):
+                 seed=None, cell="lstm", attention_score="additive", deep_output=True, init_state="mean",
+                 hard=False, expectation_probability=0.5, **kwargs):
         super().__init__(**kwargs)
+        if not 0.0 <= float(expectation_probability) <= 1.0:
+            raise ValueError(f"expectation_probability must be in [0, 1], got {expectation_probability!r}.")
+        self.hard, self.expectation_probability = bool(hard), float(expectation_probability)
+        self.seed_generator = keras.random.SeedGenerator(seed, name="attention_sampler") if self.hard else None
         if init_state not in INIT_STATES:
             raise ValueError(f"Unknown init_state {init_state!r}. Accepted: {', '.join(INIT_STATES)}.")
         self.vocab_size, self.embed_dim, self.units = int(vocab_size), int(embed_dim), int(units)
@@ -79,14 +84,37 @@ class AttentionDecoder(keras.layers.Layer):
         mean = ops.mean(features, axis=1)
         return self.init_h(mean), self.init_c(mean) if self.has_cell_state else zeros
 
-    def step(self, embedded, h, c, features, projected):
-        """One recurrence step from the embedded previous word: returns h, c, ẑ, α, β."""
-        alpha = self.attention(projected, h)  # (batch, regions)
-        context = ops.sum(ops.expand_dims(alpha, -1) * features, axis=1)  # (batch, features)
+    def step(self, embedded, h, c, features, projected, reading="expectation"):
+        """One recurrence step from the embedded previous word.
+
+        Returns h, c, ẑ, α, β, the region read, and log α of that region. ``reading`` is
+        "expectation" (soft attention: ẑ = β Σ_i α_i a_i; the region is −1), "sample" (hard
+        attention: s ~ Categorical(α), ẑ = β a_s) or "argmax" (s = argmax α). A boolean tensor
+        chooses per call between "sample" and "expectation" (the training minibatch's coin).
+        """
+        scores = self.attention.scores(projected, h)  # (batch, regions)
+        alpha, log_alpha = ops.softmax(scores, axis=-1), ops.log_softmax(scores, axis=-1)
+        expected = ops.sum(ops.expand_dims(alpha, -1) * features, axis=1)  # (batch, features)
+        if isinstance(reading, str) and reading == "expectation":
+            context = expected
+            region = -ops.ones_like(alpha[:, 0], dtype="int32")
+            log_p_region = ops.zeros_like(alpha[:, 0])
+        else:
+            if isinstance(reading, str) and reading == "argmax":
+                region = ops.cast(ops.argmax(alpha, axis=-1), "int32")
+            else:
+                region = ops.cast(keras.random.categorical(log_alpha, 1, seed=self.seed_generator)[:, 0], "int32")
+            one_hot = ops.one_hot(region, ops.shape(alpha)[-1], dtype=alpha.dtype)
+            context = ops.sum(ops.expand_dims(one_hot, -1) * features, axis=1)  # a_s
+            log_p_region = ops.sum(one_hot * log_alpha, axis=-1)
+            if not isinstance(reading, str):  # the minibatch's coin: sample (True) or expectation
+                context = ops.where(reading, context, expected)
+                region = ops.where(reading, region, -ops.ones_like(region))
+                log_p_region = ops.where(reading, log_p_region, ops.zeros_like(log_p_region))
         beta = ops.squeeze(self.gate_layer(h), -1) if self.gate_layer is not None else ops.ones_like(alpha[:, 0])
         context = ops.expand_dims(beta, -1) * context
         h, c = self.cell(ops.concatenate([embedded, context], axis=-1), (h, c))
-        return h, c, context, alpha, beta
+        return h, c, context, alpha, beta, region, log_p_region
 
     def deep_output(self, embedded, h, context, training=None):
         """Logits over the vocabulary from E y_{t-1}, h_t and ẑ_t (any leading dimensions);
@@ -96,18 +124,29 @@ class AttentionDecoder(keras.layers.Layer):
         x = ops.tanh(embedded + self.output_hidden(h) + self.output_context(context))
         return self.output_logits(self.output_dropout(x, training=training))
 
-    def decode_step(self, tokens, h, c, features, projected):
-        """For generation: previous word ids → log-probabilities of the next word, new state, α, β."""
+    def decode_step(self, tokens, h, c, features, projected, reading="expectation"):
+        """For generation: previous word ids → log-probabilities of the next word, new state, α, β
+        and the region read (−1 for the expectation)."""
         embedded = self.embedding(tokens)  # (batch, embed)
-        h, c, context, alpha, beta = self.step(embedded, h, c, features, projected)
+        h, c, context, alpha, beta, region, _ = self.step(embedded, h, c, features, projected, reading)
         logits = self.deep_output(embedded, h, context, training=False)
-        return ops.log_softmax(ops.cast(logits, "float32"), axis=-1), h, c, alpha, beta
+        return ops.log_softmax(ops.cast(logits, "float32"), axis=-1), h, c, alpha, beta, region
 
     def call(self, features, tokens, training=None):
-        """Teacher forcing: features (batch, regions, dim), tokens (batch, steps) from ``<start>``."""
+        """Teacher forcing: features (batch, regions, dim), tokens (batch, steps) from ``<start>``.
+
+        Returns logits, α and β per step; a hard-attention decoder also returns, per step, the
+        region read (−1: expectation), its log α ("log_p_region"), the entropy of α, and
+        "sampled" (batch,): 1 where this minibatch sampled regions. In training it samples with
+        probability 1 − ``expectation_probability`` (one coin per call), else reads the expectation.
+        """
         embedded = self.embedding(tokens)  # (batch, steps, embed)
         h, c = self.initial_state(features)
         projected = self.attention.project(features)  # once per image: (batch, regions, attention_dim)
+        reading = "expectation"
+        if self.hard and training:
+            coin = keras.random.uniform((), seed=self.seed_generator)
+            reading = ops.greater_equal(coin, self.expectation_probability)
 
         steps = tokens.shape[1]
         state = (h, c)
@@ -116,26 +155,36 @@ class AttentionDecoder(keras.layers.Layer):
             # XLA can compile it). Only h and c carry over; each step's outputs are stacked after.
             outputs = []
             for t in range(steps):
-                step = self.step(embedded[:, t], state[0], state[1], features, projected)
+                step = self.step(embedded[:, t], state[0], state[1], features, projected, reading)
                 state, outputs = step[:2], outputs + [step]
-            hs, _, contexts, alphas, betas = (ops.stack(o, axis=1) for o in zip(*outputs))
+            stacked = [ops.stack(o, axis=1) for o in zip(*outputs)]
         else:
             # keras.ops.scan on TensorFlow needs the per-step outputs to mirror the carry, so the
-            # carry holds (h, c, ẑ, α, β) and the step reads only h and c from it.
+            # carry holds every output of a step and the step reads only h and c from it.
             def body(carry, embedded_t):
-                out = self.step(embedded_t, carry[0], carry[1], features, projected)
+                out = self.step(embedded_t, carry[0], carry[1], features, projected, reading)
                 return out, out
 
             batch = ops.shape(features)[0]
-            init = (h, c, ops.zeros_like(features[:, 0]), ops.zeros_like(features[:, :, 0]), ops.zeros((batch,)))
+            init = (h, c, ops.zeros_like(features[:, 0]), ops.zeros_like(features[:, :, 0]), ops.zeros((batch,)),
+                    ops.zeros((batch,), dtype="int32"), ops.zeros((batch,)))
             _, stacked = ops.scan(body, init, ops.transpose(embedded, (1, 0, 2)))
-            hs, _, contexts, alphas, betas = (ops.moveaxis(o, 0, 1) for o in stacked)
+            stacked = [ops.moveaxis(o, 0, 1) for o in stacked]
+        hs, _, contexts, alphas, betas, regions, log_p_regions = stacked
         logits = self.deep_output(embedded, hs, contexts, training=training)  # all steps at once
-        return {"logits": logits, "alpha": alphas, "beta": betas}  # (batch, steps, vocab|regions|)
+        outputs = {"logits": logits, "alpha": alphas, "beta": betas}  # (batch, steps, vocab|regions|)
+        if self.hard:
+            safe = ops.maximum(alphas, 1e-30)
+            outputs.update(regions=regions, log_p_region=log_p_regions,
+                           entropy=-ops.sum(alphas * ops.log(safe), axis=-1),
+                           sampled=ops.zeros_like(betas[:, 0]) + (0.0 if isinstance(reading, str)
+                                                                 else ops.cast(reading, betas.dtype)))
+        return outputs
 
     def get_config(self):
         return {**super().get_config(), "vocab_size": self.vocab_size, "embed_dim": self.embed_dim,
                 "units": self.units, "attention_dim": self.attention_dim, "dropout": self.dropout_rate,
                 "gate": self.gate, "seed": self.seed, "cell": self.cell_kind,
                 "attention_score": self.attention_score, "deep_output": self.use_deep_output,
-                "init_state": self.init_state_kind}
+                "init_state": self.init_state_kind, "hard": self.hard,
+                "expectation_probability": self.expectation_probability}

@@ -50,3 +50,15 @@ def test_caption_command_names_a_bad_file(captioner, tmp_path, capsys):
 def test_bad_numbers_are_refused():
     with pytest.raises(SystemExit):
         main(["demo", "--epochs", "0"])
+
+
+def test_demo_trains_the_attention_asked_for(monkeypatch):
+    import showattend.demo
+
+    calls = []
+    monkeypatch.setattr(showattend.demo, "run_demo", lambda out, **kwargs: calls.append(kwargs))
+    assert main(["demo", "--attention", "hard", "--epochs", "2"]) == 0
+    assert calls == [{"num_images": 2500, "epochs": 2, "seed": 0, "attention": "hard"}]
+    assert main(["demo"]) == 0 and calls[-1]["attention"] == "soft"
+    with pytest.raises(SystemExit):
+        main(["demo", "--attention", "stochastic"])

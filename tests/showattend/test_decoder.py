@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from keras import ops
 
-from showattend.captioner import doubly_stochastic_penalty
+from showattend.losses import doubly_stochastic_penalty
 from showattend.layers import AttentionDecoder, LSTMCell
 
 
@@ -44,7 +44,8 @@ def test_step_by_step_decoding_equals_teacher_forcing():
     h, c = decoder.initial_state(features)
     projected = decoder.attention.project(features)
     for t in range(tokens.shape[1]):
-        log_probs, h, c, alpha, beta = decoder.decode_step(tokens[:, t], h, c, features, projected)
+        log_probs, h, c, alpha, beta, region = decoder.decode_step(tokens[:, t], h, c, features, projected)
+        assert (np.asarray(region) == -1).all()  # soft attention reads the expectation
         np.testing.assert_allclose(log_probs, ops.log_softmax(out["logits"][:, t]), atol=1e-5)
         np.testing.assert_allclose(alpha, out["alpha"][:, t], atol=1e-6)
 

@@ -88,7 +88,7 @@ def test_unknown_choices_are_named():
 
 VARIANTS = [{"cell": "peephole_lstm"}, {"cell": "cifg_lstm"}, {"cell": "gru"}, {"attention_score": "dot"},
             {"attention_score": "general"}, {"gate": False}, {"deep_output": False}, {"init_state": "zeros"},
-            {"doubly_stochastic": 0.0}]
+            {"doubly_stochastic": 0.0}, {"attention": "hard"}]
 
 
 @pytest.mark.parametrize("options", VARIANTS, ids=lambda o: "-".join(f"{k}={v}" for k, v in o.items()))
