@@ -23,8 +23,9 @@ setup(
         "pycocoevalcap>=1.2",
     ],
     extras_require={
-        "test": ["pytest>=7"],
-        "notebooks": ["jupyter", "nbclient", "ipykernel"],
+        # the tests execute the notebooks too (nbclient on an ipykernel)
+        "test": ["pytest>=7", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6"],
+        "notebooks": ["jupyterlab"],
     },
     entry_points={"console_scripts": ["showattend=showattend.cli:main"]},
 )

@@ -33,6 +33,21 @@ def _parser():
     caption.add_argument("images", nargs="+", help="image files")
     caption.add_argument("--beam", type=_positive, default=3, help="beam size; 1 is greedy (default: 3)")
     caption.add_argument("--plot", metavar="DIR", help="write attention_<image name>.png figures here")
+
+    visualize = commands.add_parser("visualize", help="draw where a saved model looked for each word of one image",
+                                    description="Caption one image and write its per-word attention: a PNG "
+                                                "figure (one panel per word) or, for a .gif, an animation "
+                                                "that steps through the words.")
+    visualize.add_argument("model", help="a model saved with Captioner.save (.keras)")
+    visualize.add_argument("image", help="an image file")
+    visualize.add_argument("--out", required=True, metavar="FILE", help="where to write: a .png or a .gif")
+    visualize.add_argument("--beam", type=_positive, default=3, help="beam size; 1 is greedy (default: 3)")
+    visualize.add_argument("--upscale", choices=("gaussian", "bilinear"), default="gaussian",
+                           help="how the grid is brought to the image's size (default: gaussian)")
+    visualize.add_argument("--cols", type=_positive, default=5, help="panels per row of the PNG (default: 5)")
+    visualize.add_argument("--reading", choices=("expectation", "sample", "argmax"), default="expectation",
+                           help="for a hard-attention model: read the expectation of α (default), a "
+                                "sampled region or the most likely one (boxed in the figure)")
     return parser
 
 
@@ -46,6 +61,8 @@ def main(argv=None):
                      attention=args.attention)
         elif args.command == "caption":
             _caption(args)
+        elif args.command == "visualize":
+            _visualize(args)
     except (FileNotFoundError, ValueError) as error:
         print(f"showattend: error: {error}", file=sys.stderr)
         return 2
@@ -67,6 +84,26 @@ def _caption(args):
         if args.plot:
             stem = os.path.splitext(os.path.basename(path))[0]
             print(f"  attention: {save_attention(os.path.join(args.plot, f'attention_{stem}.png'), image, caption)}")
+
+
+def _visualize(args):
+    from showattend import load_captioner
+    from showattend.data import load_image
+    from showattend.visualize import attention_animation, save_attention
+
+    kind = os.path.splitext(args.out)[1].lower()
+    if kind not in (".png", ".gif"):
+        raise ValueError(f"--out {args.out!r}: the file must end in .png (a figure) or .gif (an animation).")
+    image = load_image(args.image)
+    model = load_captioner(args.model)
+    (caption,) = model.caption(image, beam_size=args.beam, return_attention=True,
+                               sample=args.reading == "sample", argmax=args.reading == "argmax")
+    print(f"{args.image}\t{caption.text}")
+    if kind == ".png":
+        path = save_attention(args.out, image, caption, cols=args.cols, upscale=args.upscale)
+    else:
+        path = attention_animation(image, caption, args.out, upscale=args.upscale)
+    print(f"  attention: {path}")
 
 
 if __name__ == "__main__":

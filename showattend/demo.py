@@ -9,7 +9,7 @@ from showattend.datasets import shapes
 from showattend.evaluation import evaluate, format_metrics
 from showattend.files import write_json
 from showattend.text import Vocabulary
-from showattend.visualize import save_attention
+from showattend.visualize import attention_animation, save_attention
 
 # Sized to train in a few minutes on a 2-core CPU and still name every object right.
 # doubly_stochastic=0: on this data (64 regions, 10–25 words a caption) the paper's λ = 1 pushes the
@@ -53,12 +53,14 @@ def run_demo(out="runs/demo", num_images=2500, epochs=6, seed=0, batch_size=64, 
     log(format_metrics(metrics))
     figures = [save_attention(os.path.join(out, f"attention_{n}.png"), test.images[n], captions[n])
                for n in range(min(num_figures, len(test)))]
+    animation = attention_animation(test.images[0], captions[0], os.path.join(out, "attention_0.gif"))
     write_json(os.path.join(out, "captions.json"), [
         {"image": n, "caption": c.text, "score": c.score, "references": test.captions[n]}
         for n, c in enumerate(captions)])
     metrics.update(train_seconds=round(train_seconds, 1), wall_seconds=round(time.time() - started, 1),
                    epochs=epochs, num_images=num_images, seed=seed, model={**DEMO_MODEL, **model_options})
     write_json(os.path.join(out, "metrics.json"), metrics)
-    log(f"Wrote {model_path}, metrics.json, captions.json and {len(figures)} attention figures to {out}/ "
+    log(f"Wrote {model_path}, metrics.json, captions.json, {len(figures)} attention figures and "
+        f"{os.path.basename(animation)} to {out}/ "
         f"in {metrics['wall_seconds']:.0f} s.")
     return metrics

@@ -93,11 +93,27 @@ def _ground(phrase, name, tokens, candidates):
     return min(matching, key=rank)
 
 
+def _word_spans(phrases, length):
+    """Each phrase's words plus the words that follow it up to the next phrase (its position, …)."""
+    starts = [words[0] for words, _ in phrases[1:]] + [length]
+    return [list(words) + list(range(words[-1] + 1, stop)) for (words, _), stop in zip(phrases, starts)]
+
+
 def grounding_scores(dataset, captions):
-    """Semantic precision/recall/F1 of the object names, and attention correctness per object phrase."""
+    """Semantic precision/recall/F1 of the object names, and attention correctness per object phrase
+    and, where the data names its word classes, per word class.
+
+    ``attention_correctness`` is, per grounded phrase, the largest share of one of its words'
+    attention inside the object's mask; ``attention_correctness_<class>`` (e.g. colour, shape,
+    position) is the mean share of each word of that class, the class's words being those of the
+    phrase and those that follow it up to the next phrase. Each comes with the ``uniform_baseline``
+    that uniform attention would score on the same words.
+    """
     names, modifiers = dataset.object_names, dataset.object_modifiers
+    class_of = {word: name for name, words in (dataset.word_classes or {}).items() for word in words}
     tp = n_predicted = n_present = 0
     correctness, baseline = [], []
+    per_class = collections.defaultdict(list)  # class → [(share inside the mask, mask's share of the image)]
     for objects, caption in zip(dataset.objects, captions):
         phrases = find_object_phrases(caption.tokens, names, modifiers)
         predicted = collections.Counter(name for _, name in phrases)
@@ -108,14 +124,24 @@ def grounding_scores(dataset, captions):
         if caption.attention is None:
             continue
         unused = list(objects)
-        for words, name in phrases:
+        upsampled = {}
+        for (words, name), span in zip(phrases, _word_spans(phrases, len(caption.tokens))):
             target = _ground(words, name, caption.tokens, unused)
             if target is None:
                 continue
             unused.remove(target)
-            masses = [upsample_attention(caption.attention[w], target.mask.shape)[target.mask].sum() for w in words]
-            correctness.append(max(masses))
-            baseline.append(target.mask.mean())
+
+            def mass(w):
+                if w not in upsampled:
+                    upsampled[w] = upsample_attention(caption.attention[w], target.mask.shape)
+                return float(upsampled[w][target.mask].sum())
+
+            share = float(target.mask.mean())
+            correctness.append(max(mass(w) for w in words))
+            baseline.append(share)
+            for w in span:
+                if caption.tokens[w] in class_of:
+                    per_class[class_of[caption.tokens[w]]].append((mass(w), share))
     precision = tp / n_predicted if n_predicted else 0.0
     recall = tp / n_present if n_present else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -123,6 +149,11 @@ def grounding_scores(dataset, captions):
     if correctness:
         scores.update(attention_correctness=float(np.mean(correctness)), uniform_baseline=float(np.mean(baseline)),
                       grounded_phrases=len(correctness))
+    for word_class, pairs in per_class.items():
+        masses, shares = np.array(pairs).T
+        scores.update({f"attention_correctness_{word_class}": float(masses.mean()),
+                       f"uniform_baseline_{word_class}": float(shares.mean()),
+                       f"grounded_words_{word_class}": len(pairs)})
     return scores
 
 
@@ -155,9 +186,12 @@ def format_metrics(metrics):
     for name in ("semantic_precision", "semantic_recall", "semantic_f1"):
         if name in metrics:
             rows.append((name, f"{metrics[name]:.4f}"))
-    if "attention_correctness" in metrics:
-        rows.append(("attention_correctness", f"{metrics['attention_correctness']:.4f}  "
-                     f"(uniform baseline {metrics['uniform_baseline']:.4f}, "
-                     f"{metrics['attention_correctness'] / metrics['uniform_baseline']:.1f}x)"))
+    suffixes = [""] + sorted(k[len("attention_correctness"):] for k in metrics
+                             if k.startswith("attention_correctness_"))
+    for suffix in suffixes:
+        if "attention_correctness" + suffix in metrics:
+            value, uniform = metrics["attention_correctness" + suffix], metrics["uniform_baseline" + suffix]
+            rows.append(("attention_correctness" + suffix, f"{value:.4f}  (uniform baseline {uniform:.4f}, "
+                         f"{value / uniform:.1f}x)"))
     width = max(len(r[0]) for r in rows)
     return "\n".join(f"{name:<{width}}  {value}" for name, value in rows)

@@ -1,6 +1,7 @@
 """See where the model looked: per-word attention maps at the image's size, and figures of them.
 
-Computing (arrays) is apart from drawing (matplotlib, imported only when drawing).
+Computing (``attention_overlays``: arrays) is apart from drawing (``plot_attention``,
+``plot_attention_grid``, ``attention_animation``: matplotlib, imported only when drawing).
 """
 import os
 
@@ -20,11 +21,15 @@ def _gaussian_kernel(sigma):
 
 
 def gaussian_smooth(array, sigma):
-    """Separable Gaussian filter with reflected borders (mass stays where it was)."""
-    kernel = _gaussian_kernel(sigma)
-    radius = len(kernel) // 2
+    """Separable Gaussian filter with reflected borders (mass stays where it was).
+
+    ``sigma`` in pixels: one number, or (rows, columns).
+    """
+    sigmas = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (2,))
     out = np.asarray(array, dtype=np.float64)
     for axis in (0, 1):
+        kernel = _gaussian_kernel(sigmas[axis])
+        radius = len(kernel) // 2
         pad = [(0, 0), (0, 0)]
         pad[axis] = (radius, radius)
         padded = np.pad(out, pad, mode="reflect" if out.shape[axis] > radius else "edge")
@@ -36,7 +41,7 @@ def upsample_attention(attention_map, size, upscale="bilinear", sigma=None):
     """One (grid_h, grid_w) attention map → (height, width) float32 map that sums to 1.
 
     ``"bilinear"`` is what attention correctness uses; ``"gaussian"`` (the paper's figures) smooths
-    the bilinear map with a Gaussian of ``sigma`` pixels (default: half a grid cell).
+    the bilinear map with a Gaussian of ``sigma`` pixels (default: half a grid cell along each axis).
 
     >>> upsample_attention(np.eye(2) / 2, (4, 4)).sum().round(6)
     1.0
@@ -50,60 +55,209 @@ def upsample_attention(attention_map, size, upscale="bilinear", sigma=None):
     up = np.asarray(Image.fromarray(attention_map, mode="F").resize((width, height), Image.BILINEAR),
                     dtype=np.float64)
     if upscale == "gaussian":
-        cell = max(height / attention_map.shape[0], width / attention_map.shape[1])
-        up = gaussian_smooth(up, cell / 2 if sigma is None else float(sigma))
+        if sigma is None:  # half a grid cell along each axis, so a non-square image's cells blur alike
+            sigma = (height / attention_map.shape[0] / 2, width / attention_map.shape[1] / 2)
+        elif not np.all(np.asarray(sigma, dtype=np.float64) > 0):
+            raise ValueError(f"sigma must be a positive number of pixels, got {sigma!r}.")
+        up = gaussian_smooth(up, sigma)
     up = np.maximum(up, 0.0)
     total = up.sum()
     return (up / total if total > 0 else np.full_like(up, 1.0 / up.size)).astype(np.float32)
 
 
-def attention_overlays(image, caption, upscale="gaussian", sigma=None):
-    """One map per word of ``caption``, at ``image``'s own size, each summing to 1."""
+def _checked(caption):
     if caption.attention is None:
         raise ValueError("This caption has no attention maps: call caption(..., return_attention=True).")
+    if len(caption.attention) != len(caption.tokens):
+        raise ValueError(f"The caption has {len(caption.tokens)} words but {len(caption.attention)} attention "
+                         "maps; one map per word is needed.")
+    return caption
+
+
+def attention_overlays(image, caption, upscale="gaussian", sigma=None):
+    """One map per word of ``caption``, at ``image``'s own size (any aspect ratio), each summing to 1.
+
+    The grid is stretched over the whole image, as the model saw it. ``upscale="gaussian"`` (the
+    default, the paper's way) upsamples bilinearly and then smooths with a Gaussian of ``sigma``
+    pixels (default: half a grid cell), which keeps each map's mass on its cell;
+    ``"bilinear"`` skips the smoothing.
+
+    >>> maps = attention_overlays(image, captions[0])  # doctest: +SKIP
+    >>> len(maps) == len(captions[0].tokens), maps[0].shape == image.shape[:2]  # doctest: +SKIP
+    (True, True)
+    """
+    _checked(caption)
     (array,) = as_image_list(image)
     return [upsample_attention(a, array.shape[:2], upscale, sigma) for a in caption.attention]
+
+
+def _bare_axes(axes):
+    for ax in axes:  # frameless panels that keep their x-label (β goes there)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.spines[:].set_visible(False)
+
+
+def _draw_word(ax, array, heat, word, beta=None, region=None, grid_shape=None, cmap="inferno", alpha=0.6):
+    """One panel: the image, the word's map over it, the word as title, β under it, the read region boxed."""
+    from matplotlib.patches import Rectangle
+
+    ax.imshow(array)
+    ax.imshow(heat / heat.max(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
+    ax.set_title(word, fontsize=11)
+    if beta is not None:
+        ax.set_xlabel(f"β = {beta:.2f}", fontsize=9)
+    if region is not None:
+        cell_h, cell_w = array.shape[0] / grid_shape[0], array.shape[1] / grid_shape[1]
+        ax.add_patch(Rectangle((region[1] * cell_w - 0.5, region[0] * cell_h - 0.5), cell_w, cell_h,
+                               fill=False, edgecolor="cyan", linewidth=2))
+
+
+def _draw_caption_row(axes, array, caption, show_beta, cmap, alpha, upscale, sigma):
+    maps = attention_overlays(array, caption, upscale, sigma)
+    axes[0].imshow(array)
+    axes[0].set_title("image", fontsize=10)
+    grid_shape = caption.attention.shape[1:]
+    for i, (word, heat) in enumerate(zip(caption.tokens, maps)):
+        beta = caption.beta[i] if show_beta and caption.beta is not None else None
+        region = caption.regions[i] if caption.regions is not None else None
+        _draw_word(axes[i + 1], array, heat, word, beta, region, grid_shape, cmap, alpha)
+    for ax in axes[len(maps) + 1:]:
+        ax.set_visible(False)
 
 
 def plot_attention(image, caption, cols=5, show_beta=True, cmap="inferno", alpha=0.6, upscale="gaussian",
                    sigma=None):
     """A matplotlib Figure: the image, then one panel per word with its attention over the image.
 
+    Each panel has the word as title and, with ``show_beta``, the gate β of that step under it;
+    for a hard-attention caption read with ``sample=True`` or ``argmax=True`` the grid cell the
+    model read is boxed. ``cols`` panels a row.
+
     >>> fig = plot_attention(image, caption)  # doctest: +SKIP
     """
     from matplotlib.figure import Figure  # a bare Figure needs no display and no pyplot state
 
+    _checked(caption)
     (array,) = as_image_list(image)
-    maps = attention_overlays(array, caption, upscale, sigma)
-    panels = len(maps) + 1
-    cols = max(1, min(int(cols), panels))
+    if not isinstance(cols, (int, np.integer)) or cols < 1:
+        raise ValueError(f"cols must be a positive integer, got {cols!r}.")
+    panels = len(caption.tokens) + 1
+    cols = min(int(cols), panels)
     rows = -(-panels // cols)
     figure = Figure(figsize=(2.2 * cols, 2.5 * rows + 0.4), dpi=100)
     axes = figure.subplots(rows, cols, squeeze=False).ravel()
-    for ax in axes:  # frameless panels that keep their x-label (β goes there)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        ax.spines[:].set_visible(False)
-    for ax in axes[panels:]:
-        ax.set_visible(False)
-    axes[0].imshow(array)
-    axes[0].set_title("image", fontsize=10)
-    for i, (word, heat) in enumerate(zip(caption.tokens, maps), start=1):
-        axes[i].imshow(array)
-        axes[i].imshow(heat / heat.max(), cmap=cmap, alpha=alpha, vmin=0, vmax=1)
-        axes[i].set_title(word, fontsize=11)
-        if show_beta and caption.beta is not None:
-            axes[i].set_xlabel(f"β = {caption.beta[i - 1]:.2f}", fontsize=9)
+    _bare_axes(axes)
+    _draw_caption_row(axes, array, caption, show_beta, cmap, alpha, upscale, sigma)
     figure.suptitle(caption.text, fontsize=10)
     figure.tight_layout()
     return figure
 
 
+def plot_attention_grid(images, captions, show_beta=True, cmap="inferno", alpha=0.6, upscale="gaussian",
+                        sigma=None, panel_size=1.6):
+    """A matplotlib Figure for a batch: one row per image, the image and then a panel per word.
+
+    >>> fig = plot_attention_grid(test.images[:4], model.caption(test.images[:4], return_attention=True))  # doctest: +SKIP
+    """
+    from matplotlib.figure import Figure
+
+    arrays = as_image_list(images)
+    captions = list(captions)
+    if len(arrays) != len(captions):
+        raise ValueError(f"{len(arrays)} images but {len(captions)} captions: one caption per image is needed.")
+    for caption in captions:
+        _checked(caption)
+    cols = 1 + max(len(c.tokens) for c in captions)
+    figure = Figure(figsize=(panel_size * cols, (panel_size + 0.35) * len(arrays)), dpi=100)
+    axes = figure.subplots(len(arrays), cols, squeeze=False)
+    _bare_axes(axes.ravel())
+    for row, array, caption in zip(axes, arrays, captions):
+        _draw_caption_row(row, array, caption, show_beta, cmap, alpha, upscale, sigma)
+    figure.tight_layout()
+    return figure
+
+
+def _atomic_write(path, write):
+    """Write through ``write(partial_path)`` and move it into place, so no half-written file is left."""
+    path = os.fspath(path)
+    directory = os.path.dirname(path)
+    if directory and not os.path.isdir(directory):
+        raise FileNotFoundError(f"No folder {directory!r} to write {os.path.basename(path)!r} into.")
+    base, extension = os.path.splitext(path)
+    partial = f"{base}.partial{extension}"
+    try:
+        write(partial)
+        os.replace(partial, path)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+    return path
+
+
 def save_attention(path, image, caption, **options):
     """Write ``plot_attention(image, caption, **options)`` to ``path`` as PNG (atomically)."""
-    path = os.fspath(path)
     figure = plot_attention(image, caption, **options)
-    partial = path + ".partial.png"
-    figure.savefig(partial, format="png")
-    os.replace(partial, path)
-    return path
+    return _atomic_write(path, lambda partial: figure.savefig(partial, format="png"))
+
+
+def _figure_pixels(figure):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+
+
+def attention_animation(image, caption, path, seconds_per_word=0.8, size=4.0, show_beta=True, cmap="inferno",
+                        alpha=0.6, upscale="gaussian", sigma=None):
+    """Write an animated GIF (pillow) that steps word by word through ``caption``.
+
+    The first frame is the image; frame i + 1 shows word i's attention, with the caption written
+    underneath up to that word and the word in brackets. ``size`` is the frame's width in inches
+    at 100 dpi (its height follows the image's aspect ratio). Returns ``path``.
+
+    >>> attention_animation(image, captions[0], "attention.gif")  # doctest: +SKIP
+    'attention.gif'
+    """
+    from matplotlib.figure import Figure
+
+    _checked(caption)
+    (array,) = as_image_list(image)
+    if not seconds_per_word > 0:
+        raise ValueError(f"seconds_per_word must be positive, got {seconds_per_word!r}.")
+    maps = attention_overlays(array, caption, upscale, sigma)
+    grid_shape = caption.attention.shape[1:]
+    image_height = 0.92 * size * array.shape[0] / array.shape[1]  # inches; the frame follows the image's aspect
+    bottom = 0.75  # room for β and the caption under the image, 0.35 in for the word above it
+    height = bottom + image_height + 0.35
+    frames = []
+    for step in range(len(maps) + 1):
+        figure = Figure(figsize=(size, height), dpi=100)
+        ax = figure.add_axes([0.04, bottom / height, 0.92, image_height / height])
+        _bare_axes([ax])
+        if step == 0:
+            ax.imshow(array)
+            ax.set_title("image", fontsize=12)
+            words = caption.tokens
+        else:
+            i = step - 1
+            beta = caption.beta[i] if show_beta and caption.beta is not None else None
+            region = caption.regions[i] if caption.regions is not None else None
+            _draw_word(ax, array, maps[i], caption.tokens[i], beta, region, grid_shape, cmap, alpha)
+            words = caption.tokens[:i] + [f"[{caption.tokens[i]}]"]
+        figure.text(0.5, 0.05 / height, _wrapped(" ".join(words), 48), ha="center", va="bottom", fontsize=9)
+        frames.append(_figure_pixels(figure).convert("P", palette=Image.ADAPTIVE))
+    duration = int(round(1000 * seconds_per_word))
+
+    def write(partial):
+        frames[0].save(partial, format="GIF", save_all=True, append_images=frames[1:], duration=duration,
+                       loop=0)
+
+    return _atomic_write(path, write)
+
+
+def _wrapped(text, width):
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width)) or " "

@@ -31,6 +31,7 @@ class CaptionDataset:
     name: str = "captions"
     object_names: frozenset = None  # every name the data's domain has (default: those of its objects)
     object_modifiers: frozenset = None  # words that may precede a name in a phrase (e.g. sizes)
+    word_classes: dict = None  # class → words, e.g. {"colour": {"red", …}, "position": {"top", …}}
 
     def __post_init__(self):
         if len(self.images) != len(self.captions):
@@ -48,6 +49,12 @@ class CaptionDataset:
                 self.object_names = frozenset(o.name for objects in self.objects for o in objects)
             if self.object_modifiers is None:
                 self.object_modifiers = frozenset()
+        if self.word_classes is not None:
+            if not isinstance(self.word_classes, dict) or not all(
+                    isinstance(k, str) and not isinstance(v, str) for k, v in self.word_classes.items()):
+                raise ValueError("word_classes must map a class name to a set of words, e.g. "
+                                 f"{{'colour': {{'red', 'blue'}}}}; got {self.word_classes!r}.")
+            self.word_classes = {k: frozenset(v) for k, v in self.word_classes.items()}
 
     def __len__(self):
         return len(self.captions)

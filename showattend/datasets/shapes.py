@@ -13,6 +13,8 @@ SHAPES = ("circle", "square", "triangle")
 SIZES = {"small": 0.45, "large": 0.85}  # side (or diameter) as a share of the cell
 ROWS = ("top", "middle", "bottom")
 COLUMNS = ("left", "center", "right")
+WORD_CLASSES = {"colour": frozenset(COLOURS), "shape": frozenset(SHAPES), "size": frozenset(SIZES),
+                "position": frozenset(ROWS + COLUMNS)}  # attention correctness is reported per class
 SPLITS = {"train": (0, 4000), "val": (1, 500), "test": (2, 500)}  # split -> (seed offset, default size)
 
 
@@ -112,4 +114,4 @@ def shapes(split="train", num_images=None, image_size=64, seed=0):
     images = np.stack([d[0] for d in drawn])
     return CaptionDataset(images, [d[1] for d in drawn], [d[2] for d in drawn], name=f"shapes-{split}",
                           object_names=frozenset((c, s) for c in COLOURS for s in SHAPES),
-                          object_modifiers=frozenset(SIZES))
+                          object_modifiers=frozenset(SIZES), word_classes=WORD_CLASSES)

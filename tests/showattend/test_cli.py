@@ -13,7 +13,8 @@ def test_console_entry_point_runs():
     assert result.returncode == 0 and "usage: showattend" in result.stdout and "caption" in result.stdout
 
 
-@pytest.mark.parametrize("command, option", [("demo", "--num-images"), ("caption", "--plot")])
+@pytest.mark.parametrize("command, option", [("demo", "--num-images"), ("caption", "--plot"),
+                                             ("visualize", "--upscale")])
 def test_help_for_each_command(command, option, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([command, "--help"])
@@ -62,3 +63,22 @@ def test_demo_trains_the_attention_asked_for(monkeypatch):
     assert main(["demo"]) == 0 and calls[-1]["attention"] == "soft"
     with pytest.raises(SystemExit):
         main(["demo", "--attention", "stochastic"])
+
+
+def test_visualize_writes_a_figure_or_an_animation(captioner, small_data, tmp_path, capsys):
+    model = tmp_path / "model.keras"
+    captioner.save(model)
+    image = tmp_path / "img.png"
+    Image.fromarray(small_data.images[0]).save(image)
+    expected = captioner.caption(str(image), beam_size=1)[0]
+    for name, fmt in (("attention.png", "PNG"), ("attention.gif", "GIF")):
+        assert main(["visualize", str(model), str(image), "--out", str(tmp_path / name), "--beam", "1"]) == 0
+        assert capsys.readouterr().out.splitlines()[0] == f"{image}\t{expected.text}"
+        with Image.open(tmp_path / name) as written:
+            assert written.format == fmt
+    with Image.open(tmp_path / "attention.gif") as gif:
+        assert gif.n_frames == len(expected.tokens) + 1
+    assert main(["visualize", str(model), str(image), "--out", str(tmp_path / "a.jpg")]) == 2
+    assert "must end in .png" in capsys.readouterr().err
+    assert main(["visualize", str(model), str(image), "--out", str(tmp_path / "a.png"), "--reading", "sample"]) == 2
+    assert "attention='hard'" in capsys.readouterr().err

@@ -94,3 +94,35 @@ def test_evaluate_runs_the_model_and_formats(captioner, small_data):
     assert "BLEU-4" in table and "semantic_f1" in table
     with pytest.raises(ValueError, match="CaptionDataset"):
         evaluate(captioner, small_data.images)
+
+
+def test_attention_correctness_per_word_class():
+    data = _grid_dataset()
+    data.word_classes = {"colour": {"red", "blue"}, "shape": {"circle", "square"}, "size": {"small"},
+                         "position": {"top", "left", "bottom"}}
+    text = "a small red circle in the top left and a blue square at the bottom"
+    tokens = text.split()
+    attention = np.zeros((len(tokens), 8, 8))
+    attention[:, 3, 3] = 1  # nowhere near either object …
+    for i, word in enumerate(tokens):
+        if word in ("red", "circle"):
+            attention[i] = 0
+            attention[i, 1, 1] = 1  # … except the circle's colour and shape words
+        if word in ("blue",):
+            attention[i] = 0
+            attention[i, 6, 5] = 1
+    scores = grounding_scores(data, [_caption(text, attention)])
+    assert scores["grounded_words_colour"] == 2 and scores["grounded_words_shape"] == 2
+    assert scores["grounded_words_size"] == 1 and scores["grounded_words_position"] == 3
+    assert 0.5 < scores["attention_correctness_colour"] < 0.6  # both colour words on their objects
+    assert 0.25 < scores["attention_correctness_shape"] < 0.3  # "circle" on, "square" off
+    assert scores["attention_correctness_position"] < 0.01 and scores["attention_correctness_size"] < 0.01
+    for word_class in ("colour", "shape", "size", "position"):
+        assert scores[f"uniform_baseline_{word_class}"] == pytest.approx(64 / 4096)
+    table = format_metrics({"BLEU-1": 1.0, **scores})
+    assert "attention_correctness_position" in table and "attention_correctness_colour" in table
+
+
+def test_word_classes_must_be_sets_of_words():
+    with pytest.raises(ValueError, match="word_classes must map a class name"):
+        CaptionDataset(np.zeros((1, 8, 8, 3), np.uint8), [["a red circle"]], word_classes={"colour": "red"})

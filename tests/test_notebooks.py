@@ -1,0 +1,37 @@
+"""Every notebook in notebooks/ runs top to bottom (small budget) and is stored with a real run's outputs."""
+import pathlib
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+NOTEBOOKS = sorted((pathlib.Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
+
+
+def _figures(notebook):
+    return sum("image/png" in output.get("data", {}) for cell in notebook.cells if cell.cell_type == "code"
+               for output in cell.outputs)
+
+
+def test_the_three_notebooks_are_there():
+    assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_attention.ipynb", "03_backbones.ipynb"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_stored_with_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    counts = [cell.execution_count for cell in notebook.cells if cell.cell_type == "code"]
+    assert counts == list(range(1, len(counts) + 1)), "run top to bottom once, then save"
+    assert not any(output.output_type == "error" for cell in notebook.cells if cell.cell_type == "code"
+                   for output in cell.outputs)
+    assert _figures(notebook) >= 1
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_with_a_small_budget(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("SHOWATTEND_NOTEBOOK_BUDGET", "small")
+    notebook = nbformat.read(path, as_version=4)
+    stored_figures = _figures(notebook)
+    NotebookClient(notebook, timeout=900, kernel_name="python3",
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()  # raises on any cell's error
+    assert _figures(notebook) == stored_figures
