@@ -5,6 +5,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+# TensorFlow's C++ start-up lines ("Could not find cuda drivers", …) go to the terminal, not into the notebook
+QUIET_KERNEL = ["--IPKernelApp.capture_fd_output=False"]
+
 NOTEBOOKS = sorted((pathlib.Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 
 
@@ -32,6 +35,6 @@ def test_notebook_runs_with_a_small_budget(path, tmp_path, monkeypatch):
     monkeypatch.setenv("SHOWATTEND_NOTEBOOK_BUDGET", "small")
     notebook = nbformat.read(path, as_version=4)
     stored_figures = _figures(notebook)
-    NotebookClient(notebook, timeout=900, kernel_name="python3",
+    NotebookClient(notebook, timeout=900, kernel_name="python3", extra_arguments=QUIET_KERNEL,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()  # raises on any cell's error
     assert _figures(notebook) == stored_figures
