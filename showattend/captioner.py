@@ -10,6 +10,7 @@ import cnn_backbones
 from showattend.data.dataset import CaptionDataset
 from showattend.data.images import as_image_list, resize_images
 from showattend.data.pipeline import caption_dataset_to_tf, longest_caption
+from showattend.files import atomic_write
 from showattend.generation import beam_search, greedy_search
 from showattend.layers.decoder import AttentionDecoder
 from showattend.losses import doubly_stochastic_penalty, reinforce_surrogate
@@ -334,9 +335,7 @@ class Captioner(keras.Model):
             raise ValueError(f"Save a Captioner to a '.keras' file, got {filepath!r}.")
         if os.path.exists(filepath) and not overwrite:
             raise FileExistsError(f"{filepath} exists and overwrite=False.")
-        partial = filepath[: -len(".keras")] + ".partial.keras"
-        super().save(partial, overwrite=True, **kwargs)
-        os.replace(partial, filepath)
+        atomic_write(filepath, lambda partial: super(Captioner, self).save(partial, overwrite=True, **kwargs))
 
 
 def load_captioner(path):

@@ -9,6 +9,7 @@ import numpy as np
 from PIL import Image
 
 from showattend.data.images import as_image_list
+from showattend.files import atomic_write
 
 UPSCALE_METHODS = ("bilinear", "gaussian")
 
@@ -178,27 +179,10 @@ def plot_attention_grid(images, captions, show_beta=True, cmap="inferno", alpha=
     return figure
 
 
-def _atomic_write(path, write):
-    """Write through ``write(partial_path)`` and move it into place, so no half-written file is left."""
-    path = os.fspath(path)
-    directory = os.path.dirname(path)
-    if directory and not os.path.isdir(directory):
-        raise FileNotFoundError(f"No folder {directory!r} to write {os.path.basename(path)!r} into.")
-    base, extension = os.path.splitext(path)
-    partial = f"{base}.partial{extension}"
-    try:
-        write(partial)
-        os.replace(partial, path)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
-    return path
-
-
 def save_attention(path, image, caption, **options):
     """Write ``plot_attention(image, caption, **options)`` to ``path`` as PNG (atomically)."""
     figure = plot_attention(image, caption, **options)
-    return _atomic_write(path, lambda partial: figure.savefig(partial, format="png"))
+    return atomic_write(path, lambda partial: figure.savefig(partial, format="png"))
 
 
 def _figure_pixels(figure):
@@ -254,7 +238,7 @@ def attention_animation(image, caption, path, seconds_per_word=0.8, size=4.0, sh
         frames[0].save(partial, format="GIF", save_all=True, append_images=frames[1:], duration=duration,
                        loop=0)
 
-    return _atomic_write(path, write)
+    return atomic_write(path, write)
 
 
 def _wrapped(text, width):

@@ -105,10 +105,9 @@ class Vocabulary:
 
     def save(self, path):
         """Write the vocabulary as JSON, atomically."""
-        tmp = f"{path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            f.write(self.to_json())
-        os.replace(tmp, path)
+        from showattend.files import write_text
+
+        write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path):
