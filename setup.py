@@ -21,6 +21,9 @@ setup(
         "pillow",
         "matplotlib",
         "pycocoevalcap>=1.2",
+        "nltk",  # corpus_bleu for the per-epoch validation BLEU (no nltk data is downloaded)
+        "tensorflow-datasets",  # showattend.datasets.tfds; imported lazily
+        "keras-tuner>=1.4.7,<1.5",  # showattend.tuning; imported lazily
     ],
     extras_require={
         # the tests execute the notebooks too (nbclient on an ipykernel)

@@ -1,7 +1,10 @@
 """CaptionDataset: images with their reference captions (and, where known, their objects)."""
+import collections
 import dataclasses
 
 import numpy as np
+
+BAD_IMAGE_CHOICES = ("error", "skip")
 
 
 @dataclasses.dataclass(eq=False)  # identity, not mask-by-mask comparison
@@ -17,7 +20,11 @@ class GroundedObject:
 class CaptionDataset:
     """Images, several reference captions per image, and optionally grounded objects per image.
 
-    ``images`` is a uint8 array (N, H, W, 3) or a list of image file paths.
+    ``images`` is a uint8 array (N, H, W, 3) or a list of image file paths (decoded lazily, in the
+    tf.data pipeline). ``image_ids`` names each image (a COCO id, a file name; default 0..N−1) and is
+    what a COCO results file reports. ``on_bad_image`` says what training and feature extraction do
+    with a file that cannot be decoded: "error" (raise, naming it) or "skip" (leave it out and count
+    it in one warning).
 
     >>> from showattend.datasets import shapes
     >>> data = shapes("test", num_images=8)
@@ -32,6 +39,8 @@ class CaptionDataset:
     object_names: frozenset = None  # every name the data's domain has (default: those of its objects)
     object_modifiers: frozenset = None  # words that may precede a name in a phrase (e.g. sizes)
     word_classes: dict = None  # class → words, e.g. {"colour": {"red", …}, "position": {"top", …}}
+    image_ids: list = None
+    on_bad_image: str = "error"
 
     def __post_init__(self):
         if len(self.images) != len(self.captions):
@@ -42,6 +51,16 @@ class CaptionDataset:
         for i, refs in enumerate(self.captions):
             if isinstance(refs, str) or len(refs) == 0:
                 raise ValueError(f"Image {i} needs a non-empty list of reference captions, got {refs!r}.")
+        if self.image_ids is None:
+            self.image_ids = list(range(len(self.captions)))
+        self.image_ids = list(self.image_ids)
+        if len(self.image_ids) != len(self.captions):
+            raise ValueError(f"{len(self.image_ids)} image ids for {len(self.captions)} images.")
+        if len(set(self.image_ids)) != len(self.image_ids):
+            repeated = [i for i, n in collections.Counter(self.image_ids).items() if n > 1]
+            raise ValueError(f"Image ids must be unique; {len(repeated)} repeat, e.g. {repeated[:5]!r}.")
+        if self.on_bad_image not in BAD_IMAGE_CHOICES:
+            raise ValueError(f"on_bad_image must be one of {', '.join(BAD_IMAGE_CHOICES)}; got {self.on_bad_image!r}.")
         if self.objects is not None:
             if len(self.objects) != len(self.captions):
                 raise ValueError(f"{len(self.objects)} object lists for {len(self.captions)} images.")
@@ -70,4 +89,5 @@ class CaptionDataset:
         indices = list(indices)
         images = self.images[indices] if isinstance(self.images, np.ndarray) else [self.images[i] for i in indices]
         objects = None if self.objects is None else [self.objects[i] for i in indices]
-        return dataclasses.replace(self, images=images, captions=[self.captions[i] for i in indices], objects=objects)
+        return dataclasses.replace(self, images=images, captions=[self.captions[i] for i in indices], objects=objects,
+                                   image_ids=[self.image_ids[i] for i in indices])
