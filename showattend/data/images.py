@@ -1,33 +1,139 @@
-"""Turn what a user calls an image (a path, a PIL image, an array) into RGB uint8 arrays."""
+"""Turn what a user calls an image (a path, a PIL image, an array) into RGB uint8 arrays.
+
+Files are decoded by PIL, whatever their format (JPEG, PNG, GIF, WebP, TIFF, …) and mode:
+
+- the EXIF orientation is applied, so the array is the picture as a viewer shows it;
+- transparency (an alpha channel, a transparent palette entry) is composited over a **white**
+  background, as a page or a browser shows the image;
+- 16-bit greys (``I;16``) keep their high byte (``v >> 8``), so a 16-bit scan is not clipped to
+  white; 32-bit integer (``I``) and float (``F``) images are scaled to 0..255 (``_scale_to_uint8``);
+- a GIF or an animated WebP gives its first frame;
+- with ``min_size``, a large JPEG is decoded at a reduced scale (libjpeg's DCT scaling, PIL's
+  ``draft``) that is still at least ``min_size``: a 10,000-pixel photo is never decoded whole.
+
+A file that PIL cannot read, or that ends early, raises ``BadImageError``: the pixels are decoded
+inside ``load_image`` (PIL would otherwise decode lazily, later, where the error cannot name the
+file), and ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is left False so a cut-off JPEG is an error
+rather than a grey bottom half.
+"""
 import os
+import struct
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 ACCEPTED = ("a file path, a PIL image, a uint8 array of shape (H, W), (H, W, 1|3|4) or (N, H, W, 1|3|4), "
             "or a list of these")
+# What PIL's plugins raise on damaged data: OSError (truncated, decoder errors), SyntaxError (bad
+# PNG chunks, CRC), EOFError, struct.error (short headers) and ValueError/IndexError (bad tables).
+_DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, EOFError, ValueError, IndexError, struct.error,
+                  Image.DecompressionBombError)
+_TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 
 
-def load_image(path):
-    """Read an image file as an RGB uint8 array of shape (H, W, 3).
+class BadImageError(ValueError):
+    """An image file that exists but cannot be decoded; the message names the file and the reason.
 
-    >>> load_image("cat.jpg").shape  # doctest: +SKIP
-    (480, 640, 3)
+    >>> load_image("truncated.jpg")  # doctest: +SKIP
+    Traceback (most recent call last):
+    BadImageError: 'truncated.jpg' is not a readable image: image file is truncated (5 bytes not processed)
+    """
+
+
+def load_image(path, min_size=None):
+    """Read an image file as an RGB uint8 array of shape (H, W, 3), EXIF orientation applied.
+
+    ``min_size=(height, width)`` lets a large JPEG decode at 1/2, 1/4 or 1/8 scale, never below
+    ``min_size`` (in the orientation the picture is shown in), so that a later resize to
+    ``min_size`` is still a downscale; other formats, and smaller JPEGs, decode at full size.
+
+    >>> load_image("photo.jpg", min_size=(224, 224)).shape  # a 4000×3000 photo  # doctest: +SKIP
+    (375, 500, 3)
     """
     path = os.fspath(path)
+    min_size = _check_min_size(min_size)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"No image file at {path!r}")
+        raise FileNotFoundError(f"No image file at {path!r}.")
     try:
         with Image.open(path) as image:
+            if min_size is not None and image.format == "JPEG":
+                height, width = min_size
+                if _orientation(image) in _TURNED:  # the stored picture is the shown one turned by 90°
+                    height, width = width, height
+                image.draft("RGB", (width, height))
+            image.load()
             return _pil_to_array(image)
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
-        raise ValueError(f"{path!r} is not a readable image file ({error})") from None
+    except _DECODE_ERRORS as error:
+        raise BadImageError(f"{path!r} is not a readable image: {_reason(error)}") from error
+
+
+def _check_min_size(min_size):
+    if min_size is None:
+        return None
+    try:
+        height, width = (int(v) for v in min_size)
+        valid = height >= 1 and width >= 1 and (height, width) == tuple(min_size)
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ValueError(f"min_size must be (height, width) in whole pixels, both at least 1; got {min_size!r}.")
+    return height, width
+
+
+def _reason(error):
+    if isinstance(error, UnidentifiedImageError):
+        return "not an image format PIL knows (JPEG, PNG, GIF, WebP, TIFF, BMP, …)"
+    return str(error) or type(error).__name__
+
+
+def _orientation(image):
+    return image.getexif().get(ExifTags.Base.Orientation, 1)
 
 
 def _pil_to_array(image):
-    if image.mode != "RGB":
-        image = image.convert("RGBA").convert("RGB") if "A" in image.getbands() else image.convert("RGB")
-    return np.asarray(image, dtype=np.uint8).copy()
+    """Any PIL image → (H, W, 3) uint8: EXIF orientation, then the mode's own route to RGB."""
+    if _orientation(image) != 1:
+        image = ImageOps.exif_transpose(image)
+    mode = image.mode
+    if mode.startswith("I;16"):
+        grey = (np.asarray(image).astype(np.uint16) >> 8).astype(np.uint8)
+    elif mode in ("I", "F"):
+        grey = _scale_to_uint8(np.asarray(image))
+    elif image.has_transparency_data:
+        return _over_white(np.asarray(image.convert("RGBA")))
+    elif mode == "RGB":
+        return np.array(image, dtype=np.uint8)
+    else:  # L, 1, P, CMYK, YCbCr, LAB, HSV: PIL's own conversions
+        return np.array(image.convert("RGB"), dtype=np.uint8)
+    return np.repeat(grey[..., None], 3, axis=-1)
+
+
+def _over_white(rgba):
+    """Composite (H, W, 4) uint8 over white, exactly in integers: out = (c·a + 255·(255 − a)) / 255."""
+    colour = rgba[..., :3].astype(np.uint32)
+    alpha = rgba[..., 3:].astype(np.uint32)
+    return ((colour * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
+
+
+def _scale_to_uint8(values):
+    """A 32-bit integer (``I``) or float (``F``) grey image to uint8, by what its range says it holds.
+
+    Floats within 0..1 are fractions (× 255). Values within 0..255 are kept (rounded). Integers
+    within 0..65535 are 16-bit data (``>> 8``, as ``I;16``). Anything else (negative values, larger
+    ranges) is stretched from its minimum to its maximum. NaN and infinities read as 0.
+    """
+    is_float = np.issubdtype(values.dtype, np.floating)
+    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
+    if is_float and low >= 0 and high <= 1:
+        scaled = values * 255
+    elif low >= 0 and high <= 255:
+        scaled = values
+    elif not is_float and low >= 0 and high <= 65535:
+        scaled = np.floor(values / 256)
+    else:
+        scaled = (values - low) * (255 / (high - low))
+    return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
 
 
 def _array_to_rgb(array):
@@ -46,12 +152,31 @@ def _array_to_rgb(array):
     return np.ascontiguousarray(array[..., :3])
 
 
-def as_image_list(images):
-    """Normalise any accepted input to a list of (H, W, 3) uint8 arrays (sizes may differ)."""
+def _pil_image_to_array(image):
+    try:
+        return _pil_to_array(image)
+    except _DECODE_ERRORS as error:
+        name = getattr(image, "filename", "") or f"A PIL {image.mode} image of size {image.size}"
+        raise BadImageError(f"{name!r} is not a readable image: {_reason(error)}") from error
+
+
+def as_image_list(images, min_size=None):
+    """Normalise any accepted input to a list of (H, W, 3) uint8 arrays (sizes may differ).
+
+    File paths are read with ``load_image(path, min_size)``; PIL images get the same EXIF
+    orientation and mode conversion (they are already open, so ``min_size`` does not apply to
+    them, nor to arrays).
+
+    >>> import numpy as np
+    >>> [a.shape for a in as_image_list(np.zeros((2, 5, 7, 3), np.uint8))]
+    [(5, 7, 3), (5, 7, 3)]
+    >>> [a.shape for a in as_image_list([np.zeros((4, 6), np.uint8), np.zeros((5, 7, 4), np.uint8)])]
+    [(4, 6, 3), (5, 7, 3)]
+    """
     if isinstance(images, (str, os.PathLike)):
-        return [load_image(images)]
+        return [load_image(images, min_size=min_size)]
     if isinstance(images, Image.Image):
-        return [_pil_to_array(images)]
+        return [_pil_image_to_array(images)]
     if isinstance(images, np.ndarray) or hasattr(images, "numpy") and not isinstance(images, (list, tuple)):
         array = np.asarray(images)
         if array.ndim == 4:
@@ -71,7 +196,7 @@ def as_image_list(images):
             if isinstance(item, np.ndarray) and item.ndim == 4:
                 raise ValueError("A list of images must hold single images, not batches of shape "
                                  f"{item.shape}. Accepted: {ACCEPTED}.")
-            out.extend(as_image_list(item))
+            out.extend(as_image_list(item, min_size=min_size))
         return out
     raise ValueError(f"Cannot read an image from {type(images).__name__}. Accepted: {ACCEPTED}.")
 

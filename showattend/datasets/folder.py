@@ -1,0 +1,93 @@
+"""A folder of your own images with a captions file: CSV (``image,caption``) or JSON Lines."""
+import csv
+import io
+import json
+import os
+
+from showattend.datasets.common import (AnnotationError, caption_text, check_image_dir, check_on_bad_image, field,
+                                        make_dataset, read_text)
+
+JSONL_EXTENSIONS = (".jsonl", ".ndjson", ".json")
+
+
+def folder(image_dir, captions_file, on_bad_image="error"):
+    """Images in ``image_dir`` with the captions that ``captions_file`` gives them.
+
+    ``captions_file`` is either a CSV file with a header that has ``image`` and ``caption``
+    columns (read with the csv module, so captions may hold commas and quoted quotes), or JSON
+    Lines (``.jsonl``, ``.ndjson``, ``.json``; other names are told apart by their first
+    character), one object per line: ``{"image": "a.jpg", "caption": "…"}`` or
+    ``{"image": "a.jpg", "captions": ["…", "…"]}``. An image may have many rows: they are grouped,
+    in the order they first appear. Image paths are relative to ``image_dir`` (absolute paths are
+    kept); the image id is the path as the file writes it.
+
+    >>> data = folder("photos", "photos/captions.csv")  # doctest: +SKIP
+    >>> data.image_ids[0], data.captions[0]  # doctest: +SKIP
+    ('beach.jpg', ['a dog runs on the beach, chasing a ball', 'a "happy" dog'])
+    """
+    check_on_bad_image(on_bad_image)
+    image_dir = check_image_dir(image_dir)
+    text = read_text(captions_file, "captions file")
+    extension = os.path.splitext(os.fspath(captions_file))[1].lower()
+    is_jsonl = extension in JSONL_EXTENSIONS or extension != ".csv" and text.lstrip().startswith("{")
+    rows = _jsonl_rows(text, captions_file) if is_jsonl else _csv_rows(text, captions_file)
+    grouped = {}
+    for image, captions in rows:
+        grouped.setdefault(image, []).extend(captions)
+    if not grouped:
+        raise AnnotationError(f"{os.fspath(captions_file)!r} has no captions.")
+    names = list(grouped)
+    return make_dataset([os.path.join(image_dir, name) for name in names], [grouped[n] for n in names], names,
+                        captions_file, "folder", on_bad_image)
+
+
+def _csv_rows(text, path):
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise AnnotationError(f"{os.fspath(path)!r} is empty; expected a CSV header 'image,caption'.")
+        columns = [name.strip().lower() for name in header]
+        if "image" not in columns or "caption" not in columns:
+            raise AnnotationError(f"{os.fspath(path)!r}: the CSV header should name the columns 'image' and "
+                                  f"'caption', got {header!r}.")
+        image_column, caption_column = columns.index("image"), columns.index("caption")
+        for row in reader:
+            where = f"line {reader.line_num}"
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) <= max(image_column, caption_column):
+                raise AnnotationError(f"{os.fspath(path)!r}: {where} has {len(row)} columns, fewer than the "
+                                      f"header's {len(header)}: {row!r}.")
+            yield _image_name(row[image_column], where, path), [caption_text(row[caption_column], where, path)]
+    except csv.Error as error:
+        raise AnnotationError(f"{os.fspath(path)!r} is not valid CSV: {error} (line {reader.line_num}).") from None
+
+
+def _jsonl_rows(text, path):
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise AnnotationError(f"{os.fspath(path)!r}: {where} is not valid JSON: {error.msg} (column "
+                                  f"{error.colno}).") from None
+        image = _image_name(field(record, "image", where, path, str), where, path)
+        if "caption" not in record and "captions" not in record:
+            raise AnnotationError(f"{os.fspath(path)!r}: {where} has no key 'caption' (a string) or 'captions' "
+                                  f"(a list of strings); it has: {', '.join(record)}.")
+        captions = [caption_text(record["caption"], f"{where}.caption", path)] if "caption" in record else []
+        if "captions" in record:
+            listed = field(record, "captions", where, path, list)
+            captions += [caption_text(c, f"{where}.captions[{i}]", path) for i, c in enumerate(listed)]
+        if not captions:
+            raise AnnotationError(f"{os.fspath(path)!r}: {where} has an empty list of captions.")
+        yield image, captions
+
+
+def _image_name(value, where, path):
+    if not value.strip():
+        raise AnnotationError(f"{os.fspath(path)!r}: {where} has a blank image name.")
+    return value.strip()

@@ -1,0 +1,79 @@
+"""Karpathy's split files: ``dataset_coco.json``, ``dataset_flickr8k.json``, ``dataset_flickr30k.json``.
+
+One JSON per dataset: ``{"images": [{"filename", "filepath"?, "split", "imgid", "cocoid"?,
+"sentences": [{"raw", "tokens", …}]}], "dataset"}``. COCO records have ``filepath``
+(``train2014``/``val2014``) and ``cocoid``; Flickr records have neither; some copies have no
+``tokens`` and some no ``raw``.
+"""
+import collections
+import os
+
+from showattend.datasets.common import (AnnotationError, caption_text, check_image_dir, check_on_bad_image,
+                                        check_unique, field, make_dataset, parse_split, read_json, warn_left_out)
+
+SPLITS = ("train", "val", "test", "restval")
+
+
+def karpathy(json_path, image_root, split="train", on_bad_image="error"):
+    """The images of ``split`` in a Karpathy split file, with their raw captions.
+
+    ``split`` is ``train``, ``val``, ``test``, ``restval``, several joined by ``+`` (the usual
+    COCO training set is ``"train+restval"``, 113,287 images) or ``all``. Images are read from
+    ``image_root/filepath/filename``; the id is ``cocoid``, else ``imgid``, else the file name.
+    Each caption is the sentence's ``raw`` text (its ``tokens`` joined by spaces where a copy has
+    no ``raw``). A record without sentences is left out, with one warning.
+
+    >>> data = karpathy("dataset_coco.json", "coco", split="train+restval")  # doctest: +SKIP
+    >>> len(data), data.images[0]  # doctest: +SKIP
+    (113287, '/data/coco/train2014/COCO_train2014_000000318556.jpg')
+    """
+    check_on_bad_image(on_bad_image)
+    image_root = check_image_dir(image_root, "image root")
+    data = read_json(json_path, "Karpathy split file")
+    records = field(data, "images", "the top level", json_path, list)
+    parsed = [_record(record, f"images[{i}]", json_path) for i, record in enumerate(records)]
+    counts = collections.Counter(p[0] for p in parsed)
+    available = list(SPLITS) + sorted(set(counts) - set(SPLITS))
+    wanted = parse_split(split, available, repr(os.fspath(json_path)))
+    chosen = [p for p in parsed if p[0] in wanted]
+    if not any(p[3] for p in chosen):
+        have = ", ".join(f"{s} ({counts[s]} images)" for s in available if counts[s]) or "no images at all"
+        raise AnnotationError(f"{os.fspath(json_path)!r} has no images with captions in split {split!r}; "
+                              f"it has {have}.")
+    warn_left_out(sum(not p[3] for p in chosen), "no sentences", repr(os.fspath(json_path)))
+    chosen = [p for p in chosen if p[3]]
+    # across the whole file: an id repeated in another split is just as broken
+    check_unique([p[2] for p in parsed], repr(os.fspath(json_path)), "image id")
+    name = data.get("dataset") if isinstance(data.get("dataset"), str) else "karpathy"
+    return make_dataset([os.path.join(image_root, p[1]) for p in chosen], [p[3] for p in chosen],
+                        [p[2] for p in chosen], json_path, f"{name}-{split}", on_bad_image, split=split)
+
+
+def _record(record, where, path):
+    """One image record → (split, relative path, id, captions)."""
+    split = field(record, "split", where, path, str)
+    filename = field(record, "filename", where, path, str)
+    filepath = field(record, "filepath", where, path, str) if "filepath" in record else ""  # Flickr has none
+    if not filename.strip():
+        raise AnnotationError(f"{os.fspath(path)!r}: {where}.filename is blank.")
+    for key in ("cocoid", "imgid"):
+        if key in record:
+            image_id = field(record, key, where, path, (int, str))
+            break
+    else:
+        image_id = filename
+    sentences = field(record, "sentences", where, path, list)
+    captions = [_sentence(sentence, f"{where}.sentences[{j}]", path) for j, sentence in enumerate(sentences)]
+    return split, os.path.join(filepath, filename), image_id, captions
+
+
+def _sentence(sentence, where, path):
+    if isinstance(sentence, dict) and "raw" not in sentence and "tokens" in sentence:
+        tokens = field(sentence, "tokens", where, path, list)
+        if not all(isinstance(t, str) for t in tokens):
+            raise AnnotationError(f"{os.fspath(path)!r}: {where}.tokens should be a list of strings, got {tokens!r}.")
+        return caption_text(" ".join(tokens), f"{where}.tokens", path)
+    if isinstance(sentence, dict) and "raw" not in sentence:
+        raise AnnotationError(f"{os.fspath(path)!r}: {where} has no key 'raw' or 'tokens' (it has: "
+                              f"{', '.join(sentence) or 'no keys'}).")
+    return caption_text(field(sentence, "raw", where, path), f"{where}.raw", path)

@@ -1,0 +1,107 @@
+"""``load(spec)``: one entry point to every reader, with a seeded validation split where a source has none."""
+import dataclasses
+import os
+
+import numpy as np
+
+from showattend.datasets.coco import coco
+from showattend.datasets.common import parse_split
+from showattend.datasets.flickr import flickr
+from showattend.datasets.folder import folder
+from showattend.datasets.karpathy import karpathy
+from showattend.datasets.shapes import shapes
+from showattend.datasets.tfds import tfds
+
+SPECS = ("karpathy:PATH", "coco:PATH", "flickr:PATH", "folder:PATH", "tfds:NAME", "shapes")
+SEEDED_SPLITS = ("train", "val", "all")
+FLICKR8K_LISTS = {"train": "Flickr_8k.trainImages.txt", "val": "Flickr_8k.devImages.txt",
+                  "test": "Flickr_8k.testImages.txt"}
+
+
+def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="error"):
+    """The CaptionDataset that ``spec`` names, for ``split``.
+
+    ``spec`` is one of ``karpathy:PATH`` (a Karpathy split JSON), ``coco:PATH`` (a COCO captions
+    JSON), ``flickr:PATH`` (a Flickr token file), ``folder:PATH`` (a CSV or JSON Lines captions
+    file), ``tfds:NAME`` (a prepared tensorflow-datasets builder) or ``shapes`` (the built-in
+    data). ``images`` is the folder the file's image names are relative to (the image root for
+    Karpathy's ``filepath/filename``); the file-based sources need it, ``tfds`` takes it as the
+    folder to export images to.
+
+    Karpathy files, tfds and shapes have their own splits (``"train+restval"`` joins). So does a
+    Flickr token file that has Flickr8k's lists beside it (``Flickr_8k.trainImages.txt``,
+    ``…devImages.txt`` as ``val``, ``…testImages.txt``). A source without splits (a COCO file, a
+    folder, other Flickr files) is split by image: ``"val"`` is a seeded random ``val_split`` share
+    of the images (at least one, and at least one left for ``"train"``), ``"train"`` the rest,
+    ``"all"`` everything; the same ``seed`` gives the same split, and no image is in both.
+
+    >>> data = load("shapes", split="val")
+    >>> len(data), data.name
+    (500, 'shapes-val')
+    >>> train = load("coco:annotations/captions_train2014.json", images="train2014")  # doctest: +SKIP
+    >>> val = load("coco:annotations/captions_train2014.json", split="val", images="train2014")  # doctest: +SKIP
+    >>> set(train.image_ids) & set(val.image_ids)  # doctest: +SKIP
+    set()
+    """
+    if not isinstance(spec, str):
+        raise ValueError(f"A dataset spec is a string such as 'coco:captions.json'; got {spec!r}. "
+                         f"Accepted: {', '.join(SPECS)}.")
+    source, colon, target = spec.partition(":")
+    source, target = source.strip().lower(), target.strip()
+    if source == "shapes" and not target:
+        return shapes(split)
+    if source not in ("karpathy", "coco", "flickr", "folder", "tfds") or not colon:
+        raise ValueError(f"Unknown dataset spec {spec!r}. Accepted: {', '.join(SPECS)}.")
+    if not target:
+        raise ValueError(f"The spec {spec!r} needs a {'name' if source == 'tfds' else 'path'} after the colon, "
+                         f"e.g. {source}:{'coco_captions' if source == 'tfds' else 'captions.json'}.")
+    if not isinstance(val_split, (int, float)) or not 0 < val_split < 1:
+        raise ValueError(f"val_split is the share of images held out for validation, between 0 and 1 (both "
+                         f"excluded); got {val_split!r}.")
+    if source == "tfds":
+        return tfds(target, split=split, images_dir=images, on_bad_image=on_bad_image)
+    if images is None:
+        raise ValueError(f"{spec!r} needs images=, the folder that the image names in {target!r} are relative to.")
+    path = os.path.expanduser(target)
+    if source == "karpathy":
+        return karpathy(path, images, split=split, on_bad_image=on_bad_image)
+    if source == "flickr":
+        lists = {name: os.path.join(os.path.dirname(os.path.abspath(path)), file)
+                 for name, file in FLICKR8K_LISTS.items()}
+        if all(os.path.isfile(f) for f in lists.values()):
+            chosen = parse_split(split, list(lists), f"{spec!r} (with the Flickr8k image lists beside it)")
+            data = flickr(path, images, split_file=[lists[name] for name in chosen], on_bad_image=on_bad_image)
+            return dataclasses.replace(data, name=f"flickr-{split}")
+        return seeded_split(flickr(path, images, on_bad_image=on_bad_image), split, val_split, seed, repr(spec))
+    if source == "coco":
+        data = coco(path, images, on_bad_image=on_bad_image)
+    else:
+        data = folder(images, path, on_bad_image=on_bad_image)
+    return seeded_split(data, split, val_split, seed, repr(spec))
+
+
+def seeded_split(dataset, split, val_split=0.1, seed=0, source="the dataset"):
+    """``dataset``'s ``"train"`` or ``"val"`` part of a seeded random partition by image, or ``"all"`` of it.
+
+    ``val`` holds ``round(val_split · N)`` images, at least one, and at least one stays in
+    ``train``; both keep the dataset's order.
+
+    >>> from showattend.datasets import shapes
+    >>> data = shapes("test", num_images=20)
+    >>> train, val = (seeded_split(data, s, val_split=0.25, seed=1) for s in ("train", "val"))
+    >>> len(train), len(val), set(train.image_ids) & set(val.image_ids)
+    (15, 5, set())
+    """
+    if split not in SEEDED_SPLITS:
+        raise ValueError(f"Unknown split {split!r} for {source}, which has no splits of its own. Available: "
+                         f"{', '.join(SEEDED_SPLITS)} (val is a seeded {val_split:.0%} of the images).")
+    if split == "all":
+        return dataclasses.replace(dataset, name=f"{dataset.name}-all")
+    count = len(dataset)
+    if count < 2:
+        raise ValueError(f"{source} has {count} image; a train/val split needs at least 2 (or use split='all').")
+    held_out = min(max(int(round(val_split * count)), 1), count - 1)
+    order = np.random.default_rng(seed).permutation(count)
+    chosen = np.sort(order[:held_out] if split == "val" else order[held_out:])
+    part = dataset.subset(chosen.tolist())
+    return dataclasses.replace(part, name=f"{dataset.name}-{split}")
