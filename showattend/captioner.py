@@ -9,7 +9,8 @@ from keras import ops
 import cnn_backbones
 from showattend.data.dataset import CaptionDataset
 from showattend.data.images import as_image_list, resize_images
-from showattend.data.pipeline import caption_dataset_to_tf, longest_caption
+from showattend.data.pipeline import (bad_image_errors, caption_dataset_to_tf, longest_caption,
+                                      warn_skipped_images)
 from showattend.files import atomic_write
 from showattend.generation import beam_search, greedy_search
 from showattend.layers.decoder import AttentionDecoder
@@ -87,7 +88,7 @@ class Captioner(keras.Model):
     >>> from showattend import Captioner, Vocabulary
     >>> from showattend.datasets import shapes
     >>> data = shapes("train", num_images=16)
-    >>> model = Captioner("small_vgg", Vocabulary.build(data.all_captions()), units=32)
+    >>> model = Captioner("small_vgg", Vocabulary.build(data.all_captions(), min_count=1), units=32)
     >>> model.compile(optimizer="adam")
     >>> history = model.fit(data, epochs=1, verbose=0)
     >>> len(model.caption(data.images[:2]))
@@ -143,13 +144,21 @@ class Captioner(keras.Model):
         grid = self.backbone(ops.cast(images, "float32"), training=training)  # (batch, h, w, channels)
         return ops.reshape(grid, (-1, self.num_regions, self.feature_dim))
 
+    def regions(self, features):
+        """Backbone grids (batch, h, w, C), e.g. from a feature cache → region features (batch, regions, C)."""
+        return ops.reshape(ops.cast(features, "float32"), (-1, self.num_regions, self.feature_dim))
+
     def call(self, inputs, training=None):
         """``{"images": (batch, H, W, 3), "tokens": (batch, steps)}`` → logits, α and β per step.
 
         ``tokens`` may also be (batch, captions, steps), several captions per image: the image is
-        encoded once and the outputs have batch·captions rows.
+        encoded once and the outputs have batch·captions rows. ``{"features": (batch, h, w, C)}``,
+        the backbone's grids (from a feature cache), may stand in for the images.
         """
-        features = self.encode(inputs["images"], training=training)
+        if "features" in inputs:
+            features = self.regions(inputs["features"])
+        else:
+            features = self.encode(inputs["images"], training=training)
         tokens = inputs["tokens"]
         if len(tokens.shape) == 3:
             features = ops.repeat(features, tokens.shape[1], axis=0)  # (batch·captions, regions, dim)
@@ -188,19 +197,25 @@ class Captioner(keras.Model):
 
     # --- training -------------------------------------------------------------------------------
 
-    def make_dataset(self, dataset, batch_size=64, shuffle=True, seed=None):
+    def make_dataset(self, dataset, batch_size=64, shuffle=True, seed=None, feature_cache=None):
         """A tf.data pipeline of this model's inputs from a CaptionDataset.
 
         Every reference caption is one example, seen once per epoch; an image's captions share a
         batch of about ``batch_size`` captions, so the backbone runs once per image. Captions are
         padded to the longest (at most ``max_length`` words). When shuffling, the last partial
-        batch is dropped (a different one each epoch), so that every step has one shape.
+        batch is dropped (a different one each epoch), so that every step has one shape. With a
+        ``feature_cache`` the batches hold the cached grids instead of the images.
         """
+        if feature_cache is not None:
+            if self.backbone.trainable:
+                raise ValueError("Cached features need a frozen backbone: build the Captioner with "
+                                 "train_backbone=False.")
+            feature_cache.check(self.backbone)
         longest = longest_caption(dataset, self.vocabulary)
         return caption_dataset_to_tf(dataset, self.vocabulary, self.image_size, batch_size=batch_size,
                                      shuffle=shuffle, seed=self.seed if seed is None else seed,
                                      max_length=min(self.max_length, longest), drop_remainder=shuffle,
-                                     group_by_image=True)
+                                     group_by_image=True, feature_cache=feature_cache)
 
     def compile(self, optimizer="adam", jit_compile=True, **kwargs):
         """Keras ``compile`` without a loss (the Captioner computes its own).
@@ -219,38 +234,76 @@ class Captioner(keras.Model):
         if self.optimizer is not None and self.built:
             self.optimizer.build(self.trainable_variables)
 
-    def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, **kwargs):
-        """Keras ``fit``; ``x`` and ``validation_data`` may also be CaptionDatasets."""
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, validation_data=None, callbacks=None,
+            feature_cache=None, **kwargs):
+        """Keras ``fit``; ``x`` and ``validation_data`` may also be CaptionDatasets.
+
+        With a ``feature_cache`` (``showattend.features.FeatureCache`` of this model's frozen
+        backbone) the CaptionDatasets train from cached features instead of images. A
+        ``CaptionMetrics`` callback is moved ahead of the others, so that they all read its
+        ``val_bleu4`` and ``val_cider``. An image file that cannot be decoded is an error that names
+        it, or, for a dataset with ``on_bad_image="skip"``, is left out and counted in one warning.
+        """
+        from showattend.callbacks import CaptionMetrics
+
+        files = []
         if isinstance(x, CaptionDataset):
-            x = self.make_dataset(x, batch_size or 64, shuffle=kwargs.pop("shuffle", True))
+            files = [] if isinstance(x.images, np.ndarray) else list(x.images)
+            x = self.make_dataset(x, batch_size or 64, shuffle=kwargs.pop("shuffle", True),
+                                  feature_cache=feature_cache)
             batch_size, kwargs["shuffle"] = None, False  # the pipeline shuffles
         if isinstance(validation_data, CaptionDataset):
-            validation_data = self.make_dataset(validation_data, batch_size or 64, shuffle=False)
-        return super().fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data, **kwargs)
+            files += [] if isinstance(validation_data.images, np.ndarray) else list(validation_data.images)
+            validation_data = self.make_dataset(validation_data, batch_size or 64, shuffle=False,
+                                                feature_cache=feature_cache)
+        callbacks = sorted(callbacks or [], key=lambda c: not isinstance(c, CaptionMetrics))
+        with bad_image_errors(files):
+            history = super().fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data,
+                                  callbacks=callbacks, **kwargs)
+        warn_skipped_images(files)
+        return history
 
-    def evaluate(self, x=None, y=None, batch_size=None, **kwargs):
+    def evaluate(self, x=None, y=None, batch_size=None, feature_cache=None, **kwargs):
         """Keras ``evaluate`` (the loss); ``x`` may also be a CaptionDataset. For caption metrics see
         ``showattend.evaluation.evaluate``."""
+        files = []
         if isinstance(x, CaptionDataset):
-            x, batch_size = self.make_dataset(x, batch_size or 64, shuffle=False), None
-        return super().evaluate(x, y, batch_size=batch_size, **kwargs)
+            files = [] if isinstance(x.images, np.ndarray) else list(x.images)
+            x, batch_size = self.make_dataset(x, batch_size or 64, shuffle=False, feature_cache=feature_cache), None
+        with bad_image_errors(files):
+            return super().evaluate(x, y, batch_size=batch_size, **kwargs)
 
     # --- captioning -----------------------------------------------------------------------------
 
     def _compiled(self):
-        """Encoder and decoder step as tf.functions, traced once per input shape and reused."""
+        """Encoder, decoder start and decoder step as tf.functions, traced once per input shape."""
         if self._generation_functions is None:
             import tensorflow as tf
 
-            def start(images):
-                features = self.encode(images, training=False)
+            def encode(images):
+                return self.encode(images, training=False)
+
+            def start(features):
+                features = ops.cast(features, "float32")
                 h, c = self.decoder.initial_state(features)
                 return features, self.decoder.attention.project(features), h, c
 
-            functions = (tf.function(start, reduce_retracing=True),
-                         tf.function(self.decoder.decode_step, reduce_retracing=True))
+            functions = tuple(tf.function(f, reduce_retracing=True)
+                              for f in (encode, start, self.decoder.decode_step))
             object.__setattr__(self, "_generation_functions", functions)
         return self._generation_functions
+
+    def _check_decoding(self, beam_size, max_length, batch_size, sample, argmax):
+        max_length = self.max_length if max_length is None else max_length
+        for label, value in (("beam_size", beam_size), ("max_length", max_length), ("batch_size", batch_size)):
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{label} must be a positive integer, got {value!r}.")
+        if (sample or argmax) and self.attention_kind != "hard":
+            raise ValueError("sample=True and argmax=True read one region per word; they need a model built "
+                             "with attention='hard'.")
+        if sample and argmax:
+            raise ValueError("Choose one of sample=True and argmax=True.")
+        return max_length, "sample" if sample else "argmax" if argmax else "expectation"
 
     def caption(self, images, beam_size=3, max_length=None, return_attention=False, batch_size=32,
                 sample=False, argmax=False):
@@ -265,27 +318,40 @@ class Captioner(keras.Model):
         >>> captions[0].text, captions[0].attention.shape  # doctest: +SKIP
         ('a red circle in the center', (5, 8, 8))
         """
-        images = as_image_list(images)
-        max_length = self.max_length if max_length is None else max_length
-        for label, value in (("beam_size", beam_size), ("max_length", max_length), ("batch_size", batch_size)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{label} must be a positive integer, got {value!r}.")
-        if (sample or argmax) and self.attention_kind != "hard":
-            raise ValueError("sample=True and argmax=True read one region per word; they need a model built "
-                             "with attention='hard'.")
-        if sample and argmax:
-            raise ValueError("Choose one of sample=True and argmax=True.")
-        reading = "sample" if sample else "argmax" if argmax else "expectation"
+        max_length, reading = self._check_decoding(beam_size, max_length, batch_size, sample, argmax)
+        if not isinstance(images, (list, tuple)):
+            images = as_image_list(images, min_size=self.image_size)
+        elif not images:
+            as_image_list(images)  # the error for an empty list
+        encode = self._compiled()[0]
         captions = []
-        for first in range(0, len(images), batch_size):
-            batch = resize_images(images[first:first + batch_size], self.image_size)
-            captions.extend(self._caption_batch(batch, beam_size, max_length, return_attention, reading))
+        for first in range(0, len(images), batch_size):  # files are read a batch at a time
+            arrays = as_image_list(list(images[first:first + batch_size]), min_size=self.image_size)
+            features = encode(resize_images(arrays, self.image_size))
+            captions.extend(self._caption_batch(features, beam_size, max_length, return_attention, reading))
         return captions
 
-    def _caption_batch(self, batch, beam_size, max_length, return_attention, reading="expectation"):
-        start, step = self._compiled()
-        features, projected, h, c = (t.numpy() for t in start(batch))
-        rows = len(batch)
+    def caption_features(self, features, beam_size=3, max_length=None, return_attention=False, batch_size=32,
+                         sample=False, argmax=False):
+        """``caption`` from the backbone's grids (images, h, w, C), e.g. read from a feature cache.
+
+        >>> captions = model.caption_features(cache.read(paths), beam_size=1)  # doctest: +SKIP
+        """
+        features = np.asarray(features)
+        if features.ndim != 4 or features.shape[1:] != (*self.grid_shape, self.feature_dim):
+            raise ValueError(f"Expected backbone grids of shape (images, {self.grid_shape[0]}, {self.grid_shape[1]}, "
+                             f"{self.feature_dim}), got {features.shape}.")
+        max_length, reading = self._check_decoding(beam_size, max_length, batch_size, sample, argmax)
+        captions = []
+        for first in range(0, len(features), batch_size):
+            regions = self.regions(features[first:first + batch_size])
+            captions.extend(self._caption_batch(regions, beam_size, max_length, return_attention, reading))
+        return captions
+
+    def _caption_batch(self, regions, beam_size, max_length, return_attention, reading="expectation"):
+        _, start, step = self._compiled()
+        features, projected, h, c = (t.numpy() for t in start(regions))
+        rows = len(features)
         if beam_size > 1:  # every beam of image b sits at rows b·K … b·K+K−1
             features, projected, h, c = (np.repeat(a, beam_size, axis=0) for a in (features, projected, h, c))
 

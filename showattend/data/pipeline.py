@@ -1,9 +1,63 @@
 """tf.data pipelines that feed a Captioner: every reference caption is one training example."""
+import contextlib
+import warnings
+
 import numpy as np
 import tensorflow as tf
 
 from showattend.data.dataset import CaptionDataset
-from showattend.data.images import resize_images, resize_tensor
+from showattend.data.images import load_image, resize_images, resize_tensor
+
+# Files the pipeline could not decode, path → reason. Filled from tf.data's threads, read by
+# ``bad_image_errors`` (to name the file instead of a TensorFlow error) and ``warn_skipped_images``.
+BAD_IMAGES = {}
+
+
+def decode_path(path, image_size, on_bad_image="error"):
+    """A tf op: an image file path → (uint8 image resized to ``image_size``, ok).
+
+    Decoding is PIL's (every format and mode, EXIF orientation, JPEG draft mode for large photos),
+    the resize the same as ``caption()``'s. A file that cannot be read is recorded in ``BAD_IMAGES``;
+    with ``on_bad_image="skip"`` it comes back as ``ok = False`` for the pipeline to drop, else the op
+    fails and ``bad_image_errors`` turns that failure into an error that names the file.
+    """
+    def decode(path_bytes):
+        path = path_bytes.decode()
+        try:
+            return load_image(path, min_size=tuple(image_size)), True
+        except (ValueError, OSError) as error:
+            BAD_IMAGES[path] = str(error)
+            if on_bad_image == "skip":
+                return np.zeros((1, 1, 3), np.uint8), False
+            raise
+
+    image, ok = tf.numpy_function(decode, [path], (tf.uint8, tf.bool), stateful=False)
+    image.set_shape([None, None, 3])
+    ok.set_shape([])
+    return tf.cast(tf.round(resize_tensor(image, image_size)), tf.uint8), ok
+
+
+@contextlib.contextmanager
+def bad_image_errors(paths):
+    """Re-raise a TensorFlow error caused by an unreadable file among ``paths`` as a ValueError naming it."""
+    try:
+        yield
+    except tf.errors.OpError as error:
+        bad = [p for p in paths if p in BAD_IMAGES]
+        if not bad:
+            raise
+        raise ValueError(f"{BAD_IMAGES[bad[0]]}. Fix or remove the file, or pass on_bad_image='skip' to leave "
+                         "unreadable images out.") from error
+
+
+def warn_skipped_images(paths):
+    """One warning that counts the files among ``paths`` that were skipped as unreadable; returns them."""
+    bad = [p for p in dict.fromkeys(paths) if p in BAD_IMAGES]
+    if bad:
+        names = "; ".join(BAD_IMAGES[p] for p in bad[:3])
+        warnings.warn(f"{len(bad)} unreadable image{'s' if len(bad) > 1 else ''} skipped (on_bad_image='skip'): "
+                      f"{names}{' …' if len(bad) > 3 else ''}", stacklevel=2)
+    return bad
 
 
 def encode_captions(captions, vocabulary, max_length):
@@ -20,7 +74,7 @@ def longest_caption(dataset, vocabulary):
 
 
 def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffle=True, seed=0,
-                          max_length=None, drop_remainder=False, group_by_image=False):
+                          max_length=None, drop_remainder=False, group_by_image=False, feature_cache=None):
     """A ``tf.data.Dataset`` of ``({"images", "tokens"}, targets)`` batches from a CaptionDataset.
 
     ``tokens`` are the caption ids from ``<start>``, ``targets`` the same ids shifted by one (they end
@@ -32,16 +86,22 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
       images (batch_size // R, H, W, 3), tokens (batch_size // R, R, steps), where R is the most
       captions any image has (images with fewer get all-padding rows, which count for nothing).
 
+    Image files are decoded lazily, in parallel. With a ``feature_cache``
+    (``showattend.features.FeatureCache``) the batches hold ``"features"`` (batch, h, w, C) float16
+    read from the cache instead of ``"images"``, in the same order.
+
     >>> from showattend import Vocabulary
     >>> from showattend.datasets import shapes
     >>> data = shapes("val", num_images=4)
-    >>> vocab = Vocabulary.build(data.all_captions())
+    >>> vocab = Vocabulary.build(data.all_captions(), min_count=1)
     >>> x, y = next(iter(caption_dataset_to_tf(data, vocab, (64, 64), batch_size=2)))
     >>> x["images"].shape[1:], x["tokens"].shape == y.shape
     (TensorShape([64, 64, 3]), True)
     """
     if not isinstance(dataset, CaptionDataset):
         raise ValueError(f"Expected a CaptionDataset, got {type(dataset).__name__}.")
+    if feature_cache is not None:
+        dataset = feature_cache.cached_part(dataset)
     max_length = max_length or longest_caption(dataset, vocabulary)
     if group_by_image:
         per_image = max(len(refs) for refs in dataset.captions)
@@ -56,6 +116,23 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
     examples = tf.data.Dataset.from_tensor_slices((image_index, ids))
     if shuffle:
         examples = examples.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
+    drop_remainder = drop_remainder and len(ids) >= batch_size  # never drop the only batch
+
+    def split(caption_ids):
+        return caption_ids[..., :-1], caption_ids[..., 1:]
+
+    if feature_cache is not None:
+        rows = feature_cache.locate(dataset.images)
+        shape = (None, *feature_cache.grid_shape)
+
+        def with_features(index, caption_ids):
+            features = tf.numpy_function(lambda i: feature_cache.read_rows(rows[i]), [index], tf.float16)
+            features.set_shape(shape)
+            tokens, targets = split(caption_ids)
+            return {"features": features, "tokens": tokens}, targets
+
+        return (examples.batch(batch_size, drop_remainder=drop_remainder)
+                .map(with_features, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
 
     if isinstance(dataset.images, np.ndarray):
         images = dataset.images
@@ -64,20 +141,21 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
         images = tf.constant(images)
 
         def load(index):
-            return images[index]
+            return images[index], True
     else:
         paths = tf.constant([str(p) for p in dataset.images])
 
         def load(index):
-            data = tf.io.read_file(paths[index])
-            image = tf.io.decode_image(data, channels=3, expand_animations=False)
-            image.set_shape([None, None, 3])
-            return tf.cast(tf.round(resize_tensor(image, image_size)), tf.uint8)
+            return decode_path(paths[index], image_size, dataset.on_bad_image)
 
     def to_example(index, caption_ids):
-        return {"images": load(index), "tokens": caption_ids[..., :-1]}, caption_ids[..., 1:]
+        image, ok = load(index)
+        tokens, targets = split(caption_ids)
+        return {"images": image, "tokens": tokens}, targets, ok
 
-    drop_remainder = drop_remainder and len(ids) >= batch_size  # never drop the only batch
-    return (examples.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
+    examples = examples.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
+    if dataset.on_bad_image == "skip" and not isinstance(dataset.images, np.ndarray):
+        examples = examples.filter(lambda x, y, ok: ok)
+    return (examples.map(lambda x, y, ok: (x, y))
             .batch(batch_size, drop_remainder=drop_remainder)
             .prefetch(tf.data.AUTOTUNE))

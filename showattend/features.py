@@ -1,0 +1,222 @@
+"""The on-disk feature cache for frozen backbones: each image through the CNN once, then read from disk.
+
+A cache is a folder:
+
+- ``cache.json``: the key (backbone, the SHA-256 of its weights, image size, preprocessing, grid),
+  checked whenever the cache is reused, so features of another backbone are never mixed in;
+- ``shard_00000.npy`` …: float16 grids (images, h, w, C), a few hundred images each, and beside
+  each one ``shard_00000.json`` with the image paths it holds (and the files it could not read).
+
+A shard is written whole and atomically, its list last, so a killed extraction leaves only complete
+shards behind and the next run goes on from them. Reading memory-maps the shards: training streams
+the rows it needs and never holds the whole cache in memory (VGG's 14×14×512 grid in float16 is
+200,704 bytes an image, about 25 GB for COCO).
+"""
+import glob
+import hashlib
+import json
+import os
+import time
+
+import numpy as np
+
+from showattend.files import atomic_write, write_json
+
+CACHE_FILE = "cache.json"
+# What happens to a file before the backbone sees it; part of the key, so a change here refuses old caches.
+PREPROCESSING = ("PIL decode (EXIF orientation, RGB, alpha over white, JPEG draft), bilinear antialiased "
+                 "resize to the backbone's input, rounded to uint8; the backbone's own scaling")
+
+
+def weights_fingerprint(model):
+    """SHA-256 (16 hex digits) of a model's weights, names and values: the same weights, the same print."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        digest.update(weight.path.encode())
+        digest.update(np.ascontiguousarray(np.asarray(weight.numpy())).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def backbone_key(backbone, weights=None):
+    """The cache key of a backbone model: what must match for cached features to be reused.
+
+    ``weights`` is only a label for people ("imagenet", a file name); the weights themselves are
+    compared by their fingerprint.
+    """
+    return {"backbone": backbone.name, "weights": str(weights) if weights is not None else "as built",
+            "weights_sha256": weights_fingerprint(backbone), "image_size": list(backbone.input_shape[1:3]),
+            "grid": list(backbone.output_shape[1:]), "preprocessing": PREPROCESSING}
+
+
+def _differences(old, new):
+    return [f"{name}: {old.get(name)!r} in the cache, {new.get(name)!r} now"
+            for name in ("backbone", "weights_sha256", "image_size", "grid", "preprocessing")
+            if old.get(name) != new.get(name)]
+
+
+class FeatureCache:
+    """Backbone features of image files, stored once as float16 shards and read back by path.
+
+    >>> import cnn_backbones
+    >>> from showattend.datasets import load
+    >>> train = load("folder:captions.csv", images="photos")  # doctest: +SKIP
+    >>> backbone = cnn_backbones.create_backbone("vgg16", weights="imagenet", trainable=False)  # doctest: +SKIP
+    >>> cache = FeatureCache.build("features/vgg16", backbone, train.images, weights="imagenet")  # doctest: +SKIP
+    >>> cache.read(train.images[:2]).shape  # doctest: +SKIP
+    (2, 14, 14, 512)
+    """
+
+    def __init__(self, directory):
+        """Open an existing cache folder."""
+        self.directory = os.fspath(directory)
+        path = os.path.join(self.directory, CACHE_FILE)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"No feature cache at {self.directory!r} (no {CACHE_FILE}); build one with "
+                                    "FeatureCache.build(...) or `showattend features`.")
+        with open(path, encoding="utf-8") as f:
+            self.key = json.load(f)
+        self.grid_shape = tuple(self.key["grid"])
+        self._rows = {}  # path → (shard number, row)
+        self.bad = {}  # path → why it could not be read
+        self._shards = {}  # shard number → memory-mapped array, opened on first read
+        for listing in sorted(glob.glob(os.path.join(self.directory, "shard_*.json"))):
+            number = int(os.path.basename(listing)[len("shard_"):-len(".json")])
+            with open(listing, encoding="utf-8") as f:
+                contents = json.load(f)
+            self._rows.update((p, (number, row)) for row, p in enumerate(contents["images"]))
+            self.bad.update(contents.get("bad", {}))
+
+    @classmethod
+    def open(cls, directory, backbone, weights=None):
+        """Open the cache at ``directory`` for ``backbone``, creating it if needed; a cache made with
+        another key is refused with an error that says what differs."""
+        directory = os.fspath(directory)
+        key = backbone_key(backbone, weights)
+        if os.path.isfile(os.path.join(directory, CACHE_FILE)):
+            cache = cls(directory)
+            differences = _differences(cache.key, key)
+            if differences:
+                raise ValueError(f"The feature cache at {directory!r} was made for another backbone or "
+                                 f"preprocessing ({'; '.join(differences)}). Features are never mixed: use "
+                                 "another folder, or delete this one to start anew.")
+            return cache
+        os.makedirs(directory, exist_ok=True)
+        write_json(os.path.join(directory, CACHE_FILE), key)
+        return cls(directory)
+
+    @classmethod
+    def build(cls, directory, backbone, paths, weights=None, batch_size=32, shard_size=512,
+              on_bad_image="error", verbose=1):
+        """Open (or create) the cache and extract the features of every path it does not hold yet."""
+        cache = cls.open(directory, backbone, weights)
+        cache.extract(backbone, paths, batch_size=batch_size, shard_size=shard_size, on_bad_image=on_bad_image,
+                      verbose=verbose)
+        return cache
+
+    def __len__(self):
+        return len(self._rows)
+
+    def __contains__(self, path):
+        return os.fspath(path) in self._rows
+
+    def check(self, backbone):
+        """Raise unless ``backbone`` is the backbone these features came from."""
+        differences = _differences(self.key, backbone_key(backbone))
+        if differences:
+            raise ValueError(f"The feature cache at {self.directory!r} does not match this model's backbone "
+                             f"({'; '.join(differences)}).")
+
+    # --- extraction ------------------------------------------------------------------------------
+
+    def extract(self, backbone, paths, batch_size=32, shard_size=512, on_bad_image="error", verbose=1):
+        """Run ``backbone`` over the ``paths`` not cached yet and write their shards; returns how many
+        images were added. Unreadable files raise an error naming them, or with
+        ``on_bad_image="skip"`` are left out, remembered and counted in one warning."""
+        import keras
+        import tensorflow as tf
+
+        from showattend.data.pipeline import bad_image_errors, decode_path, warn_skipped_images
+
+        self.check(backbone)
+        if shard_size % batch_size:
+            raise ValueError(f"shard_size ({shard_size}) must be a multiple of batch_size ({batch_size}), so "
+                             "that a resumed run computes the same batches.")
+        todo = [p for p in dict.fromkeys(os.fspath(p) for p in paths) if p not in self._rows and p not in self.bad]
+        if not todo:
+            return 0
+        size = tuple(self.key["image_size"])
+        forward = tf.function(lambda images: backbone(tf.cast(images, "float32"), training=False))
+        pipeline = (tf.data.Dataset.from_tensor_slices(todo)
+                    .map(lambda p: (p, *decode_path(p, size, on_bad_image)), num_parallel_calls=tf.data.AUTOTUNE)
+                    .batch(batch_size).prefetch(2))
+        progress = keras.utils.Progbar(len(todo), unit_name="image", verbose=verbose)
+        number = max((n for n, _ in self._rows.values()), default=-1) + 1
+        buffer, names, bad, done, started = [], [], {}, 0, time.time()
+        with bad_image_errors(todo):
+            for batch_paths, images, ok in pipeline:
+                ok = ok.numpy()
+                batch_paths = [p.decode() for p in batch_paths.numpy()]
+                bad.update((p, self._why(p)) for p, good in zip(batch_paths, ok) if not good)
+                features = forward(images).numpy().astype(np.float16)  # whole batches: same numbers on resume
+                buffer.append(features[ok])
+                names += [p for p, good in zip(batch_paths, ok) if good]
+                done += len(batch_paths)
+                if done % shard_size == 0 or done == len(todo):
+                    self._write_shard(number, np.concatenate(buffer), names, bad)
+                    number, buffer, names, bad = number + 1, [], [], {}
+                progress.update(done)
+        if verbose:
+            print(f"Cached the features of {done:,} images in {time.time() - started:.0f} s to {self.directory}")
+        warn_skipped_images(todo)
+        return done
+
+    @staticmethod
+    def _why(path):
+        from showattend.data.pipeline import BAD_IMAGES
+
+        return BAD_IMAGES.get(path, "unreadable")
+
+    def _write_shard(self, number, features, names, bad):
+        stem = os.path.join(self.directory, f"shard_{number:05d}")
+        atomic_write(stem + ".npy", lambda partial: np.save(partial, features))
+        write_json(stem + ".json", {"images": names, "bad": bad})  # last: the shard counts from here on
+        self._rows.update((p, (number, row)) for row, p in enumerate(names))
+        self.bad.update(bad)
+
+    # --- reading ---------------------------------------------------------------------------------
+
+    def locate(self, paths):
+        """(images, 2) int64 array of (shard, row) for ``paths``; a path not cached is an error that
+        says how many are missing."""
+        paths = [os.fspath(p) for p in paths]
+        missing = [p for p in paths if p not in self._rows]
+        if missing:
+            raise ValueError(f"{len(missing)} of {len(paths)} images are not in the feature cache at "
+                             f"{self.directory!r}, e.g. {missing[:3]}. Extract them first (FeatureCache.build "
+                             "or `showattend features`).")
+        return np.array([self._rows[p] for p in paths], dtype=np.int64).reshape(-1, 2)
+
+    def read_rows(self, locations):
+        """Features (n, h, w, C) float16 of the (shard, row) pairs from ``locate``."""
+        locations = np.asarray(locations).reshape(-1, 2)
+        out = np.empty((len(locations), *self.grid_shape), dtype=np.float16)
+        for number in np.unique(locations[:, 0]):
+            if number not in self._shards:
+                path = os.path.join(self.directory, f"shard_{number:05d}.npy")
+                self._shards[number] = np.load(path, mmap_mode="r")
+            where = locations[:, 0] == number
+            out[where] = self._shards[number][locations[where, 1]]
+        return out
+
+    def read(self, paths):
+        """Features (n, h, w, C) float16 of image files by path."""
+        return self.read_rows(self.locate(paths))
+
+    def cached_part(self, dataset):
+        """``dataset`` without the images this cache skipped as unreadable (an error if others are missing)."""
+        keep = [i for i, p in enumerate(dataset.images) if os.fspath(p) not in self.bad]
+        if len(keep) == len(dataset):
+            return dataset
+        if not keep:
+            raise ValueError(f"None of the images of {dataset.name!r} could be read (see {self.directory!r}).")
+        return dataset.subset(keep)
