@@ -78,7 +78,7 @@ def main(argv=None):
     chosen = VARIANTS if not args.only else {k: VARIANTS[k] for k in args.only.split(",")}
     train = shapes("train", num_images=args.train, seed=args.seed)
     test = shapes("test", num_images=args.test, seed=args.seed)
-    data = (train, test, Vocabulary.build(train.all_captions()))
+    data = (train, test, Vocabulary.build(train.all_captions(), min_count=1))
     rows = [run(name, options, data, args.epochs, args.batch_size, args.learning_rate, args.seed)
             for name, options in chosen.items()]
     write_json(args.out, {"settings": vars(args), "demo_model": DEMO_MODEL, "variants": rows})

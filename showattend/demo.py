@@ -2,6 +2,8 @@
 import os
 import time
 
+import dataclasses
+
 import keras
 
 from showattend.captioner import Captioner
@@ -9,6 +11,7 @@ from showattend.datasets import shapes
 from showattend.evaluation import evaluate, format_metrics
 from showattend.files import write_json
 from showattend.text import Vocabulary
+from showattend.training import Recipe, best_epoch, fit_best, plot_curves, read_history
 from showattend.visualize import attention_animation, save_attention
 
 # Sized to train in a few minutes on a 2-core CPU and still name every object right.
@@ -17,9 +20,14 @@ from showattend.visualize import attention_animation, save_attention
 # (attention correctness 0.21 against 0.35 without it, same budget); see the README.
 DEMO_MODEL = dict(backbone="small_vgg", embed_dim=64, units=128, attention_dim=64, dropout=0.3,
                   doubly_stochastic=0.0)
+# The `train` command's recipe (training.Recipe) at the demo's scale: all 250 validation images are
+# captioned every epoch and the best epoch is kept; the learning rate warms up for half an epoch and
+# then decays (cosine) to 2% by the last epoch.
+DEMO_RECIPE = Recipe(learning_rate=2e-3, val_images=250)
+DEMO_EPOCHS = 6
 
 
-def run_demo(out="runs/demo", num_images=2500, epochs=6, seed=0, batch_size=64, learning_rate=2e-3,
+def run_demo(out="runs/demo", num_images=2500, epochs=DEMO_EPOCHS, seed=0, batch_size=64, recipe=DEMO_RECIPE,
              num_figures=4, verbose=1, log=print, **model_options):
     """Train, evaluate and visualise; returns the metrics. Re-running resumes an interrupted training.
 
@@ -32,19 +40,18 @@ def run_demo(out="runs/demo", num_images=2500, epochs=6, seed=0, batch_size=64, 
     train = shapes("train", num_images=num_images, seed=seed)
     val = shapes("val", num_images=max(64, num_images // 10), seed=seed)
     test = shapes("test", num_images=max(64, num_images // 6), seed=seed)
-    vocabulary = Vocabulary.build(train.all_captions())
+    vocabulary = Vocabulary.build(train.all_captions(), min_count=1)
     log(f"  train {len(train)} images / {train.num_captions} captions, val {len(val)}, test {len(test)}; "
         f"vocabulary {len(vocabulary)} words")
 
     captioner = Captioner(vocabulary=vocabulary, seed=seed, **{**DEMO_MODEL, **model_options})
-    captioner.compile(optimizer=keras.optimizers.Adam(learning_rate))
     log(f"Training a {captioner.attention_kind}-attention captioner ({captioner.count_params():,} parameters) "
-        f"for {epochs} epochs …")
-    backup = os.path.join(out, "backup")
-    captioner.fit(train, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=verbose,
-                  callbacks=[keras.callbacks.BackupAndRestore(backup, delete_checkpoint=True)])
-    model_path = os.path.join(out, "model.keras")
-    captioner.save(model_path)
+        f"for {epochs} epochs, keeping the epoch with the best validation BLEU-4 …")
+    captioner = fit_best(captioner, train, val, out, epochs, batch_size, recipe, verbose=verbose)
+    history = read_history(os.path.join(out, "history.csv"))
+    plot_curves(history, os.path.join(out, "curves.png"))
+    kept, row = best_epoch(history)
+    log(f"Kept epoch {kept} of {len(history)} (val BLEU-4 {row.get('val_bleu4', float('nan')):.4f})")
     train_seconds = time.time() - started
 
     log(f"Evaluating on {len(test)} test images (beam 3) …")
@@ -58,9 +65,10 @@ def run_demo(out="runs/demo", num_images=2500, epochs=6, seed=0, batch_size=64, 
         {"image": n, "caption": c.text, "score": c.score, "references": test.captions[n]}
         for n, c in enumerate(captions)])
     metrics.update(train_seconds=round(train_seconds, 1), wall_seconds=round(time.time() - started, 1),
-                   epochs=epochs, num_images=num_images, seed=seed, model={**DEMO_MODEL, **model_options})
+                   epochs=epochs, best_epoch=kept, num_images=num_images, seed=seed,
+                   model={**DEMO_MODEL, **model_options}, recipe=dataclasses.asdict(recipe))
     write_json(os.path.join(out, "metrics.json"), metrics)
-    log(f"Wrote {model_path}, metrics.json, captions.json, {len(figures)} attention figures and "
-        f"{os.path.basename(animation)} to {out}/ "
+    log(f"Wrote model.keras (epoch {kept}), history.csv, curves.png, metrics.json, captions.json, "
+        f"{len(figures)} attention figures and {os.path.basename(animation)} to {out}/ "
         f"in {metrics['wall_seconds']:.0f} s.")
     return metrics

@@ -157,6 +157,35 @@ def grounding_scores(dataset, captions):
     return scores
 
 
+def caption_dataset(captioner, dataset, beam_size=3, batch_size=32, return_attention=False):
+    """Caption every image of ``dataset``, a batch of files at a time: (captions, dataset).
+
+    With ``on_bad_image="skip"`` an unreadable file is left out (and counted in one warning), so the
+    dataset returned holds only the images captioned; otherwise the error names the file.
+    """
+    images = dataset.images
+    captions, kept, bad = [], [], []
+    for first in range(0, len(dataset), batch_size):
+        rows = list(range(first, min(first + batch_size, len(dataset))))
+        try:
+            captions += captioner.caption(images[first:rows[-1] + 1], beam_size=beam_size,
+                                          return_attention=return_attention, batch_size=batch_size)
+            kept += rows
+        except (ValueError, OSError):
+            if dataset.on_bad_image != "skip":
+                raise
+            for row in rows:  # find the bad files of this batch, keep the rest
+                try:
+                    captions += captioner.caption([images[row]], beam_size=beam_size,
+                                                  return_attention=return_attention)
+                    kept.append(row)
+                except (ValueError, OSError) as error:
+                    bad.append(str(error))
+    if bad:
+        warnings.warn(f"{len(bad)} unreadable image{'s' if len(bad) > 1 else ''} skipped: {'; '.join(bad[:3])}")
+    return captions, dataset if len(kept) == len(dataset) else dataset.subset(kept)
+
+
 def evaluate(captioner, dataset, beam_size=3, captions=None, batch_size=32):
     """Caption ``dataset``'s images and score them: a dict of metric → value.
 
@@ -169,8 +198,8 @@ def evaluate(captioner, dataset, beam_size=3, captions=None, batch_size=32):
     if not isinstance(dataset, CaptionDataset):
         raise ValueError(f"evaluate() needs a CaptionDataset, got {type(dataset).__name__}.")
     if captions is None:
-        captions = captioner.caption(dataset.images, beam_size=beam_size, return_attention=True,
-                                     batch_size=batch_size)
+        captions, dataset = caption_dataset(captioner, dataset, beam_size, batch_size,
+                                            return_attention=dataset.objects is not None)
     if len(captions) != len(dataset):
         raise ValueError(f"{len(captions)} captions for {len(dataset)} images.")
     metrics = caption_metrics(dataset.captions, [c.text for c in captions])
@@ -178,6 +207,27 @@ def evaluate(captioner, dataset, beam_size=3, captions=None, batch_size=32):
         metrics.update(grounding_scores(dataset, captions))
     metrics["num_images"] = len(dataset)
     return metrics
+
+
+def coco_results(dataset, captions):
+    """The COCO results format: ``[{"image_id": …, "caption": …}]``, one entry per image."""
+    return [{"image_id": image_id, "caption": caption.text} for image_id, caption in zip(dataset.image_ids, captions)]
+
+
+def evaluate_to_files(captioner, dataset, path, beam_size=3, batch_size=32):
+    """Caption ``dataset``, write its COCO results JSON to ``path`` and its metrics beside it
+    (``results.json`` → ``results.metrics.json``); returns (metrics, (results path, metrics path)).
+
+    >>> metrics, files = evaluate_to_files(model, test, "results.json")  # doctest: +SKIP
+    """
+    from showattend.files import write_json
+
+    captions, dataset = caption_dataset(captioner, dataset, beam_size, batch_size,
+                                        return_attention=dataset.objects is not None)
+    metrics = evaluate(captioner, dataset, captions=captions)
+    metrics.update(beam_size=beam_size)
+    stem = path[:-len(".json")] if path.endswith(".json") else path
+    return metrics, (write_json(path, coco_results(dataset, captions)), write_json(stem + ".metrics.json", metrics))
 
 
 def format_metrics(metrics):

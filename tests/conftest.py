@@ -16,7 +16,7 @@ def small_data():
 
 @pytest.fixture(scope="session")
 def vocabulary(small_data):
-    return Vocabulary.build(small_data.all_captions())
+    return Vocabulary.build(small_data.all_captions(), min_count=1)
 
 
 @pytest.fixture(scope="session")

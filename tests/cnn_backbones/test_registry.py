@@ -71,7 +71,7 @@ def test_a_backbone_without_published_weights_loads_its_own_weights_file(tmp_pat
 def test_every_low_resolution_variant_trains_one_captioner_step(name):
     from showattend import Captioner, Vocabulary
 
-    vocab = Vocabulary.build(["a red circle", "a blue square"])
+    vocab = Vocabulary.build(["a red circle", "a blue square"], min_count=1)
     captioner = Captioner(name, vocab, image_size=(64, 64), units=16, embed_dim=8, attention_dim=8)
     captioner.compile(optimizer="adam", jit_compile=False, run_eagerly=True)  # one step: tracing would cost more
     ids = np.array([[1, 4, 5, 6, 2], [1, 4, 7, 8, 2]])

@@ -51,7 +51,7 @@ def test_classifier_errors_and_dropout():
 def test_resnet_trains_one_captioner_step_from_its_stage_four_grid():
     from showattend import Captioner, Vocabulary
 
-    vocab = Vocabulary.build(["a red circle", "a blue square"])
+    vocab = Vocabulary.build(["a red circle", "a blue square"], min_count=1)
     captioner = Captioner(create_backbone("resnet18", input_shape=(64, 64, 3), feature_stage=4), vocab, units=16,
                           embed_dim=8, attention_dim=8)
     captioner.compile(optimizer="adam", jit_compile=False, run_eagerly=True)

@@ -1,0 +1,200 @@
+"""Keras callbacks for captioners: free-running validation metrics every epoch, attention in TensorBoard."""
+import os
+import time
+import warnings
+
+import keras
+import numpy as np
+
+from showattend.data.dataset import CaptionDataset
+from showattend.text.vocabulary import tokenize
+
+
+def corpus_bleu4(references, hypotheses):
+    """Corpus BLEU-4 (nltk, no downloads) of token lists against lists of reference token lists.
+
+    Never NaN: with no 4-gram in common (early in training, empty captions) it is 0.
+
+    >>> corpus_bleu4([[["a", "red", "circle", "on", "grey"]]], [["a", "red", "circle", "on", "grey"]])
+    1.0
+    """
+    from nltk.translate.bleu_score import corpus_bleu
+
+    if not any(hypotheses):
+        return 0.0
+    with warnings.catch_warnings():  # nltk warns when a higher-order n-gram has no match: that is a 0
+        warnings.simplefilter("ignore")
+        value = float(corpus_bleu(references, hypotheses))
+    return value if np.isfinite(value) and value > 1e-9 else 0.0  # nltk's "no match" is ~1e-231
+
+
+def cider_d(references, hypotheses):
+    """CIDEr-D (pycocoevalcap's scorer, pure Python) of token lists; document frequencies from ``references``."""
+    from pycocoevalcap.cider.cider import Cider
+
+    gts = {i: [" ".join(r) for r in refs] for i, refs in enumerate(references)}
+    res = {i: [" ".join(h) or "<empty>"] for i, h in enumerate(hypotheses)}  # the scorer needs a word
+    value = float(Cider().compute_score(gts, res)[0])
+    return value if np.isfinite(value) else 0.0
+
+
+class CaptionMetrics(keras.callbacks.Callback):
+    """Captions a fixed validation subset free-running (never teacher-forced) at the end of every epoch
+    and writes ``val_bleu4`` and ``val_cider`` into the epoch's logs.
+
+    ``Captioner.fit`` runs it before the other callbacks, so ``ModelCheckpoint(monitor="val_bleu4",
+    mode="max", save_best_only=True)``, ``EarlyStopping``, ``CSVLogger``, TensorBoard and keras-tuner
+    all see the scores. The subset is ``max_images`` images drawn once with ``seed``; the images are
+    decoded once, at the start of training, or read from ``feature_cache``. ``last_captions`` holds the
+    latest epoch's captions.
+
+    >>> metrics = CaptionMetrics(val, max_images=200)  # doctest: +SKIP
+    >>> checkpoint = keras.callbacks.ModelCheckpoint("best.keras", monitor="val_bleu4", mode="max",
+    ...                                              save_best_only=True)  # doctest: +SKIP
+    >>> model.fit(train, epochs=10, callbacks=[metrics, checkpoint])  # doctest: +SKIP
+    """
+
+    def __init__(self, val_data, max_images=500, beam_size=1, batch_size=64, feature_cache=None, seed=0,
+                 verbose=0):
+        super().__init__()
+        if not isinstance(val_data, CaptionDataset):
+            raise ValueError(f"CaptionMetrics needs a CaptionDataset of validation images, got "
+                             f"{type(val_data).__name__}.")
+        if not isinstance(max_images, int) or max_images < 1:
+            raise ValueError(f"max_images must be a positive integer, got {max_images!r}.")
+        if len(val_data) > max_images:
+            chosen = np.random.default_rng(seed).choice(len(val_data), max_images, replace=False)
+            val_data = val_data.subset(sorted(chosen))
+        if feature_cache is not None:
+            val_data = feature_cache.cached_part(val_data)
+        self.data, self.beam_size, self.batch_size = val_data, int(beam_size), int(batch_size)
+        self.feature_cache, self.verbose = feature_cache, verbose
+        self.references = [[tokenize(c) for c in refs] for refs in val_data.captions]
+        self.last_captions = None
+        self._inputs = None
+
+    def _load_inputs(self):
+        if self.feature_cache is not None:
+            return self.feature_cache.read(self.data.images)
+        if isinstance(self.data.images, np.ndarray):
+            return self.data.images
+        from showattend.data.images import load_image, resize_images
+
+        size, arrays, keep = self.model.image_size, [], []
+        for i, path in enumerate(self.data.images):
+            try:
+                arrays.append(np.round(resize_images([load_image(path, min_size=size)], size)[0]).astype(np.uint8))
+                keep.append(i)
+            except (ValueError, OSError):
+                if self.data.on_bad_image != "skip":
+                    raise
+        if len(keep) < len(self.data):
+            self.data = self.data.subset(keep)
+            self.references = [self.references[i] for i in keep]
+        return np.stack(arrays)
+
+    def on_train_begin(self, logs=None):
+        if self._inputs is None:
+            self._inputs = self._load_inputs()
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self._inputs is None:
+            self._inputs = self._load_inputs()
+        started = time.time()
+        caption = self.model.caption_features if self.feature_cache is not None else self.model.caption
+        captions = caption(self._inputs, beam_size=self.beam_size, batch_size=self.batch_size)
+        hypotheses = [c.tokens for c in captions]
+        scores = {"val_bleu4": corpus_bleu4(self.references, hypotheses),
+                  "val_cider": cider_d(self.references, hypotheses)}
+        self.last_captions = captions
+        if logs is not None:
+            logs.update(scores)
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: val BLEU-4 {scores['val_bleu4']:.4f}, CIDEr-D {scores['val_cider']:.4f} "
+                  f"({len(captions)} images, beam {self.beam_size}, {time.time() - started:.0f} s); "
+                  f"e.g. {captions[0].text!r}")
+
+
+class AttentionFigures(keras.callbacks.Callback):
+    """Writes, at the end of every epoch, the attention figure of a few fixed images to TensorBoard
+    (``log_dir/attention``), so you can watch attention form while the model trains.
+
+    >>> callbacks = [keras.callbacks.TensorBoard("logs"), AttentionFigures("logs", val.images[:3])]  # doctest: +SKIP
+    """
+
+    def __init__(self, log_dir, images, beam_size=1):
+        super().__init__()
+        from showattend.data.images import as_image_list
+
+        self.log_dir, self.beam_size = os.fspath(log_dir), int(beam_size)
+        self.images = as_image_list(images)
+        self._writer = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        import io
+
+        import tensorflow as tf
+        from PIL import Image
+
+        from showattend.visualize import plot_attention
+
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "attention"))
+        captions = self.model.caption(self.images, beam_size=self.beam_size, return_attention=True)
+        with self._writer.as_default():
+            for n, (image, caption) in enumerate(zip(self.images, captions)):
+                buffer = io.BytesIO()
+                plot_attention(image, caption, cols=6).savefig(buffer, format="png")
+                pixels = np.asarray(Image.open(buffer).convert("RGB"))
+                tf.summary.image(f"attention_{n}", pixels[None], step=epoch, description=caption.text)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+class HistoryCSV(keras.callbacks.Callback):
+    """Writes every epoch's logs to a CSV file, atomically, one row per epoch (``epoch`` counts from 1).
+
+    Unlike ``keras.callbacks.CSVLogger`` it is safe across a kill and a resume: a rerun epoch replaces
+    its row instead of adding a second one, and rows of later epochs (from an older run) are dropped.
+
+    >>> model.fit(train, epochs=5, callbacks=[HistoryCSV("history.csv")])  # doctest: +SKIP
+    """
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = os.fspath(path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        rows = [r for r in read_history(self.path) if r["epoch"] <= epoch]
+        rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()
+                                           if np.ndim(v) == 0 and not isinstance(v, str)}})
+        write_history(self.path, rows)
+
+
+def read_history(path):
+    """The rows of a history CSV as dicts of floats (``epoch`` an int); [] when there is no file."""
+    import csv
+
+    if not os.path.isfile(path):
+        return []
+    with open(path, newline="", encoding="utf-8") as f:
+        return [{k: int(v) if k == "epoch" else float(v) for k, v in row.items() if v not in ("", None)}
+                for row in csv.DictReader(f)]
+
+
+def write_history(path, rows):
+    import csv
+    import io
+
+    from showattend.files import write_text
+
+    columns = ["epoch"] + sorted({k for r in rows for k in r} - {"epoch"})
+    text = io.StringIO()
+    writer = csv.DictWriter(text, columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text(path, text.getvalue())

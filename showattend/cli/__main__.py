@@ -1,0 +1,5 @@
+import sys
+
+from showattend.cli import main
+
+sys.exit(main())

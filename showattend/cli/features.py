@@ -1,0 +1,35 @@
+"""`showattend features`: run a frozen backbone once per image into a feature cache."""
+from showattend.cli.options import add_data, image_size, positive
+
+
+def add_parser(commands):
+    parser = commands.add_parser(
+        "features", help="cache a frozen backbone's features of every image, for training from them",
+        description="Run the backbone once per image and store its grids as float16 shards in --out. A killed "
+                    "run resumes from its complete shards; a cache made with another backbone, weights, image "
+                    "size or preprocessing is refused. `showattend train --cache-features --feature-dir DIR` "
+                    "then trains from it.")
+    add_data(parser, split="all")
+    parser.add_argument("--backbone", required=True, metavar="NAME", help="a registered backbone, e.g. vgg19")
+    parser.add_argument("--weights", help="'imagenet' or a weights file (default: random weights)")
+    parser.add_argument("--image-size", type=image_size, help="e.g. 224 or 256x256 (default: the backbone's)")
+    parser.add_argument("--batch-size", type=positive, default=32, help="images per forward pass (default: 32)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="the cache's folder")
+    parser.set_defaults(run=run)
+
+
+def run(args):
+    import cnn_backbones
+    from showattend.datasets import load
+    from showattend.features import FeatureCache
+
+    data = load(args.data, args.split, images=args.images, val_split=args.val_split, seed=args.seed,
+                on_bad_image=args.on_bad_image)
+    size = args.image_size or cnn_backbones.backbone_info(args.backbone).default_input_shape[:2]
+    backbone = cnn_backbones.create_backbone(args.backbone, input_shape=(*size, 3), weights=args.weights,
+                                             trainable=False)
+    print(f"Caching {args.backbone} features ({size[0]}×{size[1]} → {tuple(backbone.output_shape[1:])}) of "
+          f"{len(data):,} images into {args.out}")
+    cache = FeatureCache.build(args.out, backbone, data.images, weights=args.weights, batch_size=args.batch_size,
+                               shard_size=16 * args.batch_size, on_bad_image=args.on_bad_image)
+    print(f"{args.out} holds {len(cache):,} images ({len(cache.bad)} unreadable)")

@@ -1,0 +1,50 @@
+"""Argument types and option groups that several subcommands share."""
+import argparse
+
+
+def positive(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return value
+
+
+def positive_float(text):
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def share(text):
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text}")
+    return value
+
+
+def image_size(text):
+    parts = text.lower().replace("x", ",").split(",")
+    try:
+        sizes = tuple(int(p) for p in parts)
+    except ValueError:
+        sizes = ()
+    if len(sizes) == 1:
+        sizes = sizes * 2
+    if len(sizes) != 2 or min(sizes) < 16:
+        raise argparse.ArgumentTypeError(f"expected a size like 224 or 224x224 (at least 16), got {text!r}")
+    return sizes
+
+
+def add_data(parser, split=None):
+    """--data, --images, --val-split, --seed, --on-bad-image (and --split when asked)."""
+    parser.add_argument("--data", required=True, metavar="SPEC",
+                        help="karpathy:JSON, coco:JSON, flickr:TOKEN_FILE, folder:CSV_OR_JSONL, tfds:NAME or shapes")
+    parser.add_argument("--images", metavar="DIR", help="the folder the data's image paths are relative to")
+    if split is not None:
+        parser.add_argument("--split", default=split, help=f"which split (default: {split}); '+' joins splits")
+    parser.add_argument("--val-split", type=share, default=0.1,
+                        help="for data without splits: the share of images held out for validation (default: 0.1)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    parser.add_argument("--on-bad-image", choices=("error", "skip"), default="error",
+                        help="an unreadable image file stops with an error naming it (default), or is skipped")

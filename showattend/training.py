@@ -1,0 +1,246 @@
+"""The recipe behind `showattend train` and the demo: data → vocabulary → model → fit → the best epoch.
+
+``fit_best`` is the training loop both use: Adam with a learning-rate schedule and clipped gradients,
+``CaptionMetrics`` (free-running validation BLEU-4 and CIDEr-D every epoch), the best epoch by
+validation BLEU-4 kept in ``model.keras``, one history row per epoch, and a backup every epoch so a
+killed run resumes where it stopped. ``train`` adds what the command needs around it: reading the
+data, the vocabulary, the backbone and its feature cache, ``config.json`` and ``curves.png``.
+"""
+import dataclasses
+import json
+import os
+
+import keras
+import numpy as np
+
+from showattend.callbacks import AttentionFigures, CaptionMetrics, HistoryCSV, read_history
+from showattend.files import atomic_write, write_json
+
+SCHEDULES = ("cosine", "constant", "plateau")
+
+
+@dataclasses.dataclass
+class Recipe:
+    """How a captioner is trained. ``clipnorm`` is the global gradient norm (the most used PyTorch port
+    of the paper clips gradients at 5; others use 0.1–1); ``schedule`` is "cosine" (warm up for
+    ``warmup_epochs``, then decay to ``final_learning_rate_share`` of the peak by the last epoch),
+    "constant", or "plateau" (×0.5 after ``patience_lr`` epochs without a better val BLEU-4)."""
+
+    learning_rate: float = 4e-4
+    schedule: str = "cosine"
+    warmup_epochs: float = 0.5
+    final_learning_rate_share: float = 0.02
+    clipnorm: float = 5.0
+    patience_lr: int = 2
+    val_images: int = 500
+    val_beam: int = 1
+    early_stopping: int = None  # epochs without a better val BLEU-4 before stopping; None: never
+
+    def __post_init__(self):
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"Unknown learning-rate schedule {self.schedule!r}. Accepted: {', '.join(SCHEDULES)}.")
+        if not self.learning_rate > 0 or not self.clipnorm > 0:
+            raise ValueError(f"learning_rate and clipnorm must be positive, got {self.learning_rate!r} and "
+                             f"{self.clipnorm!r}.")
+
+    def optimizer(self, steps_per_epoch, epochs):
+        """Adam over this recipe's schedule, clipping the global gradient norm."""
+        rate = self.learning_rate
+        if self.schedule == "cosine":
+            total = max(1, steps_per_epoch * epochs)
+            warmup = min(int(self.warmup_epochs * steps_per_epoch), total - 1)
+            rate = keras.optimizers.schedules.CosineDecay(
+                self.learning_rate * (0.1 if warmup else 1.0), decay_steps=total - warmup,
+                alpha=self.final_learning_rate_share, warmup_target=self.learning_rate if warmup else None,
+                warmup_steps=warmup)
+        return keras.optimizers.Adam(rate, global_clipnorm=self.clipnorm)
+
+
+def steps_per_epoch(captioner, train, batch_size, feature_cache=None):
+    """Batches in one epoch of ``captioner.make_dataset(train, batch_size)`` (the last partial one dropped)."""
+    if feature_cache is not None:
+        train = feature_cache.cached_part(train)
+    per_image = max(len(refs) for refs in train.captions)
+    return max(1, len(train) // max(1, batch_size // per_image))
+
+
+def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, feature_cache=None,
+             tensorboard=None, callbacks=(), verbose=1):
+    """Compile and fit ``captioner`` with ``recipe``, keeping the best epoch by validation BLEU-4.
+
+    Writes ``out/model.keras`` (the best epoch), ``out/history.csv`` and ``out/backup/``; run it
+    again with the same arguments after a kill and it resumes from the last finished epoch (a run
+    that finished trains no further unless ``epochs`` grew). Returns the best model, loaded back.
+
+    >>> best = fit_best(captioner, train, val, "runs/mine", epochs=10)  # doctest: +SKIP
+    """
+    recipe = recipe or Recipe()
+    os.makedirs(out, exist_ok=True)
+    model_path, history_path = os.path.join(out, "model.keras"), os.path.join(out, "history.csv")
+    steps = steps_per_epoch(captioner, train, batch_size, feature_cache)
+    captioner.compile(optimizer=recipe.optimizer(steps, epochs))
+    scores = [r["val_bleu4"] for r in read_history(history_path) if "val_bleu4" in r]
+    metrics = CaptionMetrics(val, max_images=recipe.val_images, beam_size=recipe.val_beam, feature_cache=feature_cache,
+                             seed=captioner.seed or 0, verbose=verbose)
+    found = [metrics,
+             keras.callbacks.ModelCheckpoint(model_path, monitor="val_bleu4", mode="max", save_best_only=True,
+                                             initial_value_threshold=max(scores) if scores else None),
+             HistoryCSV(history_path),
+             keras.callbacks.BackupAndRestore(os.path.join(out, "backup"), delete_checkpoint=False,
+                                              double_checkpoint=True)]
+    if recipe.schedule == "plateau":
+        found.append(keras.callbacks.ReduceLROnPlateau("val_bleu4", factor=0.5, patience=recipe.patience_lr,
+                                                       mode="max", verbose=verbose))
+    if recipe.early_stopping:
+        found.append(keras.callbacks.EarlyStopping("val_bleu4", mode="max", patience=recipe.early_stopping))
+    if tensorboard:
+        found += [keras.callbacks.TensorBoard(tensorboard),
+                  AttentionFigures(tensorboard, val.images[:3])]
+    captioner.fit(train, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=verbose,
+                  feature_cache=feature_cache, callbacks=found + list(callbacks))
+    from showattend.captioner import load_captioner
+
+    if not os.path.isfile(model_path):  # no epoch ran (it had finished before) and no model was kept
+        raise FileNotFoundError(f"{model_path} is missing: delete {out!r} and train anew.")
+    return load_captioner(model_path)
+
+
+def best_epoch(history):
+    """(epoch, row) of the history row with the highest val_bleu4 (the first of equals)."""
+    rows = [r for r in history if "val_bleu4" in r]
+    if not rows:
+        return None, {}
+    best = max(rows, key=lambda r: (r["val_bleu4"], -r["epoch"]))
+    return best["epoch"], best
+
+
+def plot_curves(history, path):
+    """``curves.png``: loss and validation loss (left), validation BLEU-4 (right), per epoch; the best epoch marked."""
+    from matplotlib.figure import Figure
+
+    epochs = [r["epoch"] for r in history]
+    figure = Figure(figsize=(9, 3.4), dpi=100)
+    loss_ax, bleu_ax = figure.subplots(1, 2)
+    for key, label in (("cross_entropy", "training cross-entropy"), ("val_cross_entropy", "validation cross-entropy")):
+        points = [(r["epoch"], r[key]) for r in history if key in r]
+        if points:
+            loss_ax.plot(*zip(*points), marker="o", label=label)
+    loss_ax.set(xlabel="epoch", ylabel="per caption (nats)", title="loss")
+    loss_ax.legend()
+    points = [(r["epoch"], r["val_bleu4"]) for r in history if "val_bleu4" in r]
+    if points:
+        bleu_ax.plot(*zip(*points), marker="o", color="tab:green")
+        epoch, row = best_epoch(history)
+        bleu_ax.axvline(epoch, color="grey", linestyle=":")
+        bleu_ax.annotate(f"kept: epoch {epoch}", (epoch, row["val_bleu4"]), textcoords="offset points",
+                         xytext=(4, -12))
+    bleu_ax.set(xlabel="epoch", ylabel="BLEU-4", title="validation BLEU-4 (free-running)")
+    for ax in (loss_ax, bleu_ax):
+        ax.set_xticks(epochs)
+    figure.tight_layout()
+    return atomic_write(path, lambda partial: figure.savefig(partial, format="png"))
+
+
+def count_cut(captions, max_length):
+    """How many ``captions`` have more than ``max_length`` words (they are cut when encoded)."""
+    from showattend.text import tokenize
+
+    return int(np.sum([len(tokenize(c)) > max_length for c in captions]))
+
+
+# The paper's decoder (REFERENCE.md): embedding, LSTM and attention of 512, dropout 0.5, λ = 1.
+PAPER_DECODER = dict(embed_dim=512, units=512, attention_dim=512, dropout=0.5, doubly_stochastic=1.0)
+RESUMABLE = ("epochs", "verbose", "tensorboard")  # settings a rerun may change and still resume
+
+
+def _check_same_run(path, config):
+    if not os.path.isfile(path):
+        return
+    with open(path, encoding="utf-8") as f:
+        old = json.load(f)
+    changed = [f"{k}: {old.get(k)!r} before, {config.get(k)!r} now" for k in sorted(set(old) | set(config))
+               if k not in RESUMABLE and old.get(k) != config.get(k)]
+    if changed:
+        raise ValueError(f"{os.path.dirname(path) or '.'} holds a run with other settings ({'; '.join(changed)}). "
+                         "Rerun with the same settings to resume it, or choose another --out.")
+
+
+def train(out, data, images=None, backbone="small_vgg", weights=None, image_size=None, fine_tune=False,
+          cache_features=False, feature_dir=None, epochs=20, batch_size=64, max_length=None, min_count=None,
+          max_vocab=10000, val_split=0.1, seed=0, recipe=None, model=None, tensorboard=None, on_bad_image="error",
+          verbose=1, log=print):
+    """Train a captioner on ``data`` (a ``showattend.datasets.load`` spec) into the folder ``out``.
+
+    Writes ``model.keras`` (the epoch with the best free-running validation BLEU-4), ``history.csv``,
+    ``curves.png``, ``vocabulary.json`` and ``config.json``; a rerun with the same settings resumes.
+    Real data gets the field's text defaults (words seen at least 5 times, at most 10,000; captions cut
+    at 20 words) and the paper's decoder (``PAPER_DECODER``); the shapes data keeps every word and
+    every caption whole. ``weights`` ("imagenet" or a file) freezes the backbone unless ``fine_tune``;
+    ``cache_features`` runs the frozen backbone once per image into ``feature_dir`` (default
+    ``out/features``) and trains from there. Returns the best model.
+
+    >>> best = train("runs/coco", "karpathy:dataset_coco.json", images="coco", backbone="vgg19",
+    ...              weights="imagenet", cache_features=True)  # doctest: +SKIP
+    """
+    import cnn_backbones
+    from showattend.captioner import Captioner
+    from showattend.datasets import load
+    from showattend.features import FeatureCache
+    from showattend.text import Vocabulary
+
+    shapes_data = data == "shapes"
+    min_count = min_count or (1 if shapes_data else 5)
+    max_length = max_length or (30 if shapes_data else 20)
+    model = {**PAPER_DECODER, **(model or {})}
+    recipe = recipe or Recipe()
+    frozen = bool(cache_features) or (weights is not None and not fine_tune)
+    config = {"data": data, "images": images, "backbone": backbone, "weights": weights, "image_size": image_size,
+              "fine_tune": fine_tune, "cache_features": bool(cache_features), "feature_dir": feature_dir,
+              "epochs": epochs, "batch_size": batch_size, "max_length": max_length, "min_count": min_count,
+              "max_vocab": max_vocab, "val_split": val_split, "seed": seed, "model": model,
+              "recipe": dataclasses.asdict(recipe), "on_bad_image": on_bad_image, "tensorboard": tensorboard}
+    config = json.loads(json.dumps(config))  # tuples as lists, as they are read back
+    os.makedirs(out, exist_ok=True)
+    config_path = os.path.join(out, "config.json")
+    _check_same_run(config_path, config)
+    keras.utils.set_random_seed(seed)
+
+    options = dict(images=images, val_split=val_split, seed=seed, on_bad_image=on_bad_image)
+    train_data, val_data = load(data, "train", **options), load(data, "val", **options)
+    log(f"Data {data}: {len(train_data):,} training images ({train_data.num_captions:,} captions), "
+        f"{len(val_data):,} validation images")
+    vocabulary_path = os.path.join(out, "vocabulary.json")
+    if os.path.isfile(vocabulary_path):  # resuming: the words the model was built with
+        vocabulary = Vocabulary.load(vocabulary_path)
+        log(f"Vocabulary: {len(vocabulary):,} words from {vocabulary_path}")
+    else:
+        vocabulary = Vocabulary.build(train_data.all_captions(), max_size=max_vocab, min_count=min_count)
+        vocabulary.save(vocabulary_path)
+        log(f"Vocabulary: {vocabulary.summary()}")
+    cut = count_cut(train_data.all_captions(), max_length)
+    log(f"Captions: {cut:,} of {train_data.num_captions:,} ({100 * cut / train_data.num_captions:.1f}%) are longer "
+        f"than {max_length} words and are cut to {max_length}")
+
+    info = cnn_backbones.backbone_info(backbone)
+    size = tuple(image_size or info.default_input_shape[:2])
+    encoder = cnn_backbones.create_backbone(backbone, input_shape=(*size, 3), weights=weights, trainable=not frozen)
+    cache = None
+    if cache_features:
+        if weights is None:
+            log("Note: --cache-features with random backbone weights: the captioner learns from an untrained CNN.")
+        directory = feature_dir or os.path.join(out, "features")
+        log(f"Feature cache {directory}: {backbone} at {size[0]}×{size[1]} → grid {tuple(encoder.output_shape[1:])}")
+        cache = FeatureCache.build(directory, encoder, list(train_data.images) + list(val_data.images),
+                                   weights=weights, on_bad_image=on_bad_image, verbose=verbose)
+    captioner = Captioner(encoder, vocabulary, max_length=max_length, seed=seed, train_backbone=not frozen, **model)
+    write_json(config_path, config)
+    log(f"Training a {captioner.attention_kind}-attention captioner ({captioner.count_params():,} parameters, "
+        f"backbone {'frozen' if frozen else 'trained'}) for {epochs} epochs into {out}/")
+    best = fit_best(captioner, train_data, val_data, out, epochs, batch_size, recipe, feature_cache=cache,
+                    tensorboard=tensorboard, verbose=verbose)
+    history = read_history(os.path.join(out, "history.csv"))
+    plot_curves(history, os.path.join(out, "curves.png"))
+    epoch, row = best_epoch(history)
+    log(f"Best epoch {epoch} of {len(history)}: val BLEU-4 {row.get('val_bleu4', float('nan')):.4f}, "
+        f"CIDEr-D {row.get('val_cider', float('nan')):.4f}; wrote {out}/model.keras, history.csv, curves.png")
+    return best

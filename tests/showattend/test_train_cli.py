@@ -1,0 +1,117 @@
+"""End to end on a folder of images with a CSV: `showattend features`, `train` (resumed), `evaluate`."""
+import csv
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from showattend import load_captioner
+from showattend.callbacks import read_history
+from showattend.cli import main
+from showattend.datasets import load, shapes
+
+SMALL = ["--backbone", "small_vgg", "--image-size", "32", "--units", "16", "--embed-dim", "8",
+         "--attention-dim", "8", "--batch-size", "32", "--val-images", "8"]
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    """40 shapes images as PNG files and a CSV with their 4 captions each (one row per caption)."""
+    root = tmp_path_factory.mktemp("folder")
+    data = shapes("train", 40, seed=21)
+    (root / "photos").mkdir()
+    with open(root / "captions.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["image", "caption"])
+        for i, (image, refs) in enumerate(zip(data.images, data.captions)):
+            Image.fromarray(image).save(root / "photos" / f"{i:02d}.png")
+            writer.writerows([f"{i:02d}.png", caption] for caption in refs)
+    return root
+
+
+@pytest.fixture(scope="module")
+def run(folder, tmp_path_factory):
+    """A run trained for one epoch, then resumed for a second by the same command with --epochs 2."""
+    out = tmp_path_factory.mktemp("run")
+    args = ["train", "--data", f"folder:{folder / 'captions.csv'}", "--images", str(folder / "photos"), *SMALL,
+            "--out", str(out), "--cache-features", "--min-count", "1", "--val-split", "0.2"]
+    assert main(args + ["--epochs", "1"]) == 0
+    first = read_history(out / "history.csv")
+    assert main(args + ["--epochs", "2"]) == 0
+    return out, args, first
+
+
+def test_train_writes_the_run_and_resumes(run):
+    out, _, first = run
+    assert {p.name for p in out.iterdir()} >= {"backup", "config.json", "curves.png", "features", "history.csv",
+                                               "model.keras", "vocabulary.json"}
+    history = read_history(out / "history.csv")
+    assert [r["epoch"] for r in history] == [1, 2] and history[:1] == first  # epoch 1 was not trained again
+    assert all(0.0 <= r["val_bleu4"] <= 1.0 and np.isfinite(r["val_cider"]) for r in history)
+    config = json.loads((out / "config.json").read_text())
+    assert config["backbone"] == "small_vgg" and config["epochs"] == 2 and config["cache_features"] is True
+    model = load_captioner(out / "model.keras")
+    assert model.image_size == (32, 32) and not model.backbone.trainable
+    with Image.open(out / "curves.png") as curves:
+        assert curves.format == "PNG" and curves.size[0] > 600
+
+
+def test_a_rerun_with_other_settings_is_refused(run, capsys):
+    out, args, _ = run
+    changed = [a if a != "16" else "24" for a in args]  # --units 24
+    assert main(changed + ["--epochs", "2"]) == 2
+    assert "units" in capsys.readouterr().err
+
+
+def test_evaluate_writes_coco_results_that_pycocoevalcap_scores_the_same(run, folder, tmp_path, capsys,
+                                                                         monkeypatch):
+    out, _, _ = run
+    results = tmp_path / "results.json"
+    spec = f"folder:{folder / 'captions.csv'}"
+    assert main(["evaluate", str(out / "model.keras"), "--data", spec, "--images", str(folder / "photos"),
+                 "--split", "val", "--val-split", "0.2", "--beam", "2", "--out", str(results)]) == 0
+    printed = dict(line.split()[:2] for line in capsys.readouterr().out.splitlines() if line[:1].isupper()
+                   and len(line.split()) == 2)
+    entries = json.loads(results.read_text())
+    val = load(spec, "val", images=str(folder / "photos"), val_split=0.2)
+    assert [e["image_id"] for e in entries] == val.image_ids and len(entries) == 8
+    assert all(isinstance(e["caption"], str) for e in entries)
+
+    # pycocoevalcap itself, on a COCO annotation file of the same references and the results file
+    from pycocoevalcap import eval as coco_eval
+    from pycocotools.coco import COCO
+
+    class NoSpice:  # SPICE downloads Stanford CoreNLP at first use: no network here
+        def compute_score(self, gts, res):
+            return 0.0, [0.0] * len(res)
+
+        def method(self):
+            return "SPICE"
+
+    ids = {image_id: n for n, image_id in enumerate(val.image_ids)}
+    annotations = tmp_path / "references.json"
+    annotations.write_text(json.dumps({
+        "images": [{"id": n} for n in ids.values()],
+        "annotations": [{"id": k, "image_id": ids[i], "caption": c} for k, (i, c) in enumerate(
+            (i, c) for i, refs in zip(val.image_ids, val.captions) for c in refs)]}))
+    renumbered = tmp_path / "renumbered.json"
+    renumbered.write_text(json.dumps([{"image_id": ids[e["image_id"]], "caption": e["caption"]} for e in entries]))
+    monkeypatch.setattr(coco_eval, "Spice", NoSpice)
+    coco = COCO(str(annotations))
+    scorer = coco_eval.COCOEvalCap(coco, coco.loadRes(str(renumbered)))
+    scorer.evaluate()
+    names = {"Bleu_1": "BLEU-1", "Bleu_4": "BLEU-4", "METEOR": "METEOR", "ROUGE_L": "ROUGE-L", "CIDEr": "CIDEr-D"}
+    for theirs, ours in names.items():
+        assert float(printed[ours]) == pytest.approx(scorer.eval[theirs], abs=1e-4), ours
+    metrics = json.loads((tmp_path / "results.metrics.json").read_text())
+    assert metrics["BLEU-4"] == pytest.approx(scorer.eval["Bleu_4"], abs=1e-9) and metrics["num_images"] == 8
+
+
+def test_features_command_fills_a_cache_that_train_reuses(folder, tmp_path, capsys):
+    cache = tmp_path / "cache"
+    spec = ["--data", f"folder:{folder / 'captions.csv'}", "--images", str(folder / "photos")]
+    assert main(["features", *spec, "--backbone", "small_vgg", "--image-size", "32", "--out", str(cache)]) == 0
+    assert "holds 40 images" in capsys.readouterr().out
+    assert main(["features", *spec, "--backbone", "small_vgg", "--image-size", "48", "--out", str(cache)]) == 2
+    assert "image_size" in capsys.readouterr().err
