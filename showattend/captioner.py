@@ -18,7 +18,7 @@ from showattend.losses import doubly_stochastic_penalty, reinforce_surrogate
 from showattend.text.vocabulary import Vocabulary
 
 ATTENTION_KINDS = ("soft", "hard")
-BASELINE_DECAY = 0.9  # b ← 0.9 b + 0.1 log p(y|s)
+BASELINE_DECAY = 0.9  # b ← 0.9 b + 0.1 log p(y|s) per word, on sampled minibatches
 
 
 @dataclasses.dataclass
@@ -82,8 +82,9 @@ class Captioner(keras.Model):
 
     ``attention="hard"``: each step reads one region sampled from α, trained by the REINFORCE
     surrogate (``reinforce_weight`` λ_r = 0.1, ``entropy_weight`` λ_e = 0.002, a moving-average
-    baseline of the log-likelihood kept in the model's non-trainable ``reinforce_baseline``); with
-    probability ``expectation_probability`` (0.5) a minibatch reads the expectation instead.
+    baseline of the log-likelihood per word, kept in the model's non-trainable
+    ``reinforce_baseline``); with probability ``expectation_probability`` (0.5) a minibatch reads
+    the expectation instead.
 
     >>> from showattend import Captioner, Vocabulary
     >>> from showattend.datasets import shapes
@@ -181,18 +182,22 @@ class Captioner(keras.Model):
         loss = cross_entropy + self.doubly_stochastic * penalty
         if self.attention_kind == "hard":
             log_likelihood = -ops.sum(token_loss * mask, axis=1)  # per caption
+            words = ops.sum(mask, axis=1)
+            # The baseline is per word, so a caption of n words is compared with n·b: it depends on the
+            # caption, not on the regions sampled (the estimate stays unbiased), and a long caption's
+            # low log-likelihood no longer reads as a bad choice of regions.
             surrogate = reinforce_surrogate(
                 log_likelihood, ops.sum(ops.cast(y_pred["log_p_region"], "float32") * mask, axis=1),
-                ops.sum(ops.cast(y_pred["entropy"], "float32") * mask, axis=1), self.reinforce_baseline,
+                ops.sum(ops.cast(y_pred["entropy"], "float32") * mask, axis=1), self.reinforce_baseline * words,
                 self.reinforce_weight, self.entropy_weight)
             sampled = ops.cast(y_pred["sampled"], "float32")  # the minibatch's coin: 0 reads the expectation
             reinforce = ops.sum(surrogate * sampled * is_caption) / count
             self.reinforce_tracker.update_state(reinforce, sample_weight=count)
             loss = loss + reinforce
-            if training:
-                mean_log_likelihood = ops.sum(log_likelihood * is_caption) / count
-                self.reinforce_baseline.assign(BASELINE_DECAY * self.reinforce_baseline
-                                               + (1.0 - BASELINE_DECAY) * mean_log_likelihood)
+            if training:  # b tracks sampled minibatches only: expectation steps explain captions better
+                per_word = ops.sum(log_likelihood * is_caption) / ops.maximum(ops.sum(words * is_caption), 1.0)
+                updated = BASELINE_DECAY * self.reinforce_baseline + (1.0 - BASELINE_DECAY) * per_word
+                self.reinforce_baseline.assign(ops.where(ops.max(sampled) > 0, updated, self.reinforce_baseline))
         return loss
 
     # --- training -------------------------------------------------------------------------------

@@ -37,23 +37,38 @@ def _batch(model, data):
 
 
 def test_baseline_update_and_its_save_load(vocabulary, small_data, tmp_path):
-    model = Captioner("small_vgg", vocabulary, attention="hard", **SMALL)
+    """b is the moving average of log p(y|s) per word, updated on sampled minibatches only, and a
+    caption of n words is compared with n·b."""
+    model = Captioner("small_vgg", vocabulary, attention="hard", expectation_probability=0.0, seed=1, **SMALL)
     assert model.reinforce_baseline.trainable is False
     inputs, targets = _batch(model, small_data)
-    model.reinforce_baseline.assign(-20.0)
-    y_pred = model(inputs, training=False)
+    model.reinforce_baseline.assign(-2.0)
+    y_pred = model(inputs, training=True)  # expectation_probability 0: this minibatch samples
     y = tf.reshape(targets, (-1, targets.shape[-1]))
     mask = tf.cast(y != 0, "float32")
     token_loss = keras.losses.sparse_categorical_crossentropy(y, y_pred["logits"], from_logits=True)
-    is_caption = tf.reduce_any(y != 0, axis=1)
-    mean_ll = float(tf.reduce_mean(tf.boolean_mask(-tf.reduce_sum(token_loss * mask, 1), is_caption)))
+    per_word = float(-tf.reduce_sum(token_loss * mask) / tf.reduce_sum(mask))
     model.compute_loss(y=targets, y_pred=y_pred, training=False)
-    assert float(model.reinforce_baseline.numpy()) == -20.0  # evaluation leaves it alone
+    assert float(model.reinforce_baseline.numpy()) == -2.0  # evaluation leaves it alone
+    reinforce = model.reinforce_tracker
+    reinforce.reset_state()
     model.compute_loss(y=targets, y_pred=y_pred, training=True)
-    assert float(model.reinforce_baseline.numpy()) == pytest.approx(0.9 * -20.0 + 0.1 * mean_ll, rel=1e-5)
+    assert float(model.reinforce_baseline.numpy()) == pytest.approx(0.9 * -2.0 + 0.1 * per_word, rel=1e-5)
+    log_likelihood = -tf.reduce_sum(token_loss * mask, 1)
+    words = tf.reduce_sum(mask, 1)
+    log_p = tf.reduce_sum(tf.cast(y_pred["log_p_region"], "float32") * mask, 1)
+    entropy = tf.reduce_sum(y_pred["entropy"] * mask, 1)
+    is_caption = tf.cast(words > 0, "float32")
+    want = reinforce_surrogate(log_likelihood, log_p, entropy, -2.0 * words)  # the baseline before the update
+    assert float(reinforce.result()) == pytest.approx(float(tf.reduce_sum(want * is_caption) / tf.reduce_sum(is_caption)),
+                                                      rel=1e-5)
+    expectation = model(inputs, training=False)  # reads the expectation: the baseline does not move
+    before = float(model.reinforce_baseline.numpy())
+    model.compute_loss(y=targets, y_pred=expectation, training=True)
+    assert float(model.reinforce_baseline.numpy()) == before
     model.save(tmp_path / "hard.keras")
     again = load_captioner(tmp_path / "hard.keras")
-    assert float(again.reinforce_baseline.numpy()) == pytest.approx(float(model.reinforce_baseline.numpy()))
+    assert float(again.reinforce_baseline.numpy()) == pytest.approx(before)
     assert again.get_config()["attention"] == "hard" and again.get_config()["reinforce_weight"] == 0.1
 
 
