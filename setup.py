@@ -24,6 +24,7 @@ setup(
         "nltk",  # corpus_bleu for the per-epoch validation BLEU (no nltk data is downloaded)
         "tensorflow-datasets",  # showattend.datasets.tfds; imported lazily
         "keras-tuner>=1.4.7,<1.5",  # showattend.tuning; imported lazily
+        "tensorboard",  # `showattend train --tensorboard`: tf.summary needs it to write logs
     ],
     extras_require={
         # the tests execute the notebooks too (nbclient on an ipykernel)

@@ -83,7 +83,7 @@ class CaptionMetrics(keras.callbacks.Callback):
         size, arrays, keep = self.model.image_size, [], []
         for i, path in enumerate(self.data.images):
             try:
-                arrays.append(np.round(resize_images([load_image(path, min_size=size)], size)[0]).astype(np.uint8))
+                arrays.append(resize_images([load_image(path, min_size=size)], size)[0].astype(np.uint8))
                 keep.append(i)
             except (ValueError, OSError):
                 if self.data.on_bad_image != "skip":

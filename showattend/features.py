@@ -16,6 +16,7 @@ import glob
 import hashlib
 import json
 import os
+import sys
 import time
 
 import numpy as np
@@ -149,7 +150,9 @@ class FeatureCache:
         pipeline = (tf.data.Dataset.from_tensor_slices(todo)
                     .map(lambda p: (p, *decode_path(p, size, on_bad_image)), num_parallel_calls=tf.data.AUTOTUNE)
                     .batch(batch_size).prefetch(2))
-        progress = keras.utils.Progbar(len(todo), unit_name="image", verbose=verbose)
+        # a line every 30 s where the output is a log file rather than a terminal
+        progress = keras.utils.Progbar(len(todo), unit_name="image", verbose=verbose,
+                                       interval=0.5 if sys.stdout.isatty() else 30)
         number = max((n for n, _ in self._rows.values()), default=-1) + 1
         buffer, names, bad, done, started = [], [], {}, 0, time.time()
         with bad_image_errors(todo):

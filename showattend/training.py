@@ -21,10 +21,15 @@ SCHEDULES = ("cosine", "constant", "plateau")
 
 @dataclasses.dataclass
 class Recipe:
-    """How a captioner is trained. ``clipnorm`` is the global gradient norm (the most used PyTorch port
-    of the paper clips gradients at 5; others use 0.1–1); ``schedule`` is "cosine" (warm up for
-    ``warmup_epochs``, then decay to ``final_learning_rate_share`` of the peak by the last epoch),
-    "constant", or "plateau" (×0.5 after ``patience_lr`` epochs without a better val BLEU-4)."""
+    """How a captioner is trained.
+
+    ``clipnorm`` clips the global gradient norm (the most used PyTorch port of the paper clamps every
+    gradient value to ±5; other ports clip the norm at 0.1–1). ``schedule`` is "cosine" (a linear
+    warm-up over ``warmup_epochs``, then a cosine decay to ``final_learning_rate_share`` of the peak
+    by the last epoch), "constant", or "plateau" (×0.5 after ``patience_lr`` epochs without a better
+    val BLEU-4). Validation: ``val_images`` captioned free-running with beam ``val_beam`` every epoch;
+    ``early_stopping`` epochs without a better val BLEU-4 stop training (None: never).
+    """
 
     learning_rate: float = 4e-4
     schedule: str = "cosine"
@@ -115,17 +120,21 @@ def best_epoch(history):
 
 
 def plot_curves(history, path):
-    """``curves.png``: loss and validation loss (left), validation BLEU-4 (right), per epoch; the best epoch marked."""
+    """``curves.png``: loss and validation loss (left; cross-entropy too where the loss has other terms),
+    validation BLEU-4 (right), per epoch; the epoch kept is marked."""
     from matplotlib.figure import Figure
 
     epochs = [r["epoch"] for r in history]
     figure = Figure(figsize=(9, 3.4), dpi=100)
     loss_ax, bleu_ax = figure.subplots(1, 2)
-    for key, label in (("cross_entropy", "training cross-entropy"), ("val_cross_entropy", "validation cross-entropy")):
+    curves = [("loss", "training loss", "-"), ("val_loss", "validation loss", "-")]
+    if any(abs(r.get("loss", 0) - r.get("cross_entropy", 0)) > 1e-6 for r in history):  # λ or REINFORCE terms
+        curves += [("cross_entropy", "training cross-entropy", "--"), ("val_cross_entropy", "validation cross-entropy", "--")]
+    for key, label, style in curves:
         points = [(r["epoch"], r[key]) for r in history if key in r]
         if points:
-            loss_ax.plot(*zip(*points), marker="o", label=label)
-    loss_ax.set(xlabel="epoch", ylabel="per caption (nats)", title="loss")
+            loss_ax.plot(*zip(*points), style, marker="o", label=label)
+    loss_ax.set(xlabel="epoch", ylabel="per caption", title="loss")
     loss_ax.legend()
     points = [(r["epoch"], r["val_bleu4"]) for r in history if "val_bleu4" in r]
     if points:
@@ -231,7 +240,7 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
         directory = feature_dir or os.path.join(out, "features")
         log(f"Feature cache {directory}: {backbone} at {size[0]}×{size[1]} → grid {tuple(encoder.output_shape[1:])}")
         cache = FeatureCache.build(directory, encoder, list(train_data.images) + list(val_data.images),
-                                   weights=weights, on_bad_image=on_bad_image, verbose=verbose)
+                                   weights=weights, on_bad_image=on_bad_image, verbose=1 if verbose else 0)
     captioner = Captioner(encoder, vocabulary, max_length=max_length, seed=seed, train_backbone=not frozen, **model)
     write_json(config_path, config)
     log(f"Training a {captioner.attention_kind}-attention captioner ({captioner.count_params():,} parameters, "

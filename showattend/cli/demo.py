@@ -1,5 +1,5 @@
 """`showattend demo`: train, evaluate and visualise a captioner on the built-in shapes data."""
-from showattend.cli.options import positive
+from showattend.cli.options import positive, progress_verbosity
 
 
 def add_parser(commands):
@@ -20,4 +20,5 @@ def run(args):
     from showattend.demo import run_demo
 
     options = {"epochs": args.epochs} if args.epochs else {}
-    run_demo(args.out, num_images=args.num_images, seed=args.seed, attention=args.attention, **options)
+    run_demo(args.out, num_images=args.num_images, seed=args.seed, attention=args.attention,
+             verbose=progress_verbosity(), **options)

@@ -1,5 +1,11 @@
 """Argument types and option groups that several subcommands share."""
 import argparse
+import sys
+
+
+def progress_verbosity():
+    """Keras' verbose: a live progress bar in a terminal, one line per epoch in a log file."""
+    return 1 if sys.stdout.isatty() else 2
 
 
 def positive(text):

@@ -1,5 +1,5 @@
 """`showattend train`: train a captioner on real data and keep its best epoch."""
-from showattend.cli.options import add_data, image_size, positive, positive_float
+from showattend.cli.options import add_data, image_size, positive, positive_float, progress_verbosity
 
 
 def add_parser(commands):
@@ -57,4 +57,5 @@ def run(args):
           image_size=args.image_size, fine_tune=args.fine_tune, cache_features=args.cache_features,
           feature_dir=args.feature_dir, epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length,
           min_count=args.min_count, max_vocab=args.max_vocab, val_split=args.val_split, seed=args.seed,
-          recipe=recipe, model=model, tensorboard=args.tensorboard, on_bad_image=args.on_bad_image)
+          recipe=recipe, model=model, tensorboard=args.tensorboard, on_bad_image=args.on_bad_image,
+          verbose=progress_verbosity())

@@ -204,8 +204,8 @@ def as_image_list(images, min_size=None):
 def resize_images(images, size):
     """Resize a list of (H, W, 3) uint8 arrays to one float32 batch (N, height, width, 3) in 0..255.
 
-    The same resize (bilinear, antialiased) as the training pipeline, so that captioning sees what
-    training saw.
+    The same resize (bilinear, antialiased, rounded to whole values) as the training pipeline and
+    the feature cache, so that captioning sees exactly what training saw.
     """
     import tensorflow as tf
 
@@ -215,7 +215,7 @@ def resize_images(images, size):
         if image.shape[:2] == (height, width):
             batch.append(image.astype(np.float32))
         else:
-            batch.append(resize_tensor(tf.constant(image), size).numpy())
+            batch.append(np.round(resize_tensor(tf.constant(image), size).numpy()))
     return np.stack(batch)
 
 

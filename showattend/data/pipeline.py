@@ -137,7 +137,7 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
     if isinstance(dataset.images, np.ndarray):
         images = dataset.images
         if images.shape[1:3] != tuple(image_size):
-            images = np.round(resize_images(list(images), image_size)).astype(np.uint8)
+            images = resize_images(list(images), image_size).astype(np.uint8)
         images = tf.constant(images)
 
         def load(index):

@@ -20,8 +20,8 @@ def karpathy(json_path, image_root, split="train", on_bad_image="error"):
     ``split`` is ``train``, ``val``, ``test``, ``restval``, several joined by ``+`` (the usual
     COCO training set is ``"train+restval"``, 113,287 images) or ``all``. Images are read from
     ``image_root/filepath/filename``; the id is ``cocoid``, else ``imgid``, else the file name.
-    Each caption is the sentence's ``raw`` text (its ``tokens`` joined by spaces where a copy has
-    no ``raw``). A record without sentences is left out, with one warning.
+    Each caption is the sentence's ``tokens`` joined by spaces (Karpathy's tokenization, which most
+    ports train on), or its ``raw`` text where a copy has no ``tokens``. A record without sentences is left out, with one warning.
 
     >>> data = karpathy("dataset_coco.json", "coco", split="train+restval")  # doctest: +SKIP
     >>> len(data), data.images[0]  # doctest: +SKIP
@@ -68,7 +68,8 @@ def _record(record, where, path):
 
 
 def _sentence(sentence, where, path):
-    if isinstance(sentence, dict) and "raw" not in sentence and "tokens" in sentence:
+    """A sentence's caption: its ``tokens`` joined by spaces, or its ``raw`` text where it has no tokens."""
+    if isinstance(sentence, dict) and "tokens" in sentence:
         tokens = field(sentence, "tokens", where, path, list)
         if not all(isinstance(t, str) for t in tokens):
             raise AnnotationError(f"{os.fspath(path)!r}: {where}.tokens should be a list of strings, got {tokens!r}.")

@@ -54,7 +54,8 @@ def karpathy_records(with_filepath=True):
     for i, split in enumerate(["train", "train", "val", "test", "restval"]):
         record = {"filename": f"img{i}.jpg", "split": split, "imgid": i, "sentids": [2 * i, 2 * i + 1],
                   "sentences": [{"raw": f"Image {i}, first.", "tokens": ["image", str(i), "first"], "imgid": i},
-                                {"tokens": ["image", str(i), "second"], "imgid": i}]}  # a copy with no raw
+                                {"tokens": ["image", str(i), "second"], "imgid": i},  # a copy with no raw
+                                {"raw": f"Image {i}: third!", "imgid": i}]}  # … or no tokens
         if with_filepath:
             record.update(filepath="train2014" if i % 2 == 0 else "val2014", cocoid=500 + i)
         records.append(record)

@@ -81,3 +81,32 @@ def test_bad_arguments():
         CaptionMetrics(np.zeros((2, 8, 8, 3)))
     with pytest.raises(ValueError, match="max_images"):
         CaptionMetrics(shapes("val", 2), max_images=0)
+
+
+def _events(folder):
+    import tensorflow as tf
+
+    for path in sorted(folder.rglob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                yield path.parent.name, value.tag, event.step, value
+
+
+def test_tensorboard_gets_the_scores_and_an_attention_figure_every_epoch(one_sentence, tmp_path):
+    from showattend.training import Recipe, fit_best
+
+    data, vocabulary = one_sentence
+    keras.utils.set_random_seed(0)
+    model = Captioner("small_vgg", vocabulary, units=16, embed_dim=8, attention_dim=8, seed=0, max_length=10,
+                      train_backbone=False)
+    fit_best(model, data, data.subset(range(4)), str(tmp_path / "run"), epochs=2, batch_size=16,
+             recipe=Recipe(learning_rate=1e-2, val_images=4), tensorboard=str(tmp_path / "logs"), verbose=0)
+    events = list(_events(tmp_path / "logs"))
+    bleu = sorted(step for run, tag, step, _ in events if run == "validation" and tag == "epoch_bleu4")
+    assert bleu == [0, 1]
+    figures = [(step, value) for run, tag, step, value in events if run == "attention" and tag == "attention_0"]
+    assert [step for step, _ in figures] == [0, 1]
+    import tensorflow as tf
+
+    encoded = tf.make_ndarray(figures[-1][1].tensor)  # [width, height, PNG bytes]
+    assert int(encoded[0]) > 300 and tf.io.decode_png(encoded[2]).shape[-1] in (3, 4)

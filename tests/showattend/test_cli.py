@@ -14,7 +14,8 @@ def test_console_entry_point_runs():
 
 
 @pytest.mark.parametrize("command, option", [("demo", "--num-images"), ("caption", "--plot"),
-                                             ("visualize", "--upscale")])
+                                             ("visualize", "--upscale"), ("train", "--cache-features"),
+                                             ("evaluate", "--beam"), ("features", "--backbone")])
 def test_help_for_each_command(command, option, capsys):
     with pytest.raises(SystemExit) as exit_:
         main([command, "--help"])
@@ -59,8 +60,8 @@ def test_demo_trains_the_attention_asked_for(monkeypatch):
     calls = []
     monkeypatch.setattr(showattend.demo, "run_demo", lambda out, **kwargs: calls.append(kwargs))
     assert main(["demo", "--attention", "hard", "--epochs", "2"]) == 0
-    assert calls == [{"num_images": 2500, "epochs": 2, "seed": 0, "attention": "hard"}]
-    assert main(["demo"]) == 0 and calls[-1]["attention"] == "soft"
+    assert calls == [{"num_images": 2500, "epochs": 2, "seed": 0, "attention": "hard", "verbose": 2}]  # not a tty
+    assert main(["demo"]) == 0 and calls[-1]["attention"] == "soft" and "epochs" not in calls[-1]
     with pytest.raises(SystemExit):
         main(["demo", "--attention", "stochastic"])
 

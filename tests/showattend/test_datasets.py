@@ -20,7 +20,7 @@ def test_karpathy_splits_paths_ids_and_raw_captions(tmp_path):
     assert isinstance(train, CaptionDataset) and train.name == "coco-train"
     assert train.images == [str(tmp_path / "train2014" / "img0.jpg"), str(tmp_path / "val2014" / "img1.jpg")]
     assert train.image_ids == [500, 501]  # cocoid first
-    assert train.captions[0] == ["Image 0, first.", "image 0 second"]  # raw as is; tokens joined without raw
+    assert train.captions[0] == ["image 0 first", "image 0 second", "Image 0: third!"]  # tokens, else raw
     assert train.on_bad_image == "error"
     assert [len(karpathy(path, tmp_path, split=s)) for s in ("val", "test", "restval")] == [1, 1, 1]
     both = karpathy(path, tmp_path, split="train+restval", on_bad_image="skip")
@@ -135,8 +135,8 @@ BAD = {  # name → (build(tmp_path) → call, file name, what the message must 
                           r"images\[3\] has no key 'split'"),
     "karpathy no raw": (in_karpathy(put({"imgid": 0}, lambda d: d["images"][0]["sentences"], 0)), KARPATHY,
                         r"images\[0\]\.sentences\[0\] has no key 'raw' or 'tokens' \(it has: imgid\)"),
-    "karpathy raw None": (in_karpathy(put(None, lambda d: d["images"][1]["sentences"][0], "raw")), KARPATHY,
-                          r"images\[1\]\.sentences\[0\]\.raw should be a string, got NoneType"),
+    "karpathy raw None": (in_karpathy(put(None, lambda d: d["images"][1]["sentences"][2], "raw")), KARPATHY,
+                          r"images\[1\]\.sentences\[2\]\.raw should be a string, got NoneType"),
     "karpathy unknown split": (in_karpathy(lambda d: None, split="train+dev"), KARPATHY,
                                r"Unknown split 'dev' .* Available: train, val, test, restval, all"),
     "karpathy empty split": (in_karpathy(lambda d: d["images"].pop(4), split="restval"), KARPATHY,
