@@ -1,5 +1,4 @@
 """Captioner: a CNN backbone and an attention decoder in one keras.Model, trained and used whole."""
-import dataclasses
 import os
 
 import keras
@@ -12,38 +11,12 @@ from showattend.data.images import as_image_list, resize_images
 from showattend.data.pipeline import (bad_image_errors, caption_dataset_to_tf, longest_caption,
                                       warn_skipped_images)
 from showattend.files import atomic_write
-from showattend.generation import beam_search, greedy_search
+from showattend.captioning import Caption, caption_regions, check_decoding, compiled_functions
 from showattend.layers.decoder import AttentionDecoder
-from showattend.losses import doubly_stochastic_penalty, reinforce_surrogate
+from showattend.losses import doubly_stochastic_penalty, hard_attention_term
 from showattend.text.vocabulary import Vocabulary
 
 ATTENTION_KINDS = ("soft", "hard")
-BASELINE_DECAY = 0.9  # b ← 0.9 b + 0.1 log p(y|s) per word, on sampled minibatches
-
-
-@dataclasses.dataclass
-class Caption:
-    """One generated caption: its words, its log-probability and, if asked for, where it looked.
-
-    ``attention[i]`` (grid_h, grid_w), summing to 1, is the map that produced ``tokens[i]``;
-    ``beta[i]`` is the gate's value at that step. ``regions[i]`` is the grid cell (row, col) that a
-    hard-attention model read for ``tokens[i]`` when captioning with ``sample=True`` or ``argmax=True``.
-    """
-
-    text: str
-    tokens: list
-    score: float
-    attention: np.ndarray = None
-    beta: np.ndarray = None
-    regions: np.ndarray = None
-
-    def to_dict(self):
-        out = {"text": self.text, "tokens": self.tokens, "score": self.score}
-        if self.attention is not None:
-            out.update(attention=self.attention.tolist(), beta=self.beta.tolist())
-        if self.regions is not None:
-            out["regions"] = self.regions.tolist()
-        return out
 
 
 def _as_vocabulary(vocabulary):
@@ -133,7 +106,7 @@ class Captioner(keras.Model):
         self.cross_entropy_tracker = keras.metrics.Mean(name="cross_entropy")
         self.attention_penalty_tracker = keras.metrics.Mean(name="attention_penalty")
         self.reinforce_tracker = keras.metrics.Mean(name="reinforce") if attention == "hard" else None
-        object.__setattr__(self, "_generation_functions", None)
+        object.__setattr__(self, "_generation_functions", None)  # showattend.captioning's, once traced
         self.built = True  # every sublayer is built above, so weights exist before any call or load
 
     @property
@@ -181,23 +154,10 @@ class Captioner(keras.Model):
         self.attention_penalty_tracker.update_state(penalty, sample_weight=count)
         loss = cross_entropy + self.doubly_stochastic * penalty
         if self.attention_kind == "hard":
-            log_likelihood = -ops.sum(token_loss * mask, axis=1)  # per caption
-            words = ops.sum(mask, axis=1)
-            # The baseline is per word, so a caption of n words is compared with n·b: it depends on the
-            # caption, not on the regions sampled (the estimate stays unbiased), and a long caption's
-            # low log-likelihood no longer reads as a bad choice of regions.
-            surrogate = reinforce_surrogate(
-                log_likelihood, ops.sum(ops.cast(y_pred["log_p_region"], "float32") * mask, axis=1),
-                ops.sum(ops.cast(y_pred["entropy"], "float32") * mask, axis=1), self.reinforce_baseline * words,
-                self.reinforce_weight, self.entropy_weight)
-            sampled = ops.cast(y_pred["sampled"], "float32")  # the minibatch's coin: 0 reads the expectation
-            reinforce = ops.sum(surrogate * sampled * is_caption) / count
+            reinforce = hard_attention_term(y_pred, token_loss, mask, is_caption, self.reinforce_baseline,
+                                            self.reinforce_weight, self.entropy_weight, training)
             self.reinforce_tracker.update_state(reinforce, sample_weight=count)
             loss = loss + reinforce
-            if training:  # b tracks sampled minibatches only: expectation steps explain captions better
-                per_word = ops.sum(log_likelihood * is_caption) / ops.maximum(ops.sum(words * is_caption), 1.0)
-                updated = BASELINE_DECAY * self.reinforce_baseline + (1.0 - BASELINE_DECAY) * per_word
-                self.reinforce_baseline.assign(ops.where(ops.max(sampled) > 0, updated, self.reinforce_baseline))
         return loss
 
     # --- training -------------------------------------------------------------------------------
@@ -280,36 +240,6 @@ class Captioner(keras.Model):
 
     # --- captioning -----------------------------------------------------------------------------
 
-    def _compiled(self):
-        """Encoder, decoder start and decoder step as tf.functions, traced once per input shape."""
-        if self._generation_functions is None:
-            import tensorflow as tf
-
-            def encode(images):
-                return self.encode(images, training=False)
-
-            def start(features):
-                features = ops.cast(features, "float32")
-                h, c = self.decoder.initial_state(features)
-                return features, self.decoder.attention.project(features), h, c
-
-            functions = tuple(tf.function(f, reduce_retracing=True)
-                              for f in (encode, start, self.decoder.decode_step))
-            object.__setattr__(self, "_generation_functions", functions)
-        return self._generation_functions
-
-    def _check_decoding(self, beam_size, max_length, batch_size, sample, argmax):
-        max_length = self.max_length if max_length is None else max_length
-        for label, value in (("beam_size", beam_size), ("max_length", max_length), ("batch_size", batch_size)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{label} must be a positive integer, got {value!r}.")
-        if (sample or argmax) and self.attention_kind != "hard":
-            raise ValueError("sample=True and argmax=True read one region per word; they need a model built "
-                             "with attention='hard'.")
-        if sample and argmax:
-            raise ValueError("Choose one of sample=True and argmax=True.")
-        return max_length, "sample" if sample else "argmax" if argmax else "expectation"
-
     def caption(self, images, beam_size=3, max_length=None, return_attention=False, batch_size=32,
                 sample=False, argmax=False):
         """Caption images: file paths, PIL images, uint8 arrays (H, W[, C]) or (N, H, W, C), or lists.
@@ -323,17 +253,17 @@ class Captioner(keras.Model):
         >>> captions[0].text, captions[0].attention.shape  # doctest: +SKIP
         ('a red circle in the center', (5, 8, 8))
         """
-        max_length, reading = self._check_decoding(beam_size, max_length, batch_size, sample, argmax)
+        max_length, reading = check_decoding(self, beam_size, max_length, batch_size, sample, argmax)
         if not isinstance(images, (list, tuple)):
             images = as_image_list(images, min_size=self.image_size)
         elif not images:
             as_image_list(images)  # the error for an empty list
-        encode = self._compiled()[0]
+        encode = compiled_functions(self)[0]
         captions = []
         for first in range(0, len(images), batch_size):  # files are read a batch at a time
             arrays = as_image_list(list(images[first:first + batch_size]), min_size=self.image_size)
             features = encode(resize_images(arrays, self.image_size))
-            captions.extend(self._caption_batch(features, beam_size, max_length, return_attention, reading))
+            captions.extend(caption_regions(self, features, beam_size, max_length, return_attention, reading))
         return captions
 
     def caption_features(self, features, beam_size=3, max_length=None, return_attention=False, batch_size=32,
@@ -346,43 +276,11 @@ class Captioner(keras.Model):
         if features.ndim != 4 or features.shape[1:] != (*self.grid_shape, self.feature_dim):
             raise ValueError(f"Expected backbone grids of shape (images, {self.grid_shape[0]}, {self.grid_shape[1]}, "
                              f"{self.feature_dim}), got {features.shape}.")
-        max_length, reading = self._check_decoding(beam_size, max_length, batch_size, sample, argmax)
+        max_length, reading = check_decoding(self, beam_size, max_length, batch_size, sample, argmax)
         captions = []
         for first in range(0, len(features), batch_size):
             regions = self.regions(features[first:first + batch_size])
-            captions.extend(self._caption_batch(regions, beam_size, max_length, return_attention, reading))
-        return captions
-
-    def _caption_batch(self, regions, beam_size, max_length, return_attention, reading="expectation"):
-        _, start, step = self._compiled()
-        features, projected, h, c = (t.numpy() for t in start(regions))
-        rows = len(features)
-        if beam_size > 1:  # every beam of image b sits at rows b·K … b·K+K−1
-            features, projected, h, c = (np.repeat(a, beam_size, axis=0) for a in (features, projected, h, c))
-
-        ids = self.vocabulary
-
-        def step_fn(tokens, state):
-            log_probs, h, c, alpha, beta, region = step(tokens, state[0], state[1], features, projected, reading)
-            log_probs = log_probs.numpy()
-            log_probs[:, [ids.pad_id, ids.start_id]] = -np.inf  # never generated
-            extras = {"alpha": alpha.numpy(), "beta": beta.numpy(), "region": region.numpy()}
-            return log_probs, (h.numpy(), c.numpy()), extras
-
-        if beam_size == 1:
-            hyps = greedy_search(step_fn, (h, c), rows, ids.start_id, ids.end_id, max_length)
-        else:
-            hyps = beam_search(step_fn, (h, c), rows, ids.start_id, ids.end_id, beam_size, max_length)
-        captions = []
-        for hyp in hyps:
-            tokens = self.vocabulary.decode_tokens(hyp.ids)
-            caption = Caption(" ".join(tokens), tokens, hyp.score)
-            if return_attention:
-                caption.attention = hyp.extras["alpha"].astype(np.float32).reshape(-1, *self.grid_shape)
-                caption.beta = hyp.extras["beta"].astype(np.float32)
-            if reading != "expectation":
-                caption.regions = np.stack(np.unravel_index(hyp.extras["region"], self.grid_shape), axis=-1)
-            captions.append(caption)
+            captions.extend(caption_regions(self, regions, beam_size, max_length, return_attention, reading))
         return captions
 
     # --- saving ---------------------------------------------------------------------------------

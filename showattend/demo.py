@@ -11,7 +11,7 @@ from showattend.datasets import shapes
 from showattend.evaluation import evaluate, format_metrics
 from showattend.files import write_json
 from showattend.text import Vocabulary
-from showattend.training import Recipe, best_epoch, fit_best, plot_curves, read_history
+from showattend.training import Recipe, best_epoch, check_same_run, fit_best, plot_curves, read_history
 from showattend.visualize import attention_animation, save_attention
 
 # Sized to train in a few minutes on a 2-core CPU and still name every object right.
@@ -37,6 +37,9 @@ def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=6
     """
     started = time.time()
     os.makedirs(out, exist_ok=True)
+    settings = {"num_images": num_images, "seed": seed, "batch_size": batch_size, "epochs": epochs,
+                "model": {**DEMO_MODEL, **model_options}, "recipe": dataclasses.asdict(recipe)}
+    check_same_run(out, settings)  # resuming another seed's backup would be wrong
     keras.utils.set_random_seed(seed)
     log(f"Generating the shapes data (seed {seed}) …")
     train = shapes("train", num_images=num_images, seed=seed)
@@ -47,7 +50,8 @@ def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=6
         f"vocabulary {len(vocabulary)} words")
 
     captioner = Captioner(vocabulary=vocabulary, seed=seed, **{**DEMO_MODEL, **model_options})
-    epochs = epochs or DEMO_EPOCHS[captioner.attention_kind]
+    settings["epochs"] = epochs = epochs or DEMO_EPOCHS[captioner.attention_kind]
+    write_json(os.path.join(out, "config.json"), settings)
     log(f"Training a {captioner.attention_kind}-attention captioner ({captioner.count_params():,} parameters) "
         f"for {epochs} epochs, keeping the epoch with the best validation BLEU-4 …")
     captioner = fit_best(captioner, train, val, out, epochs, batch_size, recipe, verbose=verbose)

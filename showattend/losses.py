@@ -2,6 +2,8 @@
 REINFORCE surrogate."""
 from keras import ops
 
+BASELINE_DECAY = 0.9  # b ← 0.9 b + 0.1 · (log p(y|s) per word), on sampled minibatches
+
 
 def doubly_stochastic_penalty(alpha, mask):
     """Σ_i (1 − Σ_t α_ti)² per caption, counting only the real (unpadded) steps.
@@ -26,3 +28,29 @@ def reinforce_surrogate(log_likelihood, log_p_regions, entropy, baseline, reinfo
     """
     advantage = ops.stop_gradient(log_likelihood - baseline)
     return -reinforce_weight * advantage * log_p_regions - entropy_weight * entropy
+
+
+def hard_attention_term(y_pred, token_loss, mask, is_caption, baseline, reinforce_weight, entropy_weight,
+                        training):
+    """The hard-attention captioner's REINFORCE surrogate, averaged over the batch's captions; in
+    training it also moves the ``baseline`` variable.
+
+    The baseline is per word, so a caption of n words is compared with n·b: it depends on the
+    caption, not on the regions sampled (the estimate stays unbiased), and a long caption's low
+    log-likelihood no longer reads as a bad choice of regions. It follows sampled minibatches only
+    (expectation steps explain captions better). ``token_loss`` and ``mask`` are (captions, steps),
+    ``is_caption`` (captions,).
+    """
+    log_likelihood = -ops.sum(token_loss * mask, axis=1)  # per caption
+    words = ops.sum(mask, axis=1)
+    surrogate = reinforce_surrogate(
+        log_likelihood, ops.sum(ops.cast(y_pred["log_p_region"], "float32") * mask, axis=1),
+        ops.sum(ops.cast(y_pred["entropy"], "float32") * mask, axis=1), baseline * words,
+        reinforce_weight, entropy_weight)
+    sampled = ops.cast(y_pred["sampled"], "float32")  # the minibatch's coin: 0 reads the expectation
+    count = ops.maximum(ops.sum(is_caption), 1.0)
+    if training:
+        per_word = ops.sum(log_likelihood * is_caption) / ops.maximum(ops.sum(words * is_caption), 1.0)
+        updated = BASELINE_DECAY * baseline + (1.0 - BASELINE_DECAY) * per_word
+        baseline.assign(ops.where(ops.max(sampled) > 0, updated, baseline))
+    return ops.sum(surrogate * sampled * is_caption) / count

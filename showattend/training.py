@@ -162,16 +162,20 @@ PAPER_DECODER = dict(embed_dim=512, units=512, attention_dim=512, dropout=0.5, d
 RESUMABLE = ("epochs", "verbose", "tensorboard")  # settings a rerun may change and still resume
 
 
-def _check_same_run(path, config):
+def check_same_run(out, settings):
+    """Refuse to resume the run in ``out`` with other ``settings`` than its ``config.json`` holds
+    (``RESUMABLE`` ones aside); the error lists what changed."""
+    path = os.path.join(out, "config.json")
     if not os.path.isfile(path):
         return
     with open(path, encoding="utf-8") as f:
         old = json.load(f)
-    changed = [f"{k}: {old.get(k)!r} before, {config.get(k)!r} now" for k in sorted(set(old) | set(config))
-               if k not in RESUMABLE and old.get(k) != config.get(k)]
+    settings = json.loads(json.dumps(settings))  # tuples as lists, as they are read back
+    changed = [f"{k}: {old.get(k)!r} before, {settings.get(k)!r} now" for k in sorted(set(old) | set(settings))
+               if k not in RESUMABLE and old.get(k) != settings.get(k)]
     if changed:
-        raise ValueError(f"{os.path.dirname(path) or '.'} holds a run with other settings ({'; '.join(changed)}). "
-                         "Rerun with the same settings to resume it, or choose another --out.")
+        raise ValueError(f"{out} holds a run with other settings ({'; '.join(changed)}). Rerun with the same "
+                         "settings to resume it, or choose another output folder.")
 
 
 def train(out, data, images=None, backbone="small_vgg", weights=None, image_size=None, fine_tune=False,
@@ -208,10 +212,8 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
               "epochs": epochs, "batch_size": batch_size, "max_length": max_length, "min_count": min_count,
               "max_vocab": max_vocab, "val_split": val_split, "seed": seed, "model": model,
               "recipe": dataclasses.asdict(recipe), "on_bad_image": on_bad_image, "tensorboard": tensorboard}
-    config = json.loads(json.dumps(config))  # tuples as lists, as they are read back
     os.makedirs(out, exist_ok=True)
-    config_path = os.path.join(out, "config.json")
-    _check_same_run(config_path, config)
+    check_same_run(out, config)
     keras.utils.set_random_seed(seed)
 
     options = dict(images=images, val_split=val_split, seed=seed, on_bad_image=on_bad_image)
@@ -242,7 +244,7 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
         cache = FeatureCache.build(directory, encoder, list(train_data.images) + list(val_data.images),
                                    weights=weights, on_bad_image=on_bad_image, verbose=1 if verbose else 0)
     captioner = Captioner(encoder, vocabulary, max_length=max_length, seed=seed, train_backbone=not frozen, **model)
-    write_json(config_path, config)
+    write_json(os.path.join(out, "config.json"), config)  # once the data and features are ready
     log(f"Training a {captioner.attention_kind}-attention captioner ({captioner.count_params():,} parameters, "
         f"backbone {'frozen' if frozen else 'trained'}) for {epochs} epochs into {out}/")
     best = fit_best(captioner, train_data, val_data, out, epochs, batch_size, recipe, feature_cache=cache,
