@@ -49,3 +49,57 @@ def test_a_dataset_smaller_than_a_batch_still_gives_one(small_data, vocabulary):
     batches = list(caption_dataset_to_tf(small_data.subset(range(3)), vocabulary, (64, 64), batch_size=64,
                                          shuffle=True, drop_remainder=True, group_by_image=True))
     assert len(batches) == 1 and batches[0][0]["images"].shape[0] == 3
+
+
+def _files_of_every_kind(folder):
+    """A CMYK JPEG, a 16-bit PNG, a palette GIF, an RGBA WebP and an EXIF-rotated JPEG (all 40×30)."""
+    rgb = np.zeros((30, 40, 3), np.uint8)
+    rgb[:15, :20] = (200, 40, 40)  # a red top-left quarter marks the orientation
+    paths = {}
+    image = Image.fromarray(rgb)
+    image.convert("CMYK").save(paths.setdefault("cmyk", str(folder / "cmyk.jpg")), quality=95)
+    Image.fromarray((rgb[..., 0].astype(np.uint16) * 257)).save(paths.setdefault("i16", str(folder / "i16.png")))
+    image.quantize(4).save(paths.setdefault("gif", str(folder / "palette.gif")))
+    Image.fromarray(np.dstack([rgb, np.full((30, 40), 255, np.uint8)])).save(
+        paths.setdefault("webp", str(folder / "rgba.webp")), lossless=True)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned left: a viewer turns it right (clockwise) to show it
+    image.rotate(90, expand=True).save(paths.setdefault("exif", str(folder / "rotated.jpg")), quality=95,
+                                       exif=exif.tobytes())
+    return paths
+
+
+def test_files_of_every_kind_train_and_caption_as_loaded(tmp_path, captioner, vocabulary):
+    from showattend.data import load_image, resize_images
+
+    paths = list(_files_of_every_kind(tmp_path).values())
+    data = CaptionDataset(paths, [["a red square"]] * len(paths))
+    x, _ = next(iter(caption_dataset_to_tf(data, vocabulary, (32, 32), batch_size=8, shuffle=False)))
+    expected = resize_images([load_image(p) for p in paths], (32, 32))
+    np.testing.assert_array_equal(x["images"].numpy(), expected.astype(np.uint8))
+    assert x["images"].numpy()[-1, 2, 2, 0] > 150  # the rotated file's red corner is back at the top left
+    assert x["images"].numpy()[1, 2, 2].tolist() == [200] * 3  # 16-bit grey: its high byte, not clipped to 255
+    assert len(captioner.caption(paths, beam_size=1)) == len(paths)
+
+
+def test_an_unreadable_file_stops_fit_naming_it_or_is_skipped_and_counted(tmp_path, vocabulary):
+    import keras
+    import pytest
+
+    from showattend import Captioner
+    from showattend.data.pipeline import BAD_IMAGES
+
+    paths = list(_files_of_every_kind(tmp_path).values())
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(open(paths[-1], "rb").read()[:300])  # truncated
+    files = paths + [str(broken)]
+    model = Captioner("small_vgg", vocabulary, units=8, embed_dim=8, attention_dim=8, image_size=(32, 32))
+    model.compile(optimizer="adam", jit_compile=False)
+    strict = CaptionDataset(files, [["a red square"]] * len(files))
+    with pytest.raises(ValueError, match=r"broken\.jpg.*on_bad_image='skip'"):
+        model.fit(strict, epochs=1, batch_size=2, verbose=0, shuffle=False)
+    BAD_IMAGES.clear()
+    lenient = CaptionDataset(files, [["a red square"]] * len(files), on_bad_image="skip")
+    with pytest.warns(UserWarning, match=r"^1 unreadable image skipped.*broken\.jpg"):
+        history = model.fit(lenient, epochs=2, batch_size=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
