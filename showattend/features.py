@@ -139,6 +139,9 @@ class FeatureCache:
         from showattend.data.pipeline import bad_image_errors, decode_path, warn_skipped_images
 
         self.check(backbone)
+        if isinstance(paths, np.ndarray) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
+            raise ValueError("The feature cache holds the features of image files, by path; these images are "
+                             "arrays (such as the shapes data's), which train from memory without a cache.")
         if shard_size % batch_size:
             raise ValueError(f"shard_size ({shard_size}) must be a multiple of batch_size ({batch_size}), so "
                              "that a resumed run computes the same batches.")

@@ -65,6 +65,8 @@ def test_a_cache_refuses_another_backbone_weights_or_size(tmp_path):
         FeatureCache(tmp_path / "cache").read([str(tmp_path / "other.png")])
     with pytest.raises(FileNotFoundError, match="No feature cache"):
         FeatureCache(tmp_path / "nowhere")
+    with pytest.raises(ValueError, match="these images are arrays"):
+        FeatureCache(tmp_path / "cache").extract(_backbone(seed=0), shapes("val", 2).images)
 
 
 def test_unreadable_files_stop_with_their_name_or_are_skipped_and_remembered(tmp_path):
