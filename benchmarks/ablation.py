@@ -1,26 +1,33 @@
 """Ablation of the decoder on the shapes data: soft vs hard attention, each cell, each attention
 score, and each of β, the deep output layer, the doubly stochastic term and the initial state
-switched from the demo model's setting. Same data, budget and seed for every variant.
+switched from the demo model's setting. Same data, budget and seeds for every variant.
 
-    python benchmarks/ablation.py [--train 1200] [--epochs 5] [--only soft,hard]
+    python benchmarks/ablation.py [--train 1200] [--epochs 5] [--seeds 0,1,2] [--only soft,hard]
 
-Writes ``benchmarks/ablation.json`` and prints a Markdown table: semantic F1, BLEU-4, CIDEr-D,
-attention correctness (uniform baseline alongside) and training seconds per variant.
+Every variant trains with the demo's recipe (``showattend.training.fit_best``: warm-up and cosine
+decay, clipped gradients, the epoch with the best validation BLEU-4 kept) once per seed. Writes
+``benchmarks/ablation.json`` and prints a Markdown table: semantic F1 (mean, min–max over the
+seeds), BLEU-4, CIDEr-D, attention correctness (uniform baseline alongside) and training seconds,
+as means.
 """
 import argparse
+import dataclasses
 import os
 import sys
+import tempfile
 import time
 
 import keras
+import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from showattend import Captioner, Vocabulary  # noqa: E402
 from showattend.datasets import shapes  # noqa: E402
-from showattend.demo import DEMO_MODEL  # noqa: E402
+from showattend.demo import DEMO_MODEL, DEMO_RECIPE  # noqa: E402
 from showattend.evaluation import evaluate  # noqa: E402
 from showattend.files import write_json  # noqa: E402
+from showattend.training import fit_best  # noqa: E402
 
 # name -> options changed from the demo model (soft attention, LSTM, additive score, β on, deep
 # output on, doubly stochastic λ = 0, initial state from the mean feature)
@@ -40,27 +47,42 @@ VARIANTS = {
 
 
 def run(name, options, data, epochs, batch_size, learning_rate, seed):
-    train, test, vocabulary = data
+    train, val, test, vocabulary = data
     keras.utils.set_random_seed(seed)
     model = Captioner(vocabulary=vocabulary, seed=seed, **{**DEMO_MODEL, **options})
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    recipe = dataclasses.replace(DEMO_RECIPE, learning_rate=learning_rate, val_images=len(val))
     start = time.perf_counter()
-    model.fit(train, epochs=epochs, batch_size=batch_size, verbose=0)
+    with tempfile.TemporaryDirectory() as out:
+        model = fit_best(model, train, val, out, epochs, batch_size, recipe, verbose=0)
     train_seconds = time.perf_counter() - start
     metrics = evaluate(model, test, beam_size=3)
-    row = {"variant": name, "options": options, "parameters": model.count_params(),
-           "train_seconds": round(train_seconds, 1), **{k: metrics[k] for k in (
+    row = {"variant": name, "options": options, "seed": seed, "parameters": model.count_params(),
+           "train_seconds": round(train_seconds, 1), **{k: metrics.get(k, float("nan")) for k in (
                "semantic_f1", "BLEU-4", "CIDEr-D", "attention_correctness", "uniform_baseline")}}
     print(row, flush=True)
     return row
 
 
+def summarise(rows):
+    """One row per variant: the mean of each figure over its seeds, and semantic F1's min and max."""
+    out = []
+    for name in dict.fromkeys(r["variant"] for r in rows):
+        runs = [r for r in rows if r["variant"] == name]
+        mean = {k: float(np.mean([r[k] for r in runs])) for k in (
+            "semantic_f1", "BLEU-4", "CIDEr-D", "attention_correctness", "uniform_baseline", "train_seconds")}
+        f1 = [r["semantic_f1"] for r in runs]
+        out.append({"variant": name, "seeds": [r["seed"] for r in runs], **mean, "semantic_f1_min": min(f1),
+                    "semantic_f1_max": max(f1)})
+    return out
+
+
 def table(rows):
-    lines = ["| variant | semantic F1 | BLEU-4 | CIDEr-D | attention correctness | training (s) |",
+    lines = ["| variant | semantic F1 (min–max) | BLEU-4 | CIDEr-D | attention correctness | training (s) |",
              "|---|---:|---:|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['variant']} | {r['semantic_f1']:.3f} | {r['BLEU-4']:.3f} | {r['CIDEr-D']:.2f} | "
-                     f"{r['attention_correctness']:.3f} | {r['train_seconds']:.0f} |")
+        lines.append(f"| {r['variant']} | {r['semantic_f1']:.3f} ({r['semantic_f1_min']:.3f}–{r['semantic_f1_max']:.3f}) "
+                     f"| {r['BLEU-4']:.3f} | {r['CIDEr-D']:.2f} | {r['attention_correctness']:.3f} | "
+                     f"{r['train_seconds']:.0f} |")
     return "\n".join(lines)
 
 
@@ -71,18 +93,22 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--learning-rate", type=float, default=2e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0,1,2")
     parser.add_argument("--only", help="comma-separated variant names (default: all)")
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "ablation.json"))
     args = parser.parse_args(argv)
     chosen = VARIANTS if not args.only else {k: VARIANTS[k] for k in args.only.split(",")}
-    train = shapes("train", num_images=args.train, seed=args.seed)
-    test = shapes("test", num_images=args.test, seed=args.seed)
-    data = (train, test, Vocabulary.build(train.all_captions(), min_count=1))
-    rows = [run(name, options, data, args.epochs, args.batch_size, args.learning_rate, args.seed)
-            for name, options in chosen.items()]
-    write_json(args.out, {"settings": vars(args), "demo_model": DEMO_MODEL, "variants": rows})
-    print(table(rows))
+    rows = []
+    for seed in [int(s) for s in args.seeds.split(",")]:
+        train = shapes("train", num_images=args.train, seed=seed)
+        val = shapes("val", num_images=max(64, args.train // 10), seed=seed)
+        test = shapes("test", num_images=args.test, seed=seed)
+        data = (train, val, test, Vocabulary.build(train.all_captions(), min_count=1))
+        rows += [run(name, options, data, args.epochs, args.batch_size, args.learning_rate, seed)
+                 for name, options in chosen.items()]
+    summary = summarise(rows)
+    write_json(args.out, {"settings": vars(args), "demo_model": DEMO_MODEL, "variants": summary, "runs": rows})
+    print(table(summary))
 
 
 if __name__ == "__main__":
