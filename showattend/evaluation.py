@@ -220,8 +220,11 @@ def evaluate_to_files(captioner, dataset, path, beam_size=3, batch_size=32):
 
     >>> metrics, files = evaluate_to_files(model, test, "results.json")  # doctest: +SKIP
     """
+    import os
+
     from showattend.files import write_json
 
+    path = os.fspath(path)
     captions, dataset = caption_dataset(captioner, dataset, beam_size, batch_size,
                                         return_attention=dataset.objects is not None)
     metrics = evaluate(captioner, dataset, captions=captions)

@@ -133,7 +133,6 @@ class FeatureCache:
         """Run ``backbone`` over the ``paths`` not cached yet and write their shards; returns how many
         images were added. Unreadable files raise an error naming them, or with
         ``on_bad_image="skip"`` are left out, remembered and counted in one warning."""
-        import keras
         import tensorflow as tf
 
         from showattend.data.pipeline import bad_image_errors, decode_path, warn_skipped_images
@@ -153,9 +152,7 @@ class FeatureCache:
         pipeline = (tf.data.Dataset.from_tensor_slices(todo)
                     .map(lambda p: (p, *decode_path(p, size, on_bad_image)), num_parallel_calls=tf.data.AUTOTUNE)
                     .batch(batch_size).prefetch(2))
-        # a line every 30 s where the output is a log file rather than a terminal
-        progress = keras.utils.Progbar(len(todo), unit_name="image", verbose=verbose,
-                                       interval=0.5 if sys.stdout.isatty() else 30)
+        progress = _progress(len(todo), verbose)
         number = max((n for n, _ in self._rows.values()), default=-1) + 1
         buffer, names, bad, done, started = [], [], {}, 0, time.time()
         with bad_image_errors(todo):
@@ -226,3 +223,27 @@ class FeatureCache:
         if not keep:
             raise ValueError(f"None of the images of {dataset.name!r} could be read (see {self.directory!r}).")
         return dataset.subset(keep)
+
+
+def _progress(total, verbose):
+    """Keras' progress bar (with its ETA) in a terminal; in a log file, a plain line every 30 s."""
+    import keras
+
+    if sys.stdout.isatty() or not verbose:
+        return keras.utils.Progbar(total, unit_name="image", verbose=verbose)
+    return _LogProgress(total)
+
+
+class _LogProgress:
+    def __init__(self, total, every=30.0):
+        self.total, self.every, self.started = total, every, time.time()
+        self.last = self.started
+
+    def update(self, done):
+        now = time.time()
+        if now - self.last < self.every and done < self.total:
+            return
+        self.last = now
+        rate = done / max(now - self.started, 1e-9)
+        eta = (self.total - done) / rate if rate else float("inf")
+        print(f"{done:,}/{self.total:,} images, {rate:.1f} images/s, ETA {eta:.0f} s", flush=True)

@@ -76,6 +76,8 @@ def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, fea
     Writes ``out/model.keras`` (the best epoch), ``out/history.csv`` and ``out/backup/``; run it
     again with the same arguments after a kill and it resumes from the last finished epoch (a run
     that finished trains no further unless ``epochs`` grew). Returns the best model, loaded back.
+    A cosine schedule spans ``epochs``: resuming a finished run with more epochs stretches it, so
+    the learning rate goes back up to where the longer schedule is at that epoch.
 
     >>> best = fit_best(captioner, train, val, "runs/mine", epochs=10)  # doctest: +SKIP
     """
@@ -204,6 +206,9 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
     shapes_data = data == "shapes"
     min_count = min_count or (1 if shapes_data else 5)
     max_length = max_length or (30 if shapes_data else 20)
+    if model and "backbone" in model:
+        raise ValueError("model= holds the decoder's options (attention, units, embed_dim, …); pass the backbone "
+                         f"as backbone=, not model['backbone'] = {model['backbone']!r}.")
     model = {**PAPER_DECODER, **(model or {})}
     recipe = recipe or Recipe()
     frozen = bool(cache_features) or (weights is not None and not fine_tune)
@@ -223,7 +228,7 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
     vocabulary_path = os.path.join(out, "vocabulary.json")
     if os.path.isfile(vocabulary_path):  # resuming: the words the model was built with
         vocabulary = Vocabulary.load(vocabulary_path)
-        log(f"Vocabulary: {len(vocabulary):,} words from {vocabulary_path}")
+        log(f"Vocabulary: {len(vocabulary) - 4:,} words (and 4 special tokens) from {vocabulary_path}")
     else:
         vocabulary = Vocabulary.build(train_data.all_captions(), max_size=max_vocab, min_count=min_count)
         vocabulary.save(vocabulary_path)

@@ -1,5 +1,5 @@
 """`showattend features`: run a frozen backbone once per image into a feature cache."""
-from showattend.cli.options import add_data, image_size, positive
+from showattend.cli.options import add_data, add_split, image_size, positive
 
 
 def add_parser(commands):
@@ -9,7 +9,8 @@ def add_parser(commands):
                     "run resumes from its complete shards; a cache made with another backbone, weights, image "
                     "size or preprocessing is refused. `showattend train --cache-features --feature-dir DIR` "
                     "then trains from it.")
-    add_data(parser, split="all")
+    add_data(parser)
+    add_split(parser, "all")
     parser.add_argument("--backbone", required=True, metavar="NAME", help="a registered backbone, e.g. vgg19")
     parser.add_argument("--weights", help="'imagenet' or a weights file (default: random weights)")
     parser.add_argument("--image-size", type=image_size, help="e.g. 224 or 256x256 (default: the backbone's)")
@@ -19,6 +20,8 @@ def add_parser(commands):
 
 
 def run(args):
+    import keras
+
     import cnn_backbones
     from showattend.datasets import load
     from showattend.features import FeatureCache
@@ -26,6 +29,7 @@ def run(args):
     data = load(args.data, args.split, images=args.images, val_split=args.val_split, seed=args.seed,
                 on_bad_image=args.on_bad_image)
     size = args.image_size or cnn_backbones.backbone_info(args.backbone).default_input_shape[:2]
+    keras.utils.set_random_seed(args.seed)  # random weights as `train --seed` makes them, so it reuses the cache
     backbone = cnn_backbones.create_backbone(args.backbone, input_shape=(*size, 3), weights=args.weights,
                                              trainable=False)
     print(f"Caching {args.backbone} features ({size[0]}×{size[1]} → {tuple(backbone.output_shape[1:])}) of "

@@ -42,15 +42,18 @@ def image_size(text):
     return sizes
 
 
-def add_data(parser, split=None):
-    """--data, --images, --val-split, --seed, --on-bad-image (and --split when asked)."""
+def add_data(parser):
+    """--data, --images, --val-split, --seed, --on-bad-image."""
     parser.add_argument("--data", required=True, metavar="SPEC",
                         help="karpathy:JSON, coco:JSON, flickr:TOKEN_FILE, folder:CSV_OR_JSONL, tfds:NAME or shapes")
     parser.add_argument("--images", metavar="DIR", help="the folder the data's image paths are relative to")
-    if split is not None:
-        parser.add_argument("--split", default=split, help=f"which split (default: {split}); '+' joins splits")
     parser.add_argument("--val-split", type=share, default=0.1,
                         help="for data without splits: the share of images held out for validation (default: 0.1)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--on-bad-image", choices=("error", "skip"), default="error",
                         help="an unreadable image file stops with an error naming it (default), or is skipped")
+
+
+def add_split(parser, default, described=None):
+    parser.add_argument("--split", default=default,
+                        help=f"which split (default: {described or default}); '+' joins splits, e.g. train+val")

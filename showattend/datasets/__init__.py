@@ -10,8 +10,8 @@ from showattend.datasets.common import AnnotationError
 from showattend.datasets.flickr import flickr
 from showattend.datasets.folder import folder
 from showattend.datasets.karpathy import karpathy
-from showattend.datasets.load import load, seeded_split
+from showattend.datasets.load import load, seeded_split, test_split
 from showattend.datasets.shapes import shapes
 from showattend.datasets.tfds import tfds
 
-__all__ = ["AnnotationError", "coco", "flickr", "folder", "karpathy", "load", "seeded_split", "shapes", "tfds"]
+__all__ = ["AnnotationError", "coco", "flickr", "folder", "karpathy", "load", "seeded_split", "shapes", "test_split", "tfds"]

@@ -80,6 +80,23 @@ def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="
     return seeded_split(data, split, val_split, seed, repr(spec))
 
 
+def test_split(spec):
+    """The split to evaluate ``spec`` on by default: ``"test"`` where the source has one, else the
+    seeded ``"val"`` that training held out (a COCO file, a folder, Flickr without Flickr8k's lists).
+
+    >>> test_split("karpathy:dataset_flickr8k.json"), test_split("folder:captions.csv")
+    ('test', 'val')
+    """
+    source, _, target = str(spec).partition(":")
+    source = source.strip().lower()
+    if source in ("coco", "folder"):
+        return "val"
+    if source == "flickr":
+        folder = os.path.dirname(os.path.abspath(os.path.expanduser(target.strip())))
+        return "test" if all(os.path.isfile(os.path.join(folder, f)) for f in FLICKR8K_LISTS.values()) else "val"
+    return "test"
+
+
 def seeded_split(dataset, split, val_split=0.1, seed=0, source="the dataset"):
     """``dataset``'s ``"train"`` or ``"val"`` part of a seeded random partition by image, or ``"all"`` of it.
 

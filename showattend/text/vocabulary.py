@@ -73,8 +73,9 @@ class Vocabulary:
         s = self.stats
         if s is None:
             return f"{len(self)} words (specials included)"
-        return (f"{s['kept']:,} of {s['distinct_words']:,} distinct words kept (seen at least {s['min_count']} "
-                f"times), covering {100 * s['coverage']:.1f}% of the {s['words']:,} words of {s['captions']:,} captions")
+        seen = "once" if s["min_count"] == 1 else f"{s['min_count']} times"
+        return (f"{s['kept']:,} of {s['distinct_words']:,} distinct words kept (seen at least {seen}), covering {100 * s['coverage']:.1f}% of the {s['words']:,} words of {s['captions']:,} "
+                f"caption{'s' if s['captions'] != 1 else ''}")
 
     pad_id = property(lambda self: 0)
     start_id = property(lambda self: 1)

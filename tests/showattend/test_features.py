@@ -147,3 +147,14 @@ def test_training_from_the_cache_gives_the_losses_of_training_from_images(tmp_pa
     trainable = Captioner(backbone, vocabulary, units=16, embed_dim=8, attention_dim=8, train_backbone=True)
     with pytest.raises(ValueError, match="train_backbone=False"):
         trainable.make_dataset(data, feature_cache=cache)
+
+
+def test_progress_in_a_log_file_is_plain_lines_with_an_eta(tmp_path, capsys):
+    from showattend.features import _LogProgress
+
+    progress = _LogProgress(100, every=0.0)
+    progress.update(40)
+    progress.update(100)
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in lines] == ["40/100 images", "100/100 images"]
+    assert lines[-1].endswith("ETA 0 s") and "\x1b" not in "".join(lines)

@@ -70,9 +70,10 @@ def test_evaluate_writes_coco_results_that_pycocoevalcap_scores_the_same(run, fo
     results = tmp_path / "results.json"
     spec = f"folder:{folder / 'captions.csv'}"
     assert main(["evaluate", str(out / "model.keras"), "--data", spec, "--images", str(folder / "photos"),
-                 "--split", "val", "--val-split", "0.2", "--beam", "2", "--out", str(results)]) == 0
-    printed = dict(line.split()[:2] for line in capsys.readouterr().out.splitlines() if line[:1].isupper()
-                   and len(line.split()) == 2)
+                 "--val-split", "0.2", "--beam", "2", "--out", str(results)]) == 0
+    output = capsys.readouterr().out
+    assert "Captioning 8 images" in output and "(val)" in output  # a folder has no test split: the held-out val
+    printed = dict(line.split()[:2] for line in output.splitlines() if line[:1].isupper() and len(line.split()) == 2)
     entries = json.loads(results.read_text())
     val = load(spec, "val", images=str(folder / "photos"), val_split=0.2)
     assert [e["image_id"] for e in entries] == val.image_ids and len(entries) == 8
@@ -115,3 +116,9 @@ def test_features_command_fills_a_cache_that_train_reuses(folder, tmp_path, caps
     assert "holds 40 images" in capsys.readouterr().out
     assert main(["features", *spec, "--backbone", "small_vgg", "--image-size", "48", "--out", str(cache)]) == 2
     assert "image_size" in capsys.readouterr().err
+    shards = sorted(p.stat().st_mtime_ns for p in cache.glob("shard_*.npy"))
+    # random weights, made from the same --seed: train recognises the cache and extracts nothing
+    assert main(["train", *spec, *SMALL, "--out", str(tmp_path / "run"), "--cache-features", "--feature-dir",
+                 str(cache), "--min-count", "1", "--epochs", "1"]) == 0
+    assert "Cached the features" not in capsys.readouterr().out
+    assert sorted(p.stat().st_mtime_ns for p in cache.glob("shard_*.npy")) == shards
