@@ -44,10 +44,10 @@ from showattend import CaptionDataset, Captioner, Vocabulary  # noqa: E402
 from showattend.data.pipeline import caption_dataset_to_tf  # noqa: E402
 from showattend.features import FeatureCache  # noqa: E402
 from showattend.files import write_json  # noqa: E402
+from showattend.training import PAPER_DECODER  # noqa: E402
 
 BACKBONE, IMAGE_SIZE = "vgg16", (224, 224)
 VOCABULARY_SIZE, WORDS = 10_000, 20
-PAPER_DECODER = {"embed_dim": 512, "units": 512, "attention_dim": 512}
 PHOTO_SIZES = ((640, 480), (480, 640))  # (width, height): COCO's commonest shapes
 COCO_IMAGES = 123_287  # train2014 + val2014, for the cache's size at scale
 

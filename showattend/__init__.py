@@ -5,7 +5,8 @@ import os
 # which is harmless and alarming. A value the user set wins; Python errors are raised regardless.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from showattend.captioner import Caption, Captioner, load_captioner  # noqa: E402
+from showattend.captioner import Captioner, load_captioner  # noqa: E402
+from showattend.captioning import Caption  # noqa: E402
 from showattend.data import CaptionDataset  # noqa: E402
 from showattend.text import Vocabulary  # noqa: E402
 

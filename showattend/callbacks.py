@@ -1,4 +1,5 @@
-"""Keras callbacks for captioners: free-running validation metrics every epoch, attention in TensorBoard."""
+"""Keras callbacks for captioners: free-running validation metrics every epoch (CaptionMetrics), attention
+figures in TensorBoard (AttentionFigures), and a history file that survives a resume (HistoryCSV)."""
 import os
 import time
 import warnings
@@ -7,35 +8,8 @@ import keras
 import numpy as np
 
 from showattend.data.dataset import CaptionDataset
+from showattend.evaluation import cider_d, corpus_bleu4
 from showattend.text.vocabulary import tokenize
-
-
-def corpus_bleu4(references, hypotheses):
-    """Corpus BLEU-4 (nltk, no downloads) of token lists against lists of reference token lists.
-
-    Never NaN: with no 4-gram in common (early in training, empty captions) it is 0.
-
-    >>> corpus_bleu4([[["a", "red", "circle", "on", "grey"]]], [["a", "red", "circle", "on", "grey"]])
-    1.0
-    """
-    from nltk.translate.bleu_score import corpus_bleu
-
-    if not any(hypotheses):
-        return 0.0
-    with warnings.catch_warnings():  # nltk warns when a higher-order n-gram has no match: that is a 0
-        warnings.simplefilter("ignore")
-        value = float(corpus_bleu(references, hypotheses))
-    return value if np.isfinite(value) and value > 1e-9 else 0.0  # nltk's "no match" is ~1e-231
-
-
-def cider_d(references, hypotheses):
-    """CIDEr-D (pycocoevalcap's scorer, pure Python) of token lists; document frequencies from ``references``."""
-    from pycocoevalcap.cider.cider import Cider
-
-    gts = {i: [" ".join(r) for r in refs] for i, refs in enumerate(references)}
-    res = {i: [" ".join(h) or "<empty>"] for i, h in enumerate(hypotheses)}  # the scorer needs a word
-    value = float(Cider().compute_score(gts, res)[0])
-    return value if np.isfinite(value) else 0.0
 
 
 class CaptionMetrics(keras.callbacks.Callback):
@@ -88,6 +62,9 @@ class CaptionMetrics(keras.callbacks.Callback):
             except (ValueError, OSError):
                 if self.data.on_bad_image != "skip":
                     raise
+        if not keep:
+            raise ValueError(f"None of the {len(self.data)} validation images could be read, e.g. "
+                             f"{self.data.images[0]!r}.")
         if len(keep) < len(self.data):
             self.data = self.data.subset(keep)
             self.references = [self.references[i] for i in keep]
@@ -124,11 +101,20 @@ class AttentionFigures(keras.callbacks.Callback):
 
     def __init__(self, log_dir, images, beam_size=1):
         super().__init__()
+        self.log_dir, self.beam_size, self.images = os.fspath(log_dir), int(beam_size), images
+        self._arrays, self._writer = None, None
+
+    def _load(self):
+        """The images as arrays, files read at the model's size (an unreadable one is left out)."""
         from showattend.data.images import as_image_list
 
-        self.log_dir, self.beam_size = os.fspath(log_dir), int(beam_size)
-        self.images = as_image_list(images)
-        self._writer = None
+        arrays = []
+        for image in (list(self.images) if isinstance(self.images, (list, tuple)) else [self.images]):
+            try:
+                arrays += as_image_list(image, min_size=self.model.image_size)
+            except (ValueError, OSError) as error:
+                warnings.warn(f"AttentionFigures leaves out an image: {error}")
+        return arrays
 
     def on_epoch_end(self, epoch, logs=None):
         import io
@@ -138,11 +124,15 @@ class AttentionFigures(keras.callbacks.Callback):
 
         from showattend.visualize import plot_attention
 
+        if self._arrays is None:
+            self._arrays = self._load()
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(os.path.join(self.log_dir, "attention"))
-        captions = self.model.caption(self.images, beam_size=self.beam_size, return_attention=True)
+        if not self._arrays:
+            return
+        captions = self.model.caption(self._arrays, beam_size=self.beam_size, return_attention=True)
         with self._writer.as_default():
-            for n, (image, caption) in enumerate(zip(self.images, captions)):
+            for n, (image, caption) in enumerate(zip(self._arrays, captions)):
                 buffer = io.BytesIO()
                 plot_attention(image, caption, cols=6).savefig(buffer, format="png")
                 pixels = np.asarray(Image.open(buffer).convert("RGB"))

@@ -11,7 +11,7 @@ from showattend.data.images import as_image_list, resize_images
 from showattend.data.pipeline import (bad_image_errors, caption_dataset_to_tf, longest_caption,
                                       warn_skipped_images)
 from showattend.files import atomic_write
-from showattend.captioning import Caption, caption_regions, check_decoding, compiled_functions
+from showattend.captioning import caption_regions, check_decoding, compiled_functions
 from showattend.layers.decoder import AttentionDecoder
 from showattend.losses import doubly_stochastic_penalty, hard_attention_term
 from showattend.text.vocabulary import Vocabulary
@@ -212,14 +212,14 @@ class Captioner(keras.Model):
         """
         from showattend.callbacks import CaptionMetrics
 
-        files = []
+        files = []  # decoded by this fit (not read from a cache): an unreadable one is named, or counted
         if isinstance(x, CaptionDataset):
-            files = [] if isinstance(x.images, np.ndarray) else list(x.images)
+            files = [] if isinstance(x.images, np.ndarray) or feature_cache else list(x.images)
             x = self.make_dataset(x, batch_size or 64, shuffle=kwargs.pop("shuffle", True),
                                   feature_cache=feature_cache)
             batch_size, kwargs["shuffle"] = None, False  # the pipeline shuffles
         if isinstance(validation_data, CaptionDataset):
-            files += [] if isinstance(validation_data.images, np.ndarray) else list(validation_data.images)
+            files += [] if isinstance(validation_data.images, np.ndarray) or feature_cache else list(validation_data.images)
             validation_data = self.make_dataset(validation_data, batch_size or 64, shuffle=False,
                                                 feature_cache=feature_cache)
         callbacks = sorted(callbacks or [], key=lambda c: not isinstance(c, CaptionMetrics))

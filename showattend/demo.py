@@ -11,7 +11,7 @@ from showattend.datasets import shapes
 from showattend.evaluation import evaluate, format_metrics
 from showattend.files import write_json
 from showattend.text import Vocabulary
-from showattend.training import Recipe, best_epoch, check_same_run, fit_best, plot_curves, read_history
+from showattend.training import Recipe, check_same_run, fit_best, kept_epoch, plot_curves, read_history
 from showattend.visualize import attention_animation, save_attention
 
 # Sized to train in a few minutes on a 2-core CPU and still name every object right.
@@ -55,10 +55,9 @@ def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=6
     log(f"Training a {captioner.attention_kind}-attention captioner ({captioner.count_params():,} parameters) "
         f"for {epochs} epochs, keeping the epoch with the best validation BLEU-4 …")
     captioner = fit_best(captioner, train, val, out, epochs, batch_size, recipe, verbose=verbose)
-    history = read_history(os.path.join(out, "history.csv"))
-    plot_curves(history, os.path.join(out, "curves.png"))
-    kept, row = best_epoch(history)
-    log(f"Kept epoch {kept} of {len(history)} (val BLEU-4 {row.get('val_bleu4', float('nan')):.4f})")
+    history, kept = read_history(os.path.join(out, "history.csv")), kept_epoch(out)
+    plot_curves(history, os.path.join(out, "curves.png"), kept)
+    log(f"Kept epoch {kept['epoch']} of {len(history)} (val BLEU-4 {kept['val_bleu4']:.4f})")
     train_seconds = time.time() - started
 
     log(f"Evaluating on {len(test)} test images (beam 3) …")
@@ -72,10 +71,10 @@ def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=6
         {"image": n, "caption": c.text, "score": c.score, "references": test.captions[n]}
         for n, c in enumerate(captions)])
     metrics.update(train_seconds=round(train_seconds, 1), wall_seconds=round(time.time() - started, 1),
-                   epochs=epochs, best_epoch=kept, num_images=num_images, seed=seed,
+                   epochs=epochs, best_epoch=kept["epoch"], num_images=num_images, seed=seed,
                    model={**DEMO_MODEL, **model_options}, recipe=dataclasses.asdict(recipe))
     write_json(os.path.join(out, "metrics.json"), metrics)
-    log(f"Wrote model.keras (epoch {kept}), history.csv, curves.png, metrics.json, captions.json, "
+    log(f"Wrote model.keras (epoch {kept['epoch']}), history.csv, curves.png, metrics.json, captions.json, "
         f"{len(figures)} attention figures and {os.path.basename(animation)} to {out}/ "
         f"in {metrics['wall_seconds']:.0f} s.")
     return metrics

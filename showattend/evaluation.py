@@ -47,11 +47,41 @@ def caption_metrics(references, hypotheses):
 
         metrics["METEOR"] = float(Meteor().compute_score(gts, res)[0])
     else:
-        warnings.warn("Java was not found: METEOR needs it, so it is reported as NaN.")
+        warnings.warn("Java was not found: METEOR needs it, so it is reported as NaN, and the captions were "
+                      "tokenized by showattend's tokenizer instead of the PTB tokenizer, so the other figures "
+                      "may differ slightly from pycocoevalcap's.")
         metrics["METEOR"] = float("nan")
     metrics["ROUGE-L"] = float(Rouge().compute_score(gts, res)[0])
     metrics["CIDEr-D"] = float(Cider().compute_score(gts, res)[0])
     return metrics
+
+
+def corpus_bleu4(references, hypotheses):
+    """Corpus BLEU-4 (nltk, no downloads) of token lists against lists of reference token lists.
+
+    Never NaN: with no 4-gram in common (early in training, empty captions) it is 0.
+
+    >>> corpus_bleu4([[["a", "red", "circle", "on", "grey"]]], [["a", "red", "circle", "on", "grey"]])
+    1.0
+    """
+    from nltk.translate.bleu_score import corpus_bleu
+
+    if not any(hypotheses):
+        return 0.0
+    with warnings.catch_warnings():  # nltk warns when a higher-order n-gram has no match: that is a 0
+        warnings.simplefilter("ignore")
+        value = float(corpus_bleu(references, hypotheses))
+    return value if np.isfinite(value) and value > 1e-9 else 0.0  # nltk's "no match" is ~1e-231
+
+
+def cider_d(references, hypotheses):
+    """CIDEr-D (pycocoevalcap's scorer, pure Python) of token lists; document frequencies from ``references``."""
+    from pycocoevalcap.cider.cider import Cider
+
+    gts = {i: [" ".join(r) for r in refs] for i, refs in enumerate(references)}
+    res = {i: [" ".join(h) or "<empty>"] for i, h in enumerate(hypotheses)}  # the scorer needs a word
+    value = float(Cider().compute_score(gts, res)[0])
+    return value if np.isfinite(value) else 0.0
 
 
 def find_object_phrases(tokens, names, modifiers=()):
@@ -162,7 +192,12 @@ def caption_dataset(captioner, dataset, beam_size=3, batch_size=32, return_atten
 
     With ``on_bad_image="skip"`` an unreadable file is left out (and counted in one warning), so the
     dataset returned holds only the images captioned; otherwise the error names the file.
+
+    >>> captions, captioned = caption_dataset(model, test, beam_size=3)  # doctest: +SKIP
     """
+    from showattend.data.images import BadImageError
+
+    unreadable = (BadImageError, FileNotFoundError)
     images = dataset.images
     captions, kept, bad = [], [], []
     for first in range(0, len(dataset), batch_size):
@@ -171,7 +206,7 @@ def caption_dataset(captioner, dataset, beam_size=3, batch_size=32, return_atten
             captions += captioner.caption(images[first:rows[-1] + 1], beam_size=beam_size,
                                           return_attention=return_attention, batch_size=batch_size)
             kept += rows
-        except (ValueError, OSError):
+        except unreadable:
             if dataset.on_bad_image != "skip":
                 raise
             for row in rows:  # find the bad files of this batch, keep the rest
@@ -179,8 +214,10 @@ def caption_dataset(captioner, dataset, beam_size=3, batch_size=32, return_atten
                     captions += captioner.caption([images[row]], beam_size=beam_size,
                                                   return_attention=return_attention)
                     kept.append(row)
-                except (ValueError, OSError) as error:
+                except unreadable as error:
                     bad.append(str(error))
+    if not kept:
+        raise ValueError(f"None of the {len(dataset)} images of {dataset.name!r} could be read, e.g. {bad[0]}.")
     if bad:
         warnings.warn(f"{len(bad)} unreadable image{'s' if len(bad) > 1 else ''} skipped: {'; '.join(bad[:3])}")
     return captions, dataset if len(kept) == len(dataset) else dataset.subset(kept)
@@ -225,12 +262,16 @@ def evaluate_to_files(captioner, dataset, path, beam_size=3, batch_size=32):
     from showattend.files import write_json
 
     path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):  # before captioning, not after an hour of it
+        raise FileNotFoundError(f"No folder {folder!r} to write {os.path.basename(path)!r} into.")
     captions, dataset = caption_dataset(captioner, dataset, beam_size, batch_size,
                                         return_attention=dataset.objects is not None)
     metrics = evaluate(captioner, dataset, captions=captions)
     metrics.update(beam_size=beam_size)
     stem = path[:-len(".json")] if path.endswith(".json") else path
-    return metrics, (write_json(path, coco_results(dataset, captions)), write_json(stem + ".metrics.json", metrics))
+    strict = {k: None if isinstance(v, float) and not np.isfinite(v) else v for k, v in metrics.items()}  # JSON has no NaN
+    return metrics, (write_json(path, coco_results(dataset, captions)), write_json(stem + ".metrics.json", strict))
 
 
 def format_metrics(metrics):

@@ -12,10 +12,10 @@ shards behind and the next run goes on from them. Reading memory-maps the shards
 the rows it needs and never holds the whole cache in memory (VGG's 14×14×512 grid in float16 is
 200,704 bytes an image, about 25 GB for COCO).
 """
-import glob
 import hashlib
 import json
 import os
+import re
 import sys
 import time
 
@@ -24,6 +24,9 @@ import numpy as np
 from showattend.files import atomic_write, write_json
 
 CACHE_FILE = "cache.json"
+LOCK_FILE = "extracting.lock"
+SHARD_LISTING = re.compile(r"shard_(\d{5})\.json")
+KEY_FIELDS = ("backbone", "weights_sha256", "image_size", "grid", "preprocessing")
 # What happens to a file before the backbone sees it; part of the key, so a change here refuses old caches.
 PREPROCESSING = ("PIL decode (EXIF orientation, RGB, alpha over white, JPEG draft), bilinear antialiased "
                  "resize to the backbone's input, rounded to uint8; the backbone's own scaling")
@@ -51,8 +54,7 @@ def backbone_key(backbone, weights=None):
 
 def _differences(old, new):
     return [f"{name}: {old.get(name)!r} in the cache, {new.get(name)!r} now"
-            for name in ("backbone", "weights_sha256", "image_size", "grid", "preprocessing")
-            if old.get(name) != new.get(name)]
+            for name in KEY_FIELDS if old.get(name) != new.get(name)]
 
 
 class FeatureCache:
@@ -74,18 +76,24 @@ class FeatureCache:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"No feature cache at {self.directory!r} (no {CACHE_FILE}); build one with "
                                     "FeatureCache.build(...) or `showattend features`.")
-        with open(path, encoding="utf-8") as f:
-            self.key = json.load(f)
+        self.key = _read_json(path)
+        if not all(name in self.key for name in KEY_FIELDS):
+            raise ValueError(f"{path} is not a feature cache key of this version (it lacks "
+                             f"{', '.join(n for n in KEY_FIELDS if n not in self.key)}): delete {self.directory!r} "
+                             "and extract anew.")
         self.grid_shape = tuple(self.key["grid"])
         self._rows = {}  # path → (shard number, row)
         self.bad = {}  # path → why it could not be read
         self._shards = {}  # shard number → memory-mapped array, opened on first read
-        for listing in sorted(glob.glob(os.path.join(self.directory, "shard_*.json"))):
-            number = int(os.path.basename(listing)[len("shard_"):-len(".json")])
-            with open(listing, encoding="utf-8") as f:
-                contents = json.load(f)
-            self._rows.update((p, (number, row)) for row, p in enumerate(contents["images"]))
-            self.bad.update(contents.get("bad", {}))
+        self.shard_numbers = []  # every complete shard, those that kept no image included
+        for name in sorted(os.listdir(self.directory)):
+            match = SHARD_LISTING.fullmatch(name)  # a kill mid-write leaves *.partial.json: not a shard
+            if match:
+                number = int(match.group(1))
+                contents = _read_json(os.path.join(self.directory, name))
+                self._rows.update((p, (number, row)) for row, p in enumerate(contents["images"]))
+                self.bad.update(contents.get("bad", {}))
+                self.shard_numbers.append(number)
 
     @classmethod
     def open(cls, directory, backbone, weights=None):
@@ -131,8 +139,10 @@ class FeatureCache:
 
     def extract(self, backbone, paths, batch_size=32, shard_size=512, on_bad_image="error", verbose=1):
         """Run ``backbone`` over the ``paths`` not cached yet and write their shards; returns how many
-        images were added. Unreadable files raise an error naming them, or with
-        ``on_bad_image="skip"`` are left out, remembered and counted in one warning."""
+        files it went through (those found unreadable included). Unreadable files raise an error
+        naming them, or with ``on_bad_image="skip"`` are left out, remembered and counted in one
+        warning. One extraction at a time writes to a cache: a second is refused while the first
+        runs (a lock file holds its process id; a killed one's lock is taken over)."""
         import tensorflow as tf
 
         from showattend.data.pipeline import bad_image_errors, decode_path, warn_skipped_images
@@ -153,9 +163,9 @@ class FeatureCache:
                     .map(lambda p: (p, *decode_path(p, size, on_bad_image)), num_parallel_calls=tf.data.AUTOTUNE)
                     .batch(batch_size).prefetch(2))
         progress = _progress(len(todo), verbose)
-        number = max((n for n, _ in self._rows.values()), default=-1) + 1
+        number = max(self.shard_numbers, default=-1) + 1
         buffer, names, bad, done, started = [], [], {}, 0, time.time()
-        with bad_image_errors(todo):
+        with _lock(os.path.join(self.directory, LOCK_FILE)), bad_image_errors(todo):
             for batch_paths, images, ok in pipeline:
                 ok = ok.numpy()
                 batch_paths = [p.decode() for p in batch_paths.numpy()]
@@ -185,6 +195,7 @@ class FeatureCache:
         write_json(stem + ".json", {"images": names, "bad": bad})  # last: the shard counts from here on
         self._rows.update((p, (number, row)) for row, p in enumerate(names))
         self.bad.update(bad)
+        self.shard_numbers.append(number)
 
     # --- reading ---------------------------------------------------------------------------------
 
@@ -216,10 +227,17 @@ class FeatureCache:
         return self.read_rows(self.locate(paths))
 
     def cached_part(self, dataset):
-        """``dataset`` without the images this cache skipped as unreadable (an error if others are missing)."""
+        """``dataset`` without the images this cache skipped as unreadable: an error naming them
+        unless the dataset says ``on_bad_image="skip"`` (images simply missing fail later, in ``locate``)."""
         keep = [i for i, p in enumerate(dataset.images) if os.fspath(p) not in self.bad]
         if len(keep) == len(dataset):
             return dataset
+        if dataset.on_bad_image != "skip":
+            first = next(os.fspath(p) for p in dataset.images if os.fspath(p) in self.bad)
+            skipped = len(dataset) - len(keep)
+            raise ValueError(f"{skipped} image{'s' if skipped > 1 else ''} of {dataset.name!r} could not be read when the "
+                             f"feature cache {self.directory!r} was made, e.g. {self.bad[first]}. Pass "
+                             "on_bad_image='skip' to leave them out.")
         if not keep:
             raise ValueError(f"None of the images of {dataset.name!r} could be read (see {self.directory!r}).")
         return dataset.subset(keep)
@@ -247,3 +265,46 @@ class _LogProgress:
         rate = done / max(now - self.started, 1e-9)
         eta = (self.total - done) / rate if rate else float("inf")
         print(f"{done:,}/{self.total:,} images, {rate:.1f} images/s, ETA {eta:.0f} s", flush=True)
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}): the feature cache is "
+                         "damaged; delete the folder and extract anew.") from None
+
+
+class _lock:
+    """Holds ``path`` (O_EXCL, with this process's id) for one extraction; a lock whose process is
+    gone, killed mid-extraction, is taken over."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        for _ in range(2):
+            try:
+                descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            except FileExistsError:
+                try:
+                    with open(self.path, encoding="utf-8") as f:
+                        pid = int(f.read().strip() or 0)
+                    os.kill(pid, 0)  # raises if no such process
+                except (ValueError, ProcessLookupError, FileNotFoundError):
+                    if os.path.exists(self.path):
+                        os.remove(self.path)  # stale: its process was killed
+                    continue
+                except PermissionError:
+                    pass  # the process exists, under another user
+                raise FileExistsError(f"Another extraction (process {pid}) is writing to {os.path.dirname(self.path)!r}; "
+                                   f"wait for it to finish. If none is running, delete {self.path!r}.") from None
+            with os.fdopen(descriptor, "w") as f:
+                f.write(str(os.getpid()))
+            return self
+        raise FileExistsError(f"Could not take the lock {self.path!r}; delete it if no extraction is running.")
+
+    def __exit__(self, *exc):
+        if os.path.exists(self.path):
+            os.remove(self.path)

@@ -13,7 +13,7 @@ import os
 import keras
 import numpy as np
 
-from showattend.callbacks import AttentionFigures, CaptionMetrics, HistoryCSV, read_history
+from showattend.callbacks import AttentionFigures, CaptionMetrics, HistoryCSV, read_history, write_history
 from showattend.files import atomic_write, write_json
 
 SCHEDULES = ("cosine", "constant", "plateau")
@@ -63,10 +63,12 @@ class Recipe:
 
 def steps_per_epoch(captioner, train, batch_size, feature_cache=None):
     """Batches in one epoch of ``captioner.make_dataset(train, batch_size)`` (the last partial one dropped)."""
+    from showattend.data.pipeline import group_captions
+
     if feature_cache is not None:
         train = feature_cache.cached_part(train)
-    per_image = max(len(refs) for refs in train.captions)
-    return max(1, len(train) // max(1, batch_size // per_image))
+    per_image, groups = group_captions(train.captions)
+    return max(1, len(groups) // max(1, batch_size // per_image))
 
 
 def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, feature_cache=None,
@@ -86,15 +88,20 @@ def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, fea
     model_path, history_path = os.path.join(out, "model.keras"), os.path.join(out, "history.csv")
     steps = steps_per_epoch(captioner, train, batch_size, feature_cache)
     captioner.compile(optimizer=recipe.optimizer(steps, epochs))
-    scores = [r["val_bleu4"] for r in read_history(history_path) if "val_bleu4" in r]
+    # A kill between an epoch's history row and its backup leaves a row the resumed run will redo.
+    history = read_history(history_path)
+    if any(r["epoch"] > backed_up_epochs(out) for r in history):
+        write_history(history_path, [r for r in history if r["epoch"] <= backed_up_epochs(out)])
+    kept = kept_epoch(out)  # the score of the model in model.keras: the bar a resumed run must beat
     metrics = CaptionMetrics(val, max_images=recipe.val_images, beam_size=recipe.val_beam, feature_cache=feature_cache,
                              seed=captioner.seed or 0, verbose=verbose)
     found = [metrics,
              keras.callbacks.ModelCheckpoint(model_path, monitor="val_bleu4", mode="max", save_best_only=True,
-                                             initial_value_threshold=max(scores) if scores else None),
+                                             initial_value_threshold=kept.get("val_bleu4")),
              HistoryCSV(history_path),
              keras.callbacks.BackupAndRestore(os.path.join(out, "backup"), delete_checkpoint=False,
                                               double_checkpoint=True)]
+    found.insert(2, KeptEpoch(found[1], os.path.join(out, KEPT_FILE)))
     if recipe.schedule == "plateau":
         found.append(keras.callbacks.ReduceLROnPlateau("val_bleu4", factor=0.5, patience=recipe.patience_lr,
                                                        mode="max", verbose=verbose))
@@ -112,16 +119,41 @@ def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, fea
     return load_captioner(model_path)
 
 
-def best_epoch(history):
-    """(epoch, row) of the history row with the highest val_bleu4 (the first of equals)."""
-    rows = [r for r in history if "val_bleu4" in r]
-    if not rows:
-        return None, {}
-    best = max(rows, key=lambda r: (r["val_bleu4"], -r["epoch"]))
-    return best["epoch"], best
+KEPT_FILE = "kept_epoch.json"
 
 
-def plot_curves(history, path):
+class KeptEpoch(keras.callbacks.Callback):
+    """Writes ``kept_epoch.json`` (the epoch and validation scores of the model in ``model.keras``)
+    whenever the ``ModelCheckpoint`` before it saves a better model."""
+
+    def __init__(self, checkpoint, path):
+        super().__init__()
+        self.checkpoint, self.path, self.best = checkpoint, path, checkpoint.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.checkpoint.best != self.best:
+            self.best = self.checkpoint.best
+            write_json(self.path, {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()
+                                                           if k.startswith("val_")}})
+
+
+def kept_epoch(out):
+    """The epoch kept in ``out/model.keras`` and its validation scores (``{}`` before the first).
+
+    >>> kept_epoch("runs/demo")  # doctest: +SKIP
+    {'epoch': 5, 'val_bleu4': 0.9906, 'val_cider': 4.88, 'val_loss': 1.6, …}
+    """
+    path = os.path.join(out, KEPT_FILE)
+    return read_json_file(path) if os.path.isfile(path) else {}
+
+
+def backed_up_epochs(out):
+    """How many epochs the run's ``backup/`` holds (keras.callbacks.BackupAndRestore's metadata)."""
+    path = os.path.join(out, "backup", "training_metadata.json")
+    return int(read_json_file(path).get("epoch", 0)) if os.path.isfile(path) else 0
+
+
+def plot_curves(history, path, kept=None):
     """``curves.png``: loss and validation loss (left; cross-entropy too where the loss has other terms),
     validation BLEU-4 (right), per epoch; the epoch kept is marked."""
     from matplotlib.figure import Figure
@@ -141,10 +173,10 @@ def plot_curves(history, path):
     points = [(r["epoch"], r["val_bleu4"]) for r in history if "val_bleu4" in r]
     if points:
         bleu_ax.plot(*zip(*points), marker="o", color="tab:green")
-        epoch, row = best_epoch(history)
-        bleu_ax.axvline(epoch, color="grey", linestyle=":")
-        bleu_ax.annotate(f"kept: epoch {epoch}", (epoch, row["val_bleu4"]), textcoords="offset points",
-                         xytext=(4, -12))
+        if kept:
+            bleu_ax.axvline(kept["epoch"], color="grey", linestyle=":")
+            bleu_ax.annotate(f"kept: epoch {kept['epoch']}", (kept["epoch"], kept["val_bleu4"]),
+                             textcoords="offset points", xytext=(4, -12))
     bleu_ax.set(xlabel="epoch", ylabel="BLEU-4", title="validation BLEU-4 (free-running)")
     for ax in (loss_ax, bleu_ax):
         ax.set_xticks(epochs)
@@ -164,20 +196,38 @@ PAPER_DECODER = dict(embed_dim=512, units=512, attention_dim=512, dropout=0.5, d
 RESUMABLE = ("epochs", "verbose", "tensorboard")  # settings a rerun may change and still resume
 
 
+def training_started(out):
+    """Whether a run in ``out`` has finished an epoch (a backup or a history exists)."""
+    return os.path.isdir(os.path.join(out, "backup")) or os.path.isfile(os.path.join(out, "history.csv"))
+
+
 def check_same_run(out, settings):
     """Refuse to resume the run in ``out`` with other ``settings`` than its ``config.json`` holds
-    (``RESUMABLE`` ones aside); the error lists what changed."""
+    (``RESUMABLE`` ones aside); the error lists what changed. A run that never finished an epoch
+    binds nothing: its settings may change.
+
+    >>> check_same_run("runs/mine", {"data": "folder:captions.csv", "epochs": 30})  # doctest: +SKIP
+    """
     path = os.path.join(out, "config.json")
-    if not os.path.isfile(path):
+    if not os.path.isfile(path) or not training_started(out):
         return
-    with open(path, encoding="utf-8") as f:
-        old = json.load(f)
+    old = read_json_file(path)
     settings = json.loads(json.dumps(settings))  # tuples as lists, as they are read back
     changed = [f"{k}: {old.get(k)!r} before, {settings.get(k)!r} now" for k in sorted(set(old) | set(settings))
                if k not in RESUMABLE and old.get(k) != settings.get(k)]
     if changed:
         raise ValueError(f"{out} holds a run with other settings ({'; '.join(changed)}). Rerun with the same "
                          "settings to resume it, or choose another output folder.")
+
+
+def read_json_file(path):
+    """A JSON file's contents; a broken file is a ValueError that names it."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}); it was not written "
+                         "whole: delete it (and the run's folder, if it is a run's) to start anew.") from None
 
 
 def train(out, data, images=None, backbone="small_vgg", weights=None, image_size=None, fine_tune=False,
@@ -206,6 +256,10 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
     shapes_data = data == "shapes"
     min_count = min_count or (1 if shapes_data else 5)
     max_length = max_length or (30 if shapes_data else 20)
+    cnn_backbones.backbone_info(backbone)  # an unknown name fails now, not after the data is read
+    if cache_features and fine_tune:
+        raise ValueError("--cache-features stores a frozen backbone's features, so it cannot be combined with "
+                         "--fine-tune; drop one of them.")
     if model and "backbone" in model:
         raise ValueError("model= holds the decoder's options (attention, units, embed_dim, …); pass the backbone "
                          f"as backbone=, not model['backbone'] = {model['backbone']!r}.")
@@ -226,7 +280,7 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
     log(f"Data {data}: {len(train_data):,} training images ({train_data.num_captions:,} captions), "
         f"{len(val_data):,} validation images")
     vocabulary_path = os.path.join(out, "vocabulary.json")
-    if os.path.isfile(vocabulary_path):  # resuming: the words the model was built with
+    if os.path.isfile(vocabulary_path) and training_started(out):  # resuming: the words the model was built with
         vocabulary = Vocabulary.load(vocabulary_path)
         log(f"Vocabulary: {len(vocabulary) - 4:,} words (and 4 special tokens) from {vocabulary_path}")
     else:
@@ -246,17 +300,21 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
             log("Note: --cache-features with random backbone weights: the captioner learns from an untrained CNN.")
         directory = feature_dir or os.path.join(out, "features")
         log(f"Feature cache {directory}: {backbone} at {size[0]}×{size[1]} → grid {tuple(encoder.output_shape[1:])}")
-        cache = FeatureCache.build(directory, encoder, list(train_data.images) + list(val_data.images),
-                                   weights=weights, on_bad_image=on_bad_image, verbose=1 if verbose else 0)
+        files = list(train_data.images) + list(val_data.images)
+        cache = FeatureCache.build(directory, encoder, files, weights=weights, on_bad_image=on_bad_image,
+                                   verbose=1 if verbose else 0)
+        skipped = [p for p in files if p in cache.bad]
+        if skipped:  # said again on a resumed run, whose extraction had nothing left to do
+            log(f"{len(skipped)} unreadable image{'s are' if len(skipped) > 1 else ' is'} left out, e.g. "
+                f"{cache.bad[skipped[0]]}")
     captioner = Captioner(encoder, vocabulary, max_length=max_length, seed=seed, train_backbone=not frozen, **model)
     write_json(os.path.join(out, "config.json"), config)  # once the data and features are ready
     log(f"Training a {captioner.attention_kind}-attention captioner ({captioner.count_params():,} parameters, "
         f"backbone {'frozen' if frozen else 'trained'}) for {epochs} epochs into {out}/")
     best = fit_best(captioner, train_data, val_data, out, epochs, batch_size, recipe, feature_cache=cache,
                     tensorboard=tensorboard, verbose=verbose)
-    history = read_history(os.path.join(out, "history.csv"))
-    plot_curves(history, os.path.join(out, "curves.png"))
-    epoch, row = best_epoch(history)
-    log(f"Best epoch {epoch} of {len(history)}: val BLEU-4 {row.get('val_bleu4', float('nan')):.4f}, "
-        f"CIDEr-D {row.get('val_cider', float('nan')):.4f}; wrote {out}/model.keras, history.csv, curves.png")
+    history, kept = read_history(os.path.join(out, "history.csv")), kept_epoch(out)
+    plot_curves(history, os.path.join(out, "curves.png"), kept)
+    log(f"Kept epoch {kept['epoch']} of {len(history)}: val BLEU-4 {kept['val_bleu4']:.4f}, "
+        f"CIDEr-D {kept['val_cider']:.4f}; wrote {out}/model.keras, history.csv, curves.png")
     return best

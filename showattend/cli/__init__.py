@@ -20,7 +20,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         args.run(args)
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, FileExistsError, ValueError) as error:
         print(f"showattend: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

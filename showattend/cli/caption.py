@@ -3,6 +3,9 @@ import os
 
 from showattend.cli.options import positive
 
+BATCH = 32
+FIGURE_PIXELS = 512
+
 
 def add_parser(commands):
     parser = commands.add_parser("caption", help="caption image files with a saved model",
@@ -36,16 +39,19 @@ def caption(args):
     from showattend.data import load_image
     from showattend.visualize import save_attention
 
-    images = [load_image(path) for path in args.images]  # a bad file fails here, named
     model = load_captioner(args.model)
-    captions = model.caption(images, beam_size=args.beam, return_attention=bool(args.plot))
     if args.plot:
         os.makedirs(args.plot, exist_ok=True)
-    for path, image, caption in zip(args.images, images, captions):
-        print(f"{path}\t{caption.text}")
-        if args.plot:
-            stem = os.path.splitext(os.path.basename(path))[0]
-            print(f"  attention: {save_attention(os.path.join(args.plot, f'attention_{stem}.png'), image, caption)}")
+    for first in range(0, len(args.images), BATCH):  # a batch of files in memory at a time
+        paths = args.images[first:first + BATCH]
+        images = [load_image(path, min_size=model.image_size) for path in paths]  # a bad file fails here, named
+        captions = model.caption(images, beam_size=args.beam, return_attention=bool(args.plot))
+        for path, image, caption in zip(paths, images, captions):
+            print(f"{path}\t{caption.text}")
+            if args.plot:
+                stem = os.path.splitext(os.path.basename(path))[0]
+                figure = save_attention(os.path.join(args.plot, f"attention_{stem}.png"), image, caption)
+                print(f"  attention: {figure}")
 
 
 def visualize(args):
@@ -56,8 +62,9 @@ def visualize(args):
     kind = os.path.splitext(args.out)[1].lower()
     if kind not in (".png", ".gif"):
         raise ValueError(f"--out {args.out!r}: the file must end in .png (a figure) or .gif (an animation).")
-    image = load_image(args.image)
     model = load_captioner(args.model)
+    # big enough for a figure, and a huge photo is still never decoded at full size
+    image = load_image(args.image, min_size=tuple(max(FIGURE_PIXELS, n) for n in model.image_size))
     (caption,) = model.caption(image, beam_size=args.beam, return_attention=True,
                                sample=args.reading == "sample", argmax=args.reading == "argmax")
     print(f"{args.image}\t{caption.text}")

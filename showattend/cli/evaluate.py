@@ -9,7 +9,7 @@ def add_parser(commands):
                     "format) to --out, then print BLEU-1..4, METEOR, ROUGE-L and CIDEr-D (pycocoevalcap); the "
                     "metrics are also written beside it as <out>.metrics.json.")
     parser.add_argument("model", help="a model saved with Captioner.save (.keras)")
-    add_data(parser)
+    add_data(parser, from_run=True)
     add_split(parser, None, "test, or for data without a test split the val that training held out")
     parser.add_argument("--beam", type=positive, default=3, help="beam size; 1 is greedy (default: 3)")
     parser.add_argument("--batch-size", type=positive, default=32, help="images captioned at once (default: 32)")
@@ -18,15 +18,26 @@ def add_parser(commands):
 
 
 def run(args):
+    import os
+
     from showattend import load_captioner
     from showattend.datasets import load, test_split
     from showattend.evaluation import evaluate_to_files, format_metrics
+    from showattend.training import read_json_file
 
     model = load_captioner(args.model)  # a bad path fails before the data is read
-    args.split = args.split or test_split(args.data)
-    data = load(args.data, args.split, images=args.images, val_split=args.val_split, seed=args.seed,
-                on_bad_image=args.on_bad_image)
-    print(f"Captioning {len(data):,} images of {args.data} ({args.split}) with beam {args.beam} …")
+    config_path = os.path.join(os.path.dirname(os.path.abspath(args.model)), "config.json")
+    run = read_json_file(config_path) if os.path.isfile(config_path) else {}
+    same_data = run.get("data") == args.data
+    seed = args.seed if args.seed is not None else run.get("seed", 0) if same_data else 0
+    val_split = args.val_split if args.val_split is not None else run.get("val_split", 0.1) if same_data else 0.1
+    split = args.split or test_split(args.data)
+    data = load(args.data, split, images=args.images, val_split=val_split, seed=seed, on_bad_image=args.on_bad_image)
+    print(f"Captioning {len(data):,} images of {args.data} ({split}) with beam {args.beam} …")
+    if split == "val" and same_data:
+        print("Note: 'val' is the split that training captioned to choose its best epoch, so these scores are "
+              "optimistic; images training never saw (a test split, or --split all on another file) give "
+              "unbiased ones.")
     metrics, paths = evaluate_to_files(model, data, args.out, beam_size=args.beam, batch_size=args.batch_size)
     print(format_metrics(metrics))
     print(f"Wrote {paths[0]} and {paths[1]}")

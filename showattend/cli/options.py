@@ -42,14 +42,18 @@ def image_size(text):
     return sizes
 
 
-def add_data(parser):
-    """--data, --images, --val-split, --seed, --on-bad-image."""
+def add_data(parser, from_run=False):
+    """--data, --images, --val-split, --seed, --on-bad-image. ``from_run``: --val-split and --seed
+    default to None, for the command to take the training run's."""
     parser.add_argument("--data", required=True, metavar="SPEC",
                         help="karpathy:JSON, coco:JSON, flickr:TOKEN_FILE, folder:CSV_OR_JSONL, tfds:NAME or shapes")
     parser.add_argument("--images", metavar="DIR", help="the folder the data's image paths are relative to")
-    parser.add_argument("--val-split", type=share, default=0.1,
-                        help="for data without splits: the share of images held out for validation (default: 0.1)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    default = "the training run's (its config.json), else" if from_run else ""
+    parser.add_argument("--val-split", type=share, default=None if from_run else 0.1,
+                        help=f"for data without splits: the share of images held out for validation (default: "
+                             f"{default} 0.1)".replace("  ", " "))
+    parser.add_argument("--seed", type=int, default=None if from_run else 0,
+                        help=f"random seed (default: {default} 0)".replace("  ", " "))
     parser.add_argument("--on-bad-image", choices=("error", "skip"), default="error",
                         help="an unreadable image file stops with an error naming it (default), or is skipped")
 

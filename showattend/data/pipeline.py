@@ -1,4 +1,5 @@
 """tf.data pipelines that feed a Captioner: every reference caption is one training example."""
+import collections
 import contextlib
 import warnings
 
@@ -43,7 +44,7 @@ def bad_image_errors(paths):
     try:
         yield
     except tf.errors.OpError as error:
-        bad = [p for p in paths if p in BAD_IMAGES]
+        bad = [p for p in paths if p in BAD_IMAGES and p in str(error)]  # this failure's file, not an older one
         if not bad:
             raise
         raise ValueError(f"{BAD_IMAGES[bad[0]]}. Fix or remove the file, or pass on_bad_image='skip' to leave "
@@ -69,7 +70,28 @@ def encode_captions(captions, vocabulary, max_length):
     return ids
 
 
+def group_captions(captions):
+    """Captions grouped for batches that hold an image once: (R, [(image index, up to R captions)]).
+
+    R is the number of captions most images have (5 for COCO); an image with more appears in
+    several groups, so that every caption is still seen once an epoch while few rows are padding
+    (COCO has images with up to 7 captions: grouping by the largest count would pad 28 % of the rows).
+
+    >>> group_captions([["a", "b"], ["c", "d"], ["e", "f", "g"]])
+    (2, [(0, ['a', 'b']), (1, ['c', 'd']), (2, ['e', 'f']), (2, ['g'])])
+    """
+    per_image = collections.Counter(len(refs) for refs in captions).most_common(1)[0][0]
+    return per_image, [(i, list(refs[k:k + per_image])) for i, refs in enumerate(captions)
+                       for k in range(0, len(refs), per_image)]
+
+
 def longest_caption(dataset, vocabulary):
+    """The most words any caption of ``dataset`` has.
+
+    >>> from showattend import Vocabulary
+    >>> longest_caption(CaptionDataset(["a.png"], [["a red circle", "a circle"]]), Vocabulary(["a"]))
+    3
+    """
     return max(len(vocabulary.encode(c)) for c in dataset.all_captions())
 
 
@@ -83,8 +105,9 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
 
     - ``group_by_image=False``: tokens (batch_size, steps), one image per caption;
     - ``group_by_image=True``: an image's captions share a batch, so the CNN runs once per image:
-      images (batch_size // R, H, W, 3), tokens (batch_size // R, R, steps), where R is the most
-      captions any image has (images with fewer get all-padding rows, which count for nothing).
+      images (batch_size // R, H, W, 3), tokens (batch_size // R, R, steps), where R is the number
+      of captions most images have (``group_captions``: images with fewer get all-padding rows,
+      which count for nothing; images with more come in several groups).
 
     Image files are decoded lazily, in parallel. With a ``feature_cache``
     (``showattend.features.FeatureCache``) the batches hold ``"features"`` (batch, h, w, C) float16
@@ -104,11 +127,11 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
         dataset = feature_cache.cached_part(dataset)
     max_length = max_length or longest_caption(dataset, vocabulary)
     if group_by_image:
-        per_image = max(len(refs) for refs in dataset.captions)
-        ids = np.zeros((len(dataset), per_image, max_length + 2), dtype=np.int32)
-        for i, refs in enumerate(dataset.captions):
-            ids[i, : len(refs)] = encode_captions(refs, vocabulary, max_length)
-        image_index = np.arange(len(dataset), dtype=np.int32)
+        per_image, groups = group_captions(dataset.captions)
+        ids = np.zeros((len(groups), per_image, max_length + 2), dtype=np.int32)
+        for g, (_, refs) in enumerate(groups):
+            ids[g, : len(refs)] = encode_captions(refs, vocabulary, max_length)
+        image_index = np.array([i for i, _ in groups], dtype=np.int32)
         batch_size = max(1, batch_size // per_image)
     else:
         image_index = np.array([i for i, refs in enumerate(dataset.captions) for _ in refs], dtype=np.int32)

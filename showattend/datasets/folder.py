@@ -16,7 +16,7 @@ def folder(image_dir, captions_file, on_bad_image="error"):
     ``captions_file`` is either a CSV file with a header that has ``image`` and ``caption``
     columns (read with the csv module, so captions may hold commas and quoted quotes), or JSON
     Lines (``.jsonl``, ``.ndjson``, ``.json``; other names are told apart by their first
-    character), one object per line: ``{"image": "a.jpg", "caption": "…"}`` or
+    character), one object per line, or a JSON array of the same objects: ``{"image": "a.jpg", "caption": "…"}`` or
     ``{"image": "a.jpg", "captions": ["…", "…"]}``. An image may have many rows: they are grouped,
     in the order they first appear. Image paths are relative to ``image_dir`` (absolute paths are
     kept); the image id is the path as the file writes it.
@@ -29,7 +29,7 @@ def folder(image_dir, captions_file, on_bad_image="error"):
     image_dir = check_image_dir(image_dir)
     text = read_text(captions_file, "captions file")
     extension = os.path.splitext(os.fspath(captions_file))[1].lower()
-    is_jsonl = extension in JSONL_EXTENSIONS or extension != ".csv" and text.lstrip().startswith("{")
+    is_jsonl = extension in JSONL_EXTENSIONS or extension != ".csv" and text.lstrip()[:1] in ("{", "[")
     rows = _jsonl_rows(text, captions_file) if is_jsonl else _csv_rows(text, captions_file)
     grouped = {}
     for image, captions in rows:
@@ -64,16 +64,28 @@ def _csv_rows(text, path):
         raise AnnotationError(f"{os.fspath(path)!r} is not valid CSV: {error} (line {reader.line_num}).") from None
 
 
-def _jsonl_rows(text, path):
+def _records(text, path):
+    """(where, record) for each object: of a JSON array, or of JSON Lines."""
+    if text.lstrip().startswith("["):  # a .json file holding one array of the same objects
+        try:
+            records = json.loads(text)
+        except json.JSONDecodeError as error:
+            raise AnnotationError(f"{os.fspath(path)!r} is not valid JSON: {error.msg} at line {error.lineno}, "
+                                  f"column {error.colno}.") from None
+        yield from ((f"[{i}]", record) for i, record in enumerate(records))
+        return
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        where = f"line {number}"
         try:
-            record = json.loads(line)
+            yield f"line {number}", json.loads(line)
         except json.JSONDecodeError as error:
-            raise AnnotationError(f"{os.fspath(path)!r}: {where} is not valid JSON: {error.msg} (column "
+            raise AnnotationError(f"{os.fspath(path)!r}: line {number} is not valid JSON: {error.msg} (column "
                                   f"{error.colno}).") from None
+
+
+def _jsonl_rows(text, path):
+    for where, record in _records(text, path):
         image = _image_name(field(record, "image", where, path, str), where, path)
         if "caption" not in record and "captions" not in record:
             raise AnnotationError(f"{os.fspath(path)!r}: {where} has no key 'caption' (a string) or 'captions' "

@@ -18,7 +18,7 @@ FLICKR8K_LISTS = {"train": "Flickr_8k.trainImages.txt", "val": "Flickr_8k.devIma
                   "test": "Flickr_8k.testImages.txt"}
 
 
-def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="error"):
+def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="error", data_dir=None):
     """The CaptionDataset that ``spec`` names, for ``split``.
 
     ``spec`` is one of ``karpathy:PATH`` (a Karpathy split JSON), ``coco:PATH`` (a COCO captions
@@ -26,7 +26,8 @@ def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="
     file), ``tfds:NAME`` (a prepared tensorflow-datasets builder) or ``shapes`` (the built-in
     data). ``images`` is the folder the file's image names are relative to (the image root for
     Karpathy's ``filepath/filename``); the file-based sources need it, ``tfds`` takes it as the
-    folder to export images to.
+    folder to export images to (and ``data_dir`` as tensorflow-datasets' own; by default tfds
+    reads ``TFDS_DATA_DIR``).
 
     Karpathy files, tfds and shapes have their own splits (``"train+restval"`` joins). So does a
     Flickr token file that has Flickr8k's lists beside it (``Flickr_8k.trainImages.txt``,
@@ -59,16 +60,15 @@ def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="
         raise ValueError(f"val_split is the share of images held out for validation, between 0 and 1 (both "
                          f"excluded); got {val_split!r}.")
     if source == "tfds":
-        return tfds(target, split=split, images_dir=images, on_bad_image=on_bad_image)
+        return tfds(target, split=split, data_dir=data_dir, images_dir=images, on_bad_image=on_bad_image)
     if images is None:
         raise ValueError(f"{spec!r} needs images=, the folder that the image names in {target!r} are relative to.")
     path = os.path.expanduser(target)
     if source == "karpathy":
         return karpathy(path, images, split=split, on_bad_image=on_bad_image)
     if source == "flickr":
-        lists = {name: os.path.join(os.path.dirname(os.path.abspath(path)), file)
-                 for name, file in FLICKR8K_LISTS.items()}
-        if all(os.path.isfile(f) for f in lists.values()):
+        lists = _flickr8k_lists(path)
+        if lists:
             chosen = parse_split(split, list(lists), f"{spec!r} (with the Flickr8k image lists beside it)")
             data = flickr(path, images, split_file=[lists[name] for name in chosen], on_bad_image=on_bad_image)
             return dataclasses.replace(data, name=f"flickr-{split}")
@@ -92,9 +92,15 @@ def test_split(spec):
     if source in ("coco", "folder"):
         return "val"
     if source == "flickr":
-        folder = os.path.dirname(os.path.abspath(os.path.expanduser(target.strip())))
-        return "test" if all(os.path.isfile(os.path.join(folder, f)) for f in FLICKR8K_LISTS.values()) else "val"
+        return "test" if _flickr8k_lists(os.path.expanduser(target.strip())) else "val"
     return "test"
+
+
+def _flickr8k_lists(token_file):
+    """{split: path} of Flickr8k's image lists beside ``token_file``, or {} unless all three are there."""
+    folder = os.path.dirname(os.path.abspath(token_file))
+    lists = {name: os.path.join(folder, file) for name, file in FLICKR8K_LISTS.items()}
+    return lists if all(os.path.isfile(f) for f in lists.values()) else {}
 
 
 def seeded_split(dataset, split, val_split=0.1, seed=0, source="the dataset"):

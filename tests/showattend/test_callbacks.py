@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from showattend import Captioner, CaptionDataset, Vocabulary, load_captioner
-from showattend.callbacks import CaptionMetrics, HistoryCSV, corpus_bleu4, cider_d, read_history
+from showattend.callbacks import CaptionMetrics, HistoryCSV, read_history
+from showattend.evaluation import cider_d, corpus_bleu4
 from showattend.datasets import shapes
 
 CAPTION = "a red circle on a grey ground"

@@ -88,6 +88,12 @@ def test_folder_jsonl_caption_and_captions(tmp_path):
     data = folder(tmp_path, jsonl, on_bad_image="skip")
     assert data.image_ids == ["a.png", "b.png"] and data.captions == [["one", "four"], ["two", "three"]]
     assert data.on_bad_image == "skip"
+    array = tmp_path / "captions.json"  # the same objects as one JSON array
+    array.write_text(json.dumps(lines, indent=1))
+    assert folder(tmp_path, array).captions == data.captions
+    array.write_text(json.dumps([{"image": "a.png"}]))
+    with pytest.raises(AnnotationError, match=r"captions\.json.*\[0\] has no key 'caption'"):
+        folder(tmp_path, array)
 
 
 def test_missing_images_are_an_error_or_left_out(tmp_path):

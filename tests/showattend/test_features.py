@@ -81,7 +81,7 @@ def test_unreadable_files_stop_with_their_name_or_are_skipped_and_remembered(tmp
         cache = FeatureCache.build(tmp_path / "lenient", backbone, paths + [str(broken)], batch_size=2,
                                    shard_size=2, on_bad_image="skip", verbose=0)
     assert len(cache) == 3 and list(FeatureCache(tmp_path / "lenient").bad) == [str(broken)]
-    data = CaptionDataset(paths + [str(broken)], [["a"], ["b"], ["c"], ["d"]])
+    data = CaptionDataset(paths + [str(broken)], [["a"], ["b"], ["c"], ["d"]], on_bad_image="skip")
     assert cache.cached_part(data).images == paths
 
 
@@ -158,3 +158,26 @@ def test_progress_in_a_log_file_is_plain_lines_with_an_eta(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(",")[0] for line in lines] == ["40/100 images", "100/100 images"]
     assert lines[-1].endswith("ETA 0 s") and "\x1b" not in "".join(lines)
+
+
+def test_leftovers_of_a_kill_and_a_second_extractor(tmp_path):
+    paths, captions = _image_files(tmp_path / "images", 4)
+    backbone = _backbone()
+    cache = FeatureCache.build(tmp_path / "cache", backbone, paths[:2], batch_size=2, shard_size=2, verbose=0)
+    (tmp_path / "cache" / "shard_00001.partial.json").write_text('{"images": [')  # killed mid-write
+    (tmp_path / "cache" / "extracting.lock").write_text(str(os.getpid()))  # a live extraction
+    with pytest.raises(FileExistsError, match=f"process {os.getpid()}"):
+        FeatureCache(tmp_path / "cache").extract(backbone, paths, batch_size=2, shard_size=2, verbose=0)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / "cache" / "extracting.lock").write_text(str(dead.pid))  # a killed one's lock is taken over
+    again = FeatureCache(tmp_path / "cache")
+    assert again.extract(backbone, paths, batch_size=2, shard_size=2, verbose=0) == 2 and len(again) == 4
+    assert not (tmp_path / "cache" / "extracting.lock").exists()
+    assert again.shard_numbers == [0, 1] and len(FeatureCache(tmp_path / "cache")) == 4
+    np.testing.assert_array_equal(again.read(paths[:2]), cache.read(paths[:2]))
+    # images the cache skipped as unreadable: an error unless the data says skip
+    again.bad[paths[3]] = f"{paths[3]!r} is not a readable image"
+    with pytest.raises(ValueError, match="1 image of .* could not be read"):
+        again.cached_part(CaptionDataset(paths, captions))
+    assert len(again.cached_part(CaptionDataset(paths, captions, on_bad_image="skip"))) == 3

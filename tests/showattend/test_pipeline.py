@@ -35,14 +35,16 @@ def test_drop_remainder_keeps_one_batch_shape(small_data, vocabulary):
 
 
 def test_grouped_batches_hold_every_caption_once(vocabulary):
-    data = CaptionDataset(np.zeros((3, 64, 64, 3), np.uint8),
+    data = CaptionDataset(np.arange(3, dtype=np.uint8)[:, None, None, None] * np.ones((3, 64, 64, 3), np.uint8),
                           [["a red circle", "a circle"], ["a blue square"], ["a square", "a blue one", "one"]])
     x, y = next(iter(caption_dataset_to_tf(data, vocabulary, (64, 64), batch_size=9, shuffle=False,
                                            group_by_image=True)))
-    assert x["images"].shape == (3, 64, 64, 3) and x["tokens"].shape[:2] == (3, 3) == y.shape[:2]
+    # R = 2 (the first of the equally common counts): the third image's 3 captions come in two groups
+    assert x["images"].shape == (4, 64, 64, 3) and x["tokens"].shape[:2] == (4, 2) == y.shape[:2]
     real = [(row != 0).any() for image in y.numpy() for row in image]
-    assert sum(real) == data.num_captions == 6  # padding rows are all zeros
+    assert sum(real) == data.num_captions == 6 and real == [True, True, True, False, True, True, True, False]
     np.testing.assert_array_equal(x["tokens"][0, 0, 1:], y[0, 0, :-1])
+    assert x["images"].numpy()[:, 0, 0, 0].tolist() == [0, 1, 2, 2]
 
 
 def test_a_dataset_smaller_than_a_batch_still_gives_one(small_data, vocabulary):

@@ -70,7 +70,7 @@ def test_evaluate_writes_coco_results_that_pycocoevalcap_scores_the_same(run, fo
     results = tmp_path / "results.json"
     spec = f"folder:{folder / 'captions.csv'}"
     assert main(["evaluate", str(out / "model.keras"), "--data", spec, "--images", str(folder / "photos"),
-                 "--val-split", "0.2", "--beam", "2", "--out", str(results)]) == 0
+                 "--beam", "2", "--out", str(results)]) == 0  # --seed and --val-split: the run's config.json
     output = capsys.readouterr().out
     assert "Captioning 8 images" in output and "(val)" in output  # a folder has no test split: the held-out val
     printed = dict(line.split()[:2] for line in output.splitlines() if line[:1].isupper() and len(line.split()) == 2)

@@ -90,3 +90,19 @@ def test_frozen_backbone_does_not_change(small_data, vocabulary):
     for w, b in zip(model.backbone.weights, before):
         np.testing.assert_array_equal(w.numpy(), b)  # batch-norm statistics included
     assert not np.array_equal(model.decoder.weights[0].numpy(), decoder_before)
+
+
+def test_a_resume_drops_history_rows_its_backup_does_not_hold_and_keeps_the_kept_model(trained):
+    from showattend.callbacks import write_history
+    from showattend.training import kept_epoch
+
+    model, history, folder = trained
+    kept = kept_epoch(folder)
+    assert kept["epoch"] == int(np.argmax(history["val_bleu4"])) + 1 and kept["val_bleu4"] == max(history["val_bleu4"])
+    rows = read_history(folder / "history.csv")
+    # as if killed after epoch 9's row was written but before its backup
+    write_history(folder / "history.csv", rows + [{"epoch": 9, "loss": 0.1, "val_bleu4": 0.9999}])
+    again = Captioner.from_config(model.get_config())
+    fit_best(again, shapes("train", 800, seed=11), shapes("val", 64, seed=11), str(folder), epochs=8,
+             recipe=dataclasses.replace(DEMO_RECIPE, learning_rate=3e-3, val_images=64), verbose=0)
+    assert read_history(folder / "history.csv") == rows and kept_epoch(folder) == kept  # nothing trained
