@@ -166,7 +166,11 @@ class HistoryCSV(keras.callbacks.Callback):
 
 
 def read_history(path):
-    """The rows of a history CSV as dicts of floats (``epoch`` an int); [] when there is no file."""
+    """The rows of a history CSV as dicts of floats (``epoch`` an int); [] when there is no file.
+
+    >>> [row["val_bleu4"] for row in read_history("runs/demo/history.csv")]  # doctest: +SKIP
+    [0.51, 0.79, 0.94, 0.98, 0.99, 0.99]
+    """
     import csv
 
     if not os.path.isfile(path):
@@ -177,6 +181,10 @@ def read_history(path):
 
 
 def write_history(path, rows):
+    """Write history rows (dicts with an ``epoch``) as CSV, atomically; columns are every key seen.
+
+    >>> write_history("history.csv", [{"epoch": 1, "loss": 3.2}, {"epoch": 2, "loss": 2.1}])  # doctest: +SKIP
+    """
     import csv
     import io
 

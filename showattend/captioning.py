@@ -24,6 +24,7 @@ class Caption:
     regions: np.ndarray = None
 
     def to_dict(self):
+        """A JSON-ready dict: text, tokens, score, and attention, beta and regions where present."""
         out = {"text": self.text, "tokens": self.tokens, "score": self.score}
         if self.attention is not None:
             out.update(attention=self.attention.tolist(), beta=self.beta.tolist())

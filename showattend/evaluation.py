@@ -247,7 +247,11 @@ def evaluate(captioner, dataset, beam_size=3, captions=None, batch_size=32):
 
 
 def coco_results(dataset, captions):
-    """The COCO results format: ``[{"image_id": …, "caption": …}]``, one entry per image."""
+    """The COCO results format: ``[{"image_id": …, "caption": …}]``, one entry per image.
+
+    >>> coco_results(test, model.caption(test.images))[:1]  # doctest: +SKIP
+    [{'image_id': 391895, 'caption': 'a man riding a bike down a dirt road'}]
+    """
     return [{"image_id": image_id, "caption": caption.text} for image_id, caption in zip(dataset.image_ids, captions)]
 
 

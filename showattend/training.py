@@ -62,7 +62,12 @@ class Recipe:
 
 
 def steps_per_epoch(captioner, train, batch_size, feature_cache=None):
-    """Batches in one epoch of ``captioner.make_dataset(train, batch_size)`` (the last partial one dropped)."""
+    """Batches in one epoch of ``captioner.make_dataset(train, batch_size)`` (the last partial one
+    dropped): what the learning-rate schedule counts steps in.
+
+    >>> steps_per_epoch(captioner, shapes("train", 2500), batch_size=64)  # doctest: +SKIP
+    156
+    """
     from showattend.data.pipeline import group_captions
 
     if feature_cache is not None:
@@ -155,7 +160,10 @@ def backed_up_epochs(out):
 
 def plot_curves(history, path, kept=None):
     """``curves.png``: loss and validation loss (left; cross-entropy too where the loss has other terms),
-    validation BLEU-4 (right), per epoch; the epoch kept is marked."""
+    validation BLEU-4 (right), per epoch; the epoch kept is marked.
+
+    >>> plot_curves(read_history("runs/demo/history.csv"), "curves.png", kept_epoch("runs/demo"))  # doctest: +SKIP
+    """
     from matplotlib.figure import Figure
 
     epochs = [r["epoch"] for r in history]
@@ -185,7 +193,11 @@ def plot_curves(history, path, kept=None):
 
 
 def count_cut(captions, max_length):
-    """How many ``captions`` have more than ``max_length`` words (they are cut when encoded)."""
+    """How many ``captions`` have more than ``max_length`` words (they are cut when encoded).
+
+    >>> count_cut(["a red circle", "a very long caption indeed"], max_length=4)
+    1
+    """
     from showattend.text import tokenize
 
     return int(np.sum([len(tokenize(c)) > max_length for c in captions]))

@@ -22,9 +22,9 @@ class CaptionDataset:
 
     ``images`` is a uint8 array (N, H, W, 3) or a list of image file paths (decoded lazily, in the
     tf.data pipeline). ``image_ids`` names each image (a COCO id, a file name; default 0..N−1) and is
-    what a COCO results file reports. ``on_bad_image`` says what training and feature extraction do
-    with a file that cannot be decoded: "error" (raise, naming it) or "skip" (leave it out and count
-    it in one warning).
+    what a COCO results file reports. ``on_bad_image`` says what training, evaluation and a feature
+    cache's ``cached_part`` do with a file that cannot be decoded: "error" (raise, naming it) or
+    "skip" (leave it out and count it in one warning); the readers set it.
 
     >>> from showattend.datasets import shapes
     >>> data = shapes("test", num_images=8)
@@ -80,12 +80,20 @@ class CaptionDataset:
 
     @property
     def num_captions(self):
+        """How many reference captions the dataset has in all."""
         return sum(len(refs) for refs in self.captions)
 
     def all_captions(self):
+        """Every reference caption, image after image (what a vocabulary is built from)."""
         return [c for refs in self.captions for c in refs]
 
     def subset(self, indices):
+        """The images at ``indices``, with their captions, objects and ids (the other fields kept).
+
+        >>> from showattend.datasets import shapes
+        >>> shapes("val", num_images=5).subset([4, 0]).image_ids
+        [4, 0]
+        """
         indices = list(indices)
         images = self.images[indices] if isinstance(self.images, np.ndarray) else [self.images[i] for i in indices]
         objects = None if self.objects is None else [self.objects[i] for i in indices]
