@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from showattend.files import atomic_write, write_json
+from showattend.files import atomic_write, read_json, write_json
 
 CACHE_FILE = "cache.json"
 LOCK_FILE = "extracting.lock"
@@ -272,12 +272,7 @@ class _LogProgress:
 
 
 def _read_json(path):
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}): the feature cache is "
-                         "damaged; delete the folder and extract anew.") from None
+    return read_json(path, "the feature cache is damaged; delete the folder and extract anew")
 
 
 class _lock:

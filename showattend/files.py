@@ -37,3 +37,12 @@ def write_text(path, text):
 def write_json(path, data):
     """Write ``data`` as indented JSON to ``path`` atomically."""
     return write_text(path, json.dumps(data, indent=2) + "\n")
+
+
+def read_json(path, advice="delete it to start anew"):
+    """A JSON file's contents; a broken file is a ValueError that names it, its line, and ``advice``."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}): {advice}.") from None

@@ -14,7 +14,7 @@ import keras
 import numpy as np
 
 from showattend.callbacks import AttentionFigures, CaptionMetrics, HistoryCSV, read_history, write_history
-from showattend.files import atomic_write, write_json
+from showattend.files import atomic_write, read_json, write_json
 
 SCHEDULES = ("cosine", "constant", "plateau")
 
@@ -233,13 +233,9 @@ def check_same_run(out, settings):
 
 
 def read_json_file(path):
-    """A JSON file's contents; a broken file is a ValueError that names it."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            return json.load(f)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}); it was not written "
-                         "whole: delete it (and the run's folder, if it is a run's) to start anew.") from None
+    """A run's JSON file; a broken file is a ValueError that names it."""
+    return read_json(path, "it was not written whole; delete it (and the run's folder, if it is a run's) to "
+                           "start anew")
 
 
 def train(out, data, images=None, backbone="small_vgg", weights=None, image_size=None, fine_tune=False,
