@@ -23,7 +23,7 @@ setup(
         "pycocoevalcap>=1.2",
         "nltk",  # corpus_bleu for the per-epoch validation BLEU (no nltk data is downloaded)
         "tensorflow-datasets",  # showattend.datasets.tfds; imported lazily
-        "keras-tuner>=1.4.7,<1.5",  # showattend.tuning; imported lazily
+        "keras-tuner[bayesian]>=1.4.7,<1.5",  # showattend.tuning (imported lazily); [bayesian]: scipy, scikit-learn
         "tensorboard",  # `showattend train --tensorboard`: tf.summary needs it to write logs
     ],
     extras_require={

@@ -1,0 +1,245 @@
+"""CaptionHyperModel: a keras-tuner HyperModel over backbones and the attention decoder."""
+import hashlib
+import json
+import os
+
+import keras
+import keras_tuner as kt
+import numpy as np
+
+import cnn_backbones
+from showattend.callbacks import CaptionMetrics
+from showattend.data.dataset import CaptionDataset
+from showattend.tuning.space import (BACKBONE_SPACE, DECODER_SPACE, HARD_SPACE, MIN_GRID, check_fixed, declare,
+                                     grid_size, option_of, usable)
+
+OBJECTIVES = {"bleu4": "val_bleu4", "val_bleu4": "val_bleu4", "cider": "val_cider", "val_cider": "val_cider"}
+POLICIES = (None, "float32", "mixed_float16", "mixed_bfloat16")
+
+
+def caption_objective(name="val_bleu4"):
+    """``kt.Objective(…, "max")`` for "bleu4"/"val_bleu4" or "cider"/"val_cider": keras-tuner cannot infer
+    the direction of a metric it does not know."""
+    if isinstance(name, kt.Objective):
+        return name
+    if name not in OBJECTIVES:
+        raise ValueError(f"Unknown objective {name!r}. Accepted: {', '.join(OBJECTIVES)}.")
+    return kt.Objective(OBJECTIVES[name], "max")
+
+
+class CaptionHyperModel(kt.HyperModel):
+    """Search space and training of a ``Captioner`` for keras-tuner.
+
+    Every tunable argument (``attention``, ``cell``, ``units``, ``learning_rate``, …; see
+    ``showattend.tuning.space.NAMES``) is tuned over a sensible range when None, pinned when given a
+    value, and searched over a custom range when given a keras-tuner HyperParameter (its name is
+    replaced by the argument's). The defaults, and so the first trial of every search, are the
+    paper's decoder (512/512/512, dropout 0.5, λ = 1) on the first of ``backbones`` with Adam at 4e-4.
+    Per-backbone options are conditional on ``backbone``: ``feature_stage`` (ResNets),
+    ``feature_module`` (GoogLeNets), ``gate_bias`` (highway nets), ``pretrained`` (backbones with
+    ImageNet weights) and under it ``fine_tune``; ``reinforce_weight`` and ``entropy_weight`` are
+    active only for hard attention. Backbones whose grid would be smaller than 4×4 at ``image_size``
+    are left out.
+
+    ``build(hp)`` only constructs: a pretrained backbone loads ``weights`` then (downloaded once into
+    Keras' cache), never while the space is declared. ``fit`` trains with the ``train`` recipe
+    (warm-up and cosine decay, clipped gradients) and a ``CaptionMetrics`` placed before the tuner's
+    callbacks, so the trial's checkpoint is its best epoch by the objective. A frozen pretrained
+    backbone trains from a feature cache shared by the trials with the same backbone. An
+    out-of-memory trial is retried once with half the batch, then fails alone; a loss that is no
+    longer finite stops the trial, and its last epoch is scored on the weights it began with.
+    ``mixed_precision`` ("mixed_float16", "mixed_bfloat16") is set in ``build``, after keras-tuner's
+    ``clear_session``.
+
+    >>> hypermodel = CaptionHyperModel(vocabulary, backbones=["small_vgg", "resnet20"], units=128,
+    ...                                 image_size=(64, 64))  # doctest: +SKIP
+    >>> tuner = make_tuner(hypermodel, "random", max_trials=4, directory="tuning")  # doctest: +SKIP
+    >>> tuner.search(train, validation_data=val, epochs=3)  # doctest: +SKIP
+    """
+
+    def __init__(self, vocabulary, backbones=("small_vgg",), image_size=None, attention=None, cell=None,
+                 attention_score=None, units=None, embed_dim=None, attention_dim=None, dropout=None,
+                 doubly_stochastic=None, learning_rate=None, feature_stage=None, feature_module=None, pretrained=None,
+                 fine_tune=None, gate_bias=None, reinforce_weight=None, entropy_weight=None, weights="imagenet",
+                 objective="val_bleu4", batch_size=64, max_length=30, val_images=200, val_beam=1, feature_dir=None,
+                 mixed_precision=None, seed=0):
+        super().__init__(name="captioner", tunable=True)
+        from showattend.captioner import _as_vocabulary
+
+        self.vocabulary = _as_vocabulary(vocabulary)
+        names = [backbones] if isinstance(backbones, str) else list(backbones or cnn_backbones.list_backbones())
+        if not names:
+            raise ValueError("backbones is empty: name at least one registered backbone, e.g. ['small_vgg'].")
+        if image_size is None:
+            image_size = cnn_backbones.backbone_info(names[0] if names[0] in cnn_backbones.list_backbones()
+                                                     else "small_vgg").default_input_shape[:2]
+        if len(tuple(image_size)) != 2 or min(image_size) < 1:
+            raise ValueError(f"image_size must be (height, width), got {image_size!r}.")
+        self.image_size = tuple(int(s) for s in image_size)
+        self.backbones = usable(names, self.image_size)
+        self.given = dict(attention=attention, cell=cell, attention_score=attention_score, units=units,
+                          embed_dim=embed_dim, attention_dim=attention_dim, dropout=dropout,
+                          doubly_stochastic=doubly_stochastic, learning_rate=learning_rate,
+                          feature_stage=feature_stage, feature_module=feature_module, pretrained=pretrained,
+                          fine_tune=fine_tune, gate_bias=gate_bias, reinforce_weight=reinforce_weight,
+                          entropy_weight=entropy_weight)
+        check_fixed(self.given)
+        if mixed_precision not in POLICIES:
+            raise ValueError(f"Unknown mixed_precision {mixed_precision!r}. Accepted: {POLICIES}.")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
+        self.objective = caption_objective(objective)
+        self.weights, self.batch_size, self.max_length = weights, batch_size, int(max_length)
+        self.val_images, self.val_beam, self.feature_dir = int(val_images), int(val_beam), feature_dir
+        self.mixed_precision, self.seed = mixed_precision, seed
+        self.project_dir = None  # set by the tuner: the default home of the feature cache
+        self.deadline = None  # set by the tuner under a time budget: a trial stops at the epoch that passes it
+        self.batch_size_used = None
+
+    # --- the space ------------------------------------------------------------------------------
+
+    def declare_hyperparameters(self, hp):
+        """Declare the whole space, conditional scopes included, without building anything."""
+        self._values(hp)
+
+    def _options(self, option, choices):
+        """Backbones that take ``option``, and the values of it that give them all a large enough grid."""
+        parents = [n for n in self.backbones if option_of(n, option)]
+        fits = [c for c in choices if all(min(grid_size(n, self.image_size, **{option: c})) >= MIN_GRID
+                                          for n in parents)]
+        return parents, fits or choices[-1:]
+
+    def _values(self, hp):
+        """Declare every hyperparameter in ``hp`` (idempotent) and return the active values by name."""
+        values = {"backbone": declare(hp, "backbone", self.backbones[0] if len(self.backbones) == 1 else None,
+                                      "Choice", {"values": self.backbones}, self.backbones[0])}
+        for option in ("feature_stage", "feature_module"):
+            kind, arguments, _ = BACKBONE_SPACE[option]
+            parents, fits = self._options(option, arguments["values"])
+            if parents:
+                with hp.conditional_scope("backbone", parents):
+                    values[option] = declare(hp, option, self.given[option], kind, {"values": fits}, fits[0])
+        pretrainable = [n for n in self.backbones if cnn_backbones.backbone_info(n).imagenet_weights]
+        if pretrainable:
+            with hp.conditional_scope("backbone", pretrainable):
+                values["pretrained"] = declare(hp, "pretrained", self.given["pretrained"], *BACKBONE_SPACE["pretrained"])
+                with hp.conditional_scope("pretrained", [True]):
+                    values["fine_tune"] = declare(hp, "fine_tune", self.given["fine_tune"], *BACKBONE_SPACE["fine_tune"])
+        gated = [n for n in self.backbones if option_of(n, "gate_bias")]
+        if gated:
+            with hp.conditional_scope("backbone", gated):
+                values["gate_bias"] = declare(hp, "gate_bias", self.given["gate_bias"], *BACKBONE_SPACE["gate_bias"])
+        for name, space in DECODER_SPACE.items():
+            values[name] = declare(hp, name, self.given[name], *space)
+        with hp.conditional_scope("attention", ["hard"]):
+            for name, space in HARD_SPACE.items():
+                values[name] = declare(hp, name, self.given[name], *space)
+        return {name: value for name, value in values.items() if value is not None}
+
+    # --- build and fit --------------------------------------------------------------------------
+
+    def build(self, hp):
+        """A compiled Captioner for ``hp``'s values; a pretrained backbone loads its weights here."""
+        from showattend.captioner import Captioner
+        from showattend.training import Recipe
+
+        if self.mixed_precision:  # after keras-tuner's clear_session, which resets the policy
+            keras.mixed_precision.set_global_policy(self.mixed_precision)
+        values = self._values(hp)
+        options = {k: values[k] for k in ("feature_stage", "feature_module", "gate_bias") if k in values}
+        pretrained = bool(values.get("pretrained"))
+        frozen = pretrained and not values.get("fine_tune")
+        encoder = cnn_backbones.create_backbone(values["backbone"], input_shape=(*self.image_size, 3),
+                                                weights=self.weights if pretrained else None, trainable=not frozen,
+                                                **options)
+        decoder = {k: values[k] for k in (*DECODER_SPACE, *HARD_SPACE) if k in values and k != "learning_rate"}
+        model = Captioner(encoder, self.vocabulary, max_length=self.max_length, seed=self.seed,
+                          train_backbone=not frozen, **decoder)
+        model.compile(optimizer=Recipe(learning_rate=values["learning_rate"], schedule="constant").optimizer(1, 1))
+        return model
+
+    def fit(self, hp, model, x=None, validation_data=None, epochs=1, callbacks=None, initial_epoch=0, verbose="auto",
+            **kwargs):
+        """Train ``model`` on CaptionDatasets ``x`` and ``validation_data``; returns the History, whose
+        every epoch has ``val_bleu4`` and ``val_cider``."""
+        from showattend.training import Recipe, steps_per_epoch
+        from showattend.tuning.guards import TrialGuard, is_out_of_memory
+
+        for name, data in (("x", x), ("validation_data", validation_data)):
+            if not isinstance(data, CaptionDataset):
+                raise ValueError(f"CaptionHyperModel.fit needs CaptionDatasets: search(train, validation_data=val, …); "
+                                 f"{name} is {type(data).__name__}.")
+        cache = self._feature_cache(model, x, validation_data)
+        metrics = CaptionMetrics(validation_data, max_images=self.val_images, beam_size=self.val_beam,
+                                 feature_cache=cache, seed=self.seed)
+        guard = TrialGuard(self.deadline)
+        callbacks = [metrics, guard, *(callbacks or [])]
+        start, batch_size = model.get_weights(), self.batch_size
+        while True:
+            try:
+                steps = steps_per_epoch(model, x, batch_size, cache)
+                self.batch_size_used = batch_size
+                model.compile(optimizer=Recipe(learning_rate=hp.get("learning_rate")).optimizer(
+                    steps, max(1, epochs - initial_epoch)))
+                history = model.fit(x, validation_data=validation_data, epochs=epochs, initial_epoch=initial_epoch,
+                                    batch_size=batch_size, feature_cache=cache, callbacks=callbacks, verbose=verbose,
+                                    **kwargs)
+                return history
+            except Exception as error:  # noqa: BLE001  (only out-of-memory errors are handled)
+                if not is_out_of_memory(error):
+                    raise
+                if batch_size < self.batch_size or batch_size < 2:
+                    raise kt.errors.FailedTrialError(
+                        f"Out of memory at batch size {self.batch_size} and again at {batch_size}: this trial "
+                        "fails and the search goes on.") from None
+                batch_size //= 2
+                print(f"Out of memory at batch size {batch_size * 2}: retrying this trial with {batch_size}.")
+                model.set_weights(start)
+
+    def fit_all(self, hp, model, train, val, epochs, verbose="auto"):
+        """Train ``model`` on ``train`` and ``val`` together (``export_best(retrain=True)``): no epoch is
+        picked, since nothing is held out."""
+        from showattend.training import Recipe, steps_per_epoch
+
+        both = join(train, val)
+        cache = self._feature_cache(model, train, val)
+        model.compile(optimizer=Recipe(learning_rate=hp.get("learning_rate")).optimizer(
+            steps_per_epoch(model, both, self.batch_size, cache), epochs))
+        return model.fit(both, epochs=epochs, batch_size=self.batch_size, feature_cache=cache, verbose=verbose)
+
+    def _feature_cache(self, model, train, val):
+        """A feature cache of the frozen backbone over ``train`` and ``val`` when they are files; shared by
+        every trial with the same backbone, weights and image size (the folder is named by that key)."""
+        if model.backbone.trainable or isinstance(train.images, np.ndarray) or isinstance(val.images, np.ndarray):
+            return None
+        from showattend.features import FeatureCache, backbone_key
+
+        key = json.dumps(backbone_key(model.backbone, self.weights), sort_keys=True)
+        root = self.feature_dir or os.path.join(self.project_dir or ".", "features")
+        directory = os.path.join(root, f"{model.backbone.name}_{hashlib.sha256(key.encode()).hexdigest()[:12]}")
+        return FeatureCache.build(directory, model.backbone, list(train.images) + list(val.images),
+                                  weights=self.weights, on_bad_image=train.on_bad_image)
+
+    def settings(self):
+        """What a resumed search must share with the one it resumes, besides the space (which holds the
+        tuned and pinned arguments) and the data."""
+        words = hashlib.sha256("\n".join(self.vocabulary.words).encode()).hexdigest()[:16]
+        return {"backbones": self.backbones, "image_size": list(self.image_size),
+                "weights": str(self.weights), "objective": self.objective.name, "batch_size": self.batch_size,
+                "max_length": self.max_length, "val_images": self.val_images, "val_beam": self.val_beam,
+                "mixed_precision": self.mixed_precision, "vocabulary": f"{len(self.vocabulary)} words, {words}"}
+
+
+
+def join(first, second):
+    """Two CaptionDatasets of the same kind as one (image ids of the second made distinct if they clash)."""
+    import dataclasses
+
+    if isinstance(first.images, np.ndarray) != isinstance(second.images, np.ndarray):
+        raise ValueError("Cannot join a dataset of arrays with one of files.")
+    images = (np.concatenate([first.images, second.images]) if isinstance(first.images, np.ndarray)
+              else list(first.images) + list(second.images))
+    ids = list(first.image_ids) + [f"val:{i}" if i in set(first.image_ids) else i for i in second.image_ids]
+    objects = None if first.objects is None or second.objects is None else first.objects + second.objects
+    return dataclasses.replace(first, images=images, captions=first.captions + second.captions, objects=objects,
+                               image_ids=ids)

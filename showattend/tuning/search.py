@@ -1,0 +1,239 @@
+"""Tuners for showattend's hypermodels: the algorithm, the known-good first trial, the time budget, per-epoch
+histories kept per trial, and a resume that refuses a changed space or changed data."""
+import hashlib
+import json
+import os
+import time
+
+import keras_tuner as kt
+import numpy as np
+
+from showattend.files import read_json, write_json
+from showattend.tuning.guards import parse_duration
+
+ALGORITHMS = ("hyperband", "bayesian", "random")
+SEARCH_FILE = "showattend_search.json"  # the settings, space and data a resumed search must share
+HISTORY_FILE = "history.json"  # per trial: one row per epoch (keras-tuner keeps only the best epoch)
+
+
+class _FirstTrialDefaultsAndBudget:
+    """Oracle behaviour: the first trial takes every hyperparameter's default (a baseline for every
+    search), and no trial starts after ``deadline``."""
+
+    deadline = None
+
+    def populate_space(self, trial_id):
+        if self.deadline is not None and time.time() >= self.deadline:
+            print("The time budget is spent: no new trial starts.")
+            return {"status": kt.engine.trial.TrialStatus.STOPPED, "values": None}
+        return super().populate_space(trial_id)
+
+    def _random_values(self):
+        if self._tried_so_far:
+            return super()._random_values()
+        values = kt.HyperParameters()
+        for hp in self.hyperparameters.space:
+            values.merge([hp])
+            if values.is_active(hp):
+                values.values[hp.name] = hp.default
+        return values.values
+
+
+def _oracle(algorithm, objective, max_epochs, max_trials, factor, seed, max_consecutive_failed_trials):
+    common = dict(objective=objective, seed=seed, max_consecutive_failed_trials=max_consecutive_failed_trials)
+    if algorithm == "hyperband":
+        base, arguments = kt.oracles.HyperbandOracle, dict(max_epochs=max_epochs, factor=factor)
+    elif algorithm == "bayesian":
+        base, arguments = kt.oracles.BayesianOptimizationOracle, dict(max_trials=max_trials or 10)
+    elif algorithm == "random":
+        base, arguments = kt.oracles.RandomSearchOracle, dict(max_trials=max_trials or 10)
+    else:
+        raise ValueError(f"Unknown algorithm {algorithm!r}. Accepted: {', '.join(ALGORITHMS)}.")
+    oracle_class = type(f"Showattend{base.__name__}", (_FirstTrialDefaultsAndBudget, base), {})
+    return oracle_class(**common, **arguments)
+
+
+class SearchTuner(kt.Tuner):
+    """keras-tuner's Tuner for showattend's hypermodels (captioners and backbone classifiers).
+
+    Construction declares the space without building a model. Hyperband's rounds go on from the
+    trial they promote; every epoch of every trial is kept in ``trial_<id>/history.json`` (seconds,
+    parameters, batch size and the epoch's logs), and ``search`` refuses data other than the data
+    the search began with.
+    """
+
+    def __init__(self, oracle, hypermodel, max_epochs, settings, **kwargs):
+        self.max_epochs, self.settings = max_epochs, settings
+        super().__init__(oracle, hypermodel, **kwargs)
+        self._epoch_started = None
+
+    def _populate_initial_space(self):
+        if type(self.hypermodel).declare_hyperparameters is kt.HyperModel.declare_hyperparameters:
+            return super()._populate_initial_space()
+        hp = self.oracle.get_space()
+        self.hypermodel.declare_hyperparameters(hp)
+        self.oracle.update_space(hp)
+
+    def search(self, *fit_args, **fit_kwargs):
+        """keras-tuner's search, after checking that a resumed search trains on the same data;
+        ``epochs`` defaults to ``max_epochs`` (Hyperband sets each round's own)."""
+        fit_kwargs.setdefault("epochs", self.max_epochs)
+        if is_chief_or_alone():
+            record = {**self.settings, "data": data_fingerprint(fit_args, fit_kwargs)}
+            check_unchanged(self.project_dir, record, data_only=True)
+            write_json(os.path.join(self.project_dir, SEARCH_FILE), record)
+        return super().search(*fit_args, **fit_kwargs)
+
+    def run_trial(self, trial, *fit_args, **fit_kwargs):
+        values = trial.hyperparameters.values
+        if "tuner/epochs" in values:  # a Hyperband round: train from initial_epoch to its epochs
+            fit_kwargs["epochs"], fit_kwargs["initial_epoch"] = values["tuner/epochs"], values["tuner/initial_epoch"]
+        self.hypermodel.project_dir = self.project_dir
+        self.hypermodel.deadline = self.oracle.deadline if hasattr(self.oracle, "deadline") else None
+        return super().run_trial(trial, *fit_args, **fit_kwargs)
+
+    def _build_hypermodel(self, hp):
+        model = super()._build_hypermodel(hp)
+        if "tuner/trial_id" in hp.values:  # Hyperband promotes a trial: start from its best epoch
+            model.load_weights(self._get_checkpoint_fname(hp.values["tuner/trial_id"]))
+        return model
+
+    def on_epoch_begin(self, trial, model, epoch, logs=None):
+        self._epoch_started = time.time()
+
+    def on_epoch_end(self, trial, model, epoch, logs=None):
+        rows = [r for r in self._history(trial) if r["epoch"] <= epoch]  # a rerun trial rewrites its epochs
+        logs = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
+        rows.append({"epoch": epoch + 1, "seconds": time.time() - (self._epoch_started or time.time()),
+                     "params": int(model.count_params()), "batch_size": getattr(self.hypermodel, "batch_size_used", None),
+                     **logs})
+        write_json(os.path.join(self.get_trial_dir(trial.trial_id), HISTORY_FILE), rows)
+
+    def _history(self, trial):
+        path = os.path.join(self.get_trial_dir(trial.trial_id), HISTORY_FILE)
+        if os.path.isfile(path):
+            return read_json(path)
+        parent = trial.hyperparameters.values.get("tuner/trial_id")
+        if parent:  # a Hyperband round's curve begins with the epochs of the trial it goes on from
+            initial = trial.hyperparameters.values.get("tuner/initial_epoch", 0)
+            path = os.path.join(self.get_trial_dir(parent), HISTORY_FILE)
+            return [r for r in read_json(path) if r["epoch"] <= initial] if os.path.isfile(path) else []
+        return []
+
+
+def is_chief_or_alone():
+    """True in a search without workers, and in a distributed search's chief."""
+    return os.environ.get("KERASTUNER_TUNER_ID", "chief") == "chief" or "KERASTUNER_ORACLE_IP" not in os.environ
+
+
+def data_fingerprint(fit_args, fit_kwargs):
+    """A short description and hash of the training and validation data given to ``search``."""
+    parts = []
+    for value in (*fit_args, *fit_kwargs.values()):
+        if hasattr(value, "captions") and hasattr(value, "images"):  # a CaptionDataset
+            images = value.images
+            digest = hashlib.sha256()
+            digest.update(images.tobytes() if isinstance(images, np.ndarray) else "\n".join(map(str, images)).encode())
+            digest.update(json.dumps(value.captions).encode())
+            parts.append(f"{len(value)} images, {digest.hexdigest()[:16]}")
+        elif isinstance(value, np.ndarray):
+            parts.append(f"array {value.shape} {hashlib.sha256(value.tobytes()).hexdigest()[:16]}")
+        elif isinstance(value, tuple) and all(isinstance(v, np.ndarray) for v in value):
+            parts.append(data_fingerprint(value, {}))
+    return "; ".join(parts)
+
+
+def _space(hypermodel):
+    hp = kt.HyperParameters()
+    hypermodel.declare_hyperparameters(hp)
+    return {h.name: h.get_config() for h in hp.space}
+
+
+def _differences(old, new):
+    said = []
+    for key in sorted(set(old) | set(new)):
+        if key == "space":
+            space_old, space_new = old.get(key, {}), new.get(key, {})
+            said += [f"{n} was added to the space" for n in space_new if n not in space_old]
+            said += [f"{n} was removed from the space" for n in space_old if n not in space_new]
+            said += [f"{n} changed from {space_old[n]} to {space_new[n]}" for n in space_new
+                     if n in space_old and space_old[n] != space_new[n]]
+        elif isinstance(old.get(key), dict) and isinstance(new.get(key), dict):
+            said += _differences(old[key], new[key])
+        elif old.get(key) != new.get(key):
+            said.append(f"{key} changed from {old.get(key)!r} to {new.get(key)!r}")
+    return said
+
+
+def check_unchanged(project_dir, record, data_only=False):
+    """Refuse to resume the search in ``project_dir`` with other settings, space or data (keras-tuner
+    would silently keep the old space and mix the trials)."""
+    path = os.path.join(project_dir, SEARCH_FILE)
+    if not os.path.isfile(path):
+        return
+    old = read_json(path, "delete the search's folder, or pass overwrite=True (--overwrite), to start anew")
+    if data_only:
+        old, record = {"data": old.get("data")}, {"data": record.get("data")}
+    else:
+        old = {k: v for k, v in old.items() if k != "data"}
+    changed = _differences(old, record)
+    if changed:
+        raise ValueError(f"The search in {project_dir} was started with other settings, so it cannot resume: "
+                         f"{'; '.join(changed)}. Rerun with the same settings to resume it, or start anew with "
+                         "overwrite=True (showattend tune --overwrite) or another directory or project name.")
+
+
+def make_tuner(hypermodel, algorithm="hyperband", max_epochs=10, max_trials=None, factor=3, objective=None,
+               directory="tuning", project_name="search", overwrite=False, time_budget=None, seed=0,
+               distribution_strategy=None, max_consecutive_failed_trials=10, verbose=1):
+    """A keras-tuner tuner for ``hypermodel`` (a CaptionHyperModel or a cnn_backbones BackboneHyperModel).
+
+    ``algorithm``: "hyperband" (``max_epochs`` and ``factor`` set the budget; ``max_trials`` is
+    unused), "bayesian" or "random" (``max_trials`` trials of ``max_epochs`` epochs). The objective
+    is the hypermodel's (val_bleu4 for captioners), always maximised. The first trial takes every
+    default. ``time_budget`` ("2h", "45m", seconds) lets no trial start after it and stops the trial
+    in flight at the end of its epoch. Rerunning with the same arguments resumes the search in
+    ``directory/project_name``: finished trials are kept and the trial in flight reruns; a rerun with
+    another space, settings or data is refused (``overwrite=True`` starts anew).
+
+    >>> tuner = make_tuner(hypermodel, "random", max_trials=8, max_epochs=5)  # doctest: +SKIP
+    >>> tuner.search(train, validation_data=val)  # doctest: +SKIP
+    """
+    objective = objective or getattr(hypermodel, "objective", None)
+    if objective is None:
+        raise ValueError("Give an objective, e.g. keras_tuner.Objective('val_accuracy', 'max').")
+    if isinstance(objective, str):
+        objective = kt.Objective(objective, "max")
+    if not isinstance(max_epochs, int) or max_epochs < 1:
+        raise ValueError(f"max_epochs must be a positive integer, got {max_epochs!r}.")
+    if algorithm == "hyperband" and factor < 2:
+        raise ValueError(f"Hyperband's factor must be at least 2, got {factor!r}.")
+    budget = parse_duration(time_budget)
+    oracle = _oracle(algorithm, objective, max_epochs, max_trials, factor, seed, max_consecutive_failed_trials)
+    settings = {"algorithm": algorithm, "max_epochs": max_epochs, "max_trials": max_trials,
+                "factor": factor if algorithm == "hyperband" else None, "objective": objective.name, "seed": seed,
+                "hypermodel": hypermodel.settings() if hasattr(hypermodel, "settings") else type(hypermodel).__name__,
+                "space": _space(hypermodel)}
+    project_dir = os.path.join(directory, project_name)
+    resuming = not overwrite and os.path.isfile(os.path.join(project_dir, "oracle.json"))
+    if resuming and is_chief_or_alone():
+        check_unchanged(project_dir, settings)
+    tuner = SearchTuner(oracle, hypermodel, max_epochs, settings, directory=directory, project_name=project_name,
+                        overwrite=overwrite, distribution_strategy=distribution_strategy)
+    tuner.oracle.verbose = verbose
+    if budget is not None:
+        oracle.deadline = time.time() + budget
+    if resuming and is_chief_or_alone():
+        print(resume_summary(tuner))
+    return tuner
+
+
+def resume_summary(tuner):
+    """What a resumed search keeps and reruns, in one line."""
+    statuses = [t.status for t in tuner.oracle.trials.values()]
+    finished = statuses.count("COMPLETED")
+    failed = sum(s in ("FAILED", "INVALID") for s in statuses)
+    rerun = len(tuner.oracle._retry_queue)
+    return (f"Resuming the search in {tuner.project_dir}: {finished} finished trial{'s' * (finished != 1)} kept, "
+            f"{rerun} in flight when it stopped {'rerun' if rerun != 1 else 'reruns'} from its start, "
+            f"{failed} failed.")
