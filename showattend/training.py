@@ -238,6 +238,12 @@ def read_json_file(path):
                            "start anew")
 
 
+def text_defaults(data):
+    """(min_count, max_length) for a data spec: every word and 30 words for shapes; words seen 5 times and
+    captions cut at 20 words for real data, the field's defaults."""
+    return (1, 30) if data.split(":")[0] == "shapes" else (5, 20)
+
+
 def train(out, data, images=None, backbone="small_vgg", weights=None, image_size=None, fine_tune=False,
           cache_features=False, feature_dir=None, epochs=20, batch_size=64, max_length=None, min_count=None,
           max_vocab=10000, val_split=0.1, seed=0, recipe=None, model=None, tensorboard=None, on_bad_image="error",
@@ -261,9 +267,8 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
     from showattend.features import FeatureCache
     from showattend.text import Vocabulary
 
-    shapes_data = data == "shapes"
-    min_count = min_count or (1 if shapes_data else 5)
-    max_length = max_length or (30 if shapes_data else 20)
+    default_count, default_length = text_defaults(data)
+    min_count, max_length = min_count or default_count, max_length or default_length
     cnn_backbones.backbone_info(backbone)  # an unknown name fails now, not after the data is read
     if cache_features and fine_tune:
         raise ValueError("--cache-features stores a frozen backbone's features, so it cannot be combined with "

@@ -5,19 +5,21 @@ Each subcommand is a module with ``add_parser(commands)`` and ``run(args)``.
 import argparse
 import sys
 
-from showattend.cli import caption, demo, evaluate, features, train
+from showattend.cli import caption, demo, evaluate, features, train, tune
 
 
 def _parser():
     parser = argparse.ArgumentParser(prog="showattend", description='"Show, Attend and Tell" image captioning.')
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (demo, train, evaluate, features, caption):
+    for module in (demo, train, evaluate, features, caption, tune):
         module.add_parser(commands)
     return parser
 
 
 def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
+    args.argv = argv
     try:
         args.run(args)
     except (FileNotFoundError, FileExistsError, ValueError) as error:

@@ -12,7 +12,7 @@ from showattend.datasets.karpathy import karpathy
 from showattend.datasets.shapes import shapes
 from showattend.datasets.tfds import tfds
 
-SPECS = ("karpathy:PATH", "coco:PATH", "flickr:PATH", "folder:PATH", "tfds:NAME", "shapes")
+SPECS = ("karpathy:PATH", "coco:PATH", "flickr:PATH", "folder:PATH", "tfds:NAME", "shapes", "shapes:N")
 SEEDED_SPLITS = ("train", "val", "all")
 FLICKR8K_LISTS = {"train": "Flickr_8k.trainImages.txt", "val": "Flickr_8k.devImages.txt",
                   "test": "Flickr_8k.testImages.txt"}
@@ -24,7 +24,7 @@ def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="
     ``spec`` is one of ``karpathy:PATH`` (a Karpathy split JSON), ``coco:PATH`` (a COCO captions
     JSON), ``flickr:PATH`` (a Flickr token file), ``folder:PATH`` (a CSV or JSON Lines captions
     file), ``tfds:NAME`` (a prepared tensorflow-datasets builder) or ``shapes`` (the built-in
-    data). ``images`` is the folder the file's image names are relative to (the image root for
+    data; ``shapes:N`` has N training images and N/5 validation and test images, for quick runs). ``images`` is the folder the file's image names are relative to (the image root for
     Karpathy's ``filepath/filename``); the file-based sources need it, ``tfds`` takes it as the
     folder to export images to (and ``data_dir`` as tensorflow-datasets' own; by default tfds
     reads ``TFDS_DATA_DIR``).
@@ -49,8 +49,12 @@ def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="
                          f"Accepted: {', '.join(SPECS)}.")
     source, colon, target = spec.partition(":")
     source, target = source.strip().lower(), target.strip()
-    if source == "shapes" and not target:
-        return shapes(split)
+    if source == "shapes":
+        if not target:
+            return shapes(split)
+        if not target.isdigit() or int(target) < 5:
+            raise ValueError(f"shapes:N takes a number of training images (at least 5), got {spec!r}.")
+        return shapes(split, num_images=int(target) if split == "train" else max(1, int(target) // 5))
     if source not in ("karpathy", "coco", "flickr", "folder", "tfds") or not colon:
         raise ValueError(f"Unknown dataset spec {spec!r}. Accepted: {', '.join(SPECS)}.")
     if not target:

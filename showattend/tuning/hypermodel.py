@@ -10,7 +10,7 @@ import numpy as np
 import cnn_backbones
 from showattend.callbacks import CaptionMetrics
 from showattend.data.dataset import CaptionDataset
-from showattend.tuning.space import (BACKBONE_SPACE, DECODER_SPACE, HARD_SPACE, MIN_GRID, check_fixed, declare,
+from showattend.tuning.space import (BACKBONE_SPACE, DECODER_SPACE, HARD_SPACE, MIN_GRID, NAMES, check_fixed, declare,
                                      grid_size, option_of, usable)
 
 OBJECTIVES = {"bleu4": "val_bleu4", "val_bleu4": "val_bleu4", "cider": "val_cider", "val_cider": "val_cider"}
@@ -56,6 +56,8 @@ class CaptionHyperModel(kt.HyperModel):
     >>> tuner = make_tuner(hypermodel, "random", max_trials=4, directory="tuning")  # doctest: +SKIP
     >>> tuner.search(train, validation_data=val, epochs=3)  # doctest: +SKIP
     """
+
+    TUNABLE = tuple(n for n in NAMES if n != "backbone")  # the arguments that tune, pin or range a hyperparameter
 
     def __init__(self, vocabulary, backbones=("small_vgg",), image_size=None, attention=None, cell=None,
                  attention_score=None, units=None, embed_dim=None, attention_dim=None, dropout=None,

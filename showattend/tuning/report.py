@@ -100,6 +100,7 @@ def plot_results(tuner, path, top=5):
         axes[2].plot([h["epoch"] for h in history], [h.get(objective, np.nan) for h in history], "o-",
                      label=f"trial {row['trial']} ({row['score']:.3f})")
     axes[2].set(title=f"learning curves of the best {top}", xlabel="epoch", ylabel=objective)
+    axes[2].xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     if axes[2].lines:
         axes[2].legend(fontsize=8)
     figure.tight_layout()

@@ -106,7 +106,7 @@ class SearchTuner(kt.Tuner):
         logs = {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}
         rows.append({"epoch": epoch + 1, "seconds": time.time() - (self._epoch_started or time.time()),
                      "params": int(model.count_params()), "batch_size": getattr(self.hypermodel, "batch_size_used", None),
-                     **logs})
+                     "worker": self.tuner_id, **logs})
         write_json(os.path.join(self.get_trial_dir(trial.trial_id), HISTORY_FILE), rows)
 
     def _history(self, trial):
@@ -223,7 +223,7 @@ def make_tuner(hypermodel, algorithm="hyperband", max_epochs=10, max_trials=None
     tuner.oracle.verbose = verbose
     if budget is not None:
         oracle.deadline = time.time() + budget
-    if resuming and is_chief_or_alone():
+    if resuming and is_chief_or_alone() and verbose:
         print(resume_summary(tuner))
     return tuner
 
