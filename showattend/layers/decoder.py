@@ -92,8 +92,10 @@ class AttentionDecoder(keras.layers.Layer):
         attention: s ~ Categorical(α), ẑ = β a_s) or "argmax" (s = argmax α). A boolean tensor
         chooses per call between "sample" and "expectation" (the training minibatch's coin).
         """
-        scores = self.attention.scores(projected, h)  # (batch, regions)
+        # α, β and the context stay in float32 under a mixed-precision policy (softmax over regions)
+        scores = ops.cast(self.attention.scores(projected, h), "float32")  # (batch, regions)
         alpha, log_alpha = ops.softmax(scores, axis=-1), ops.log_softmax(scores, axis=-1)
+        features = ops.cast(features, "float32")
         expected = ops.sum(ops.expand_dims(alpha, -1) * features, axis=1)  # (batch, features)
         if isinstance(reading, str) and reading == "expectation":
             context = expected
@@ -111,9 +113,10 @@ class AttentionDecoder(keras.layers.Layer):
                 context = ops.where(reading, context, expected)
                 region = ops.where(reading, region, -ops.ones_like(region))
                 log_p_region = ops.where(reading, log_p_region, ops.zeros_like(log_p_region))
-        beta = ops.squeeze(self.gate_layer(h), -1) if self.gate_layer is not None else ops.ones_like(alpha[:, 0])
+        beta = (ops.cast(ops.squeeze(self.gate_layer(h), -1), "float32") if self.gate_layer is not None
+                else ops.ones_like(alpha[:, 0]))
         context = ops.expand_dims(beta, -1) * context
-        h, c = self.cell(ops.concatenate([embedded, context], axis=-1), (h, c))
+        h, c = self.cell(ops.concatenate([embedded, ops.cast(context, embedded.dtype)], axis=-1), (h, c))
         return h, c, context, alpha, beta, region, log_p_region
 
     def deep_output(self, embedded, h, context, training=None):

@@ -237,3 +237,23 @@ def test_a_killed_search_resumes_and_a_changed_space_is_refused(tmp_path):
                              text=True, timeout=600)
     assert changed.returncode != 0
     assert "cannot resume: units changed from" in changed.stderr and "overwrite=True" in changed.stderr
+
+
+class RecordPolicy(keras.callbacks.Callback):
+    seen = []
+
+    def on_train_begin(self, logs=None):
+        RecordPolicy.seen.append((keras.config.dtype_policy().name, self.model.decoder.compute_dtype))
+
+
+def test_mixed_precision_survives_clear_session_between_trials(data, tmp_path):
+    train, val, vocabulary = data
+    RecordPolicy.seen = []
+    try:
+        tuner = make_tuner(small_hypermodel(vocabulary, dropout=None, mixed_precision="mixed_bfloat16"), "random",
+                           max_trials=2, max_epochs=1, directory=tmp_path, verbose=0)
+        tuner.search(train.subset(range(100)), validation_data=val, callbacks=[RecordPolicy()], verbose=0)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert RecordPolicy.seen == [("mixed_bfloat16", "bfloat16")] * 2  # keras-tuner cleared the session in between
+    assert all(t.status == "COMPLETED" and math.isfinite(t.score) for t in tuner.oracle.trials.values())
