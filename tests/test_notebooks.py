@@ -17,9 +17,9 @@ def _figures(notebook):
                for output in cell.outputs)
 
 
-def test_the_four_notebooks_are_there():
+def test_the_five_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_attention.ipynb", "03_backbones.ipynb",
-                                           "04_your_own_data.ipynb"]
+                                           "04_your_own_data.ipynb", "05_tuning.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -235,5 +235,4 @@ def resume_summary(tuner):
     failed = sum(s in ("FAILED", "INVALID") for s in statuses)
     rerun = len(tuner.oracle._retry_queue)
     return (f"Resuming the search in {tuner.project_dir}: {finished} finished trial{'s' * (finished != 1)} kept, "
-            f"{rerun} in flight when it stopped {'rerun' if rerun != 1 else 'reruns'} from its start, "
-            f"{failed} failed.")
+            f"{rerun} unfinished trial{'s' * (rerun != 1)} to rerun from the start, {failed} failed.")
