@@ -207,7 +207,7 @@ RESUMED_SEARCH = textwrap.dedent("""
     hypermodel = CaptionHyperModel(Vocabulary.build(train.all_captions(), min_count=1), backbones=["small_vgg"],
                                    image_size=(64, 64), units=int(sys.argv[2]), embed_dim=16, attention_dim=16,
                                    val_images=20, batch_size=32, attention="soft", cell=None)
-    tuner = make_tuner(hypermodel, "random", max_trials=3, max_epochs=1, directory=sys.argv[1], verbose=0)
+    tuner = make_tuner(hypermodel, "random", max_trials=3, max_epochs=1, directory=sys.argv[1], verbose=1)
     tuner.search(train, validation_data=val, verbose=0)
     print("trials", sorted((t.trial_id, t.status) for t in tuner.oracle.trials.values()))
 """)
