@@ -57,6 +57,16 @@ def backbone_info(name):
     return _REGISTRY[name]
 
 
+def backbone_options(name):
+    """The options backbone ``name``'s builder takes (besides input_shape and weights), with their defaults.
+
+    >>> backbone_options("resnet50")
+    {'feature_stage': 5}
+    """
+    parameters = inspect.signature(backbone_info(name).builder).parameters
+    return {k: p.default for k, p in parameters.items() if k not in ("input_shape", "name", "weights")}
+
+
 def create_backbone(name, input_shape=None, weights=None, trainable=True, **options):
     """Build backbone ``name``: a ``keras.Model`` from images (0..255) to a feature grid (B, h, w, C).
 
@@ -74,7 +84,7 @@ def create_backbone(name, input_shape=None, weights=None, trainable=True, **opti
     input_shape = tuple(input_shape or info.default_input_shape)
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise ValueError(f"input_shape must be (height, width, 3), got {input_shape}.")
-    accepted = [p for p in inspect.signature(info.builder).parameters if p not in ("input_shape", "name", "weights")]
+    accepted = list(backbone_options(name))
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise ValueError(f"Backbone {name!r} has no option {', '.join(map(repr, unknown))}. "

@@ -42,7 +42,6 @@ model once per conditional scope when it starts (keras-tuner does, even with
 >>> tuner.search(images, labels, epochs=10, validation_split=0.2)  # doctest: +SKIP
 >>> model = hypermodel.export_model(tuner.get_best_models(1)[0])  # images → logits  # doctest: +SKIP
 """
-import inspect
 
 import keras
 import keras_tuner
@@ -51,7 +50,7 @@ import numpy as np
 from cnn_backbones.classifier import (AUX_LOSS_WEIGHT, classifier_compile_args, classifier_targets, create_classifier,
                                       inference_model)
 from cnn_backbones.highway import default_gate_bias
-from cnn_backbones.registry import backbone_info, list_backbones
+from cnn_backbones.registry import backbone_info, backbone_options, list_backbones
 
 OBJECTIVE = keras_tuner.Objective("val_accuracy", "max")
 MIN_GRID = 3
@@ -68,7 +67,7 @@ _BUILDER_ARGS = {"stage_widths": "widths", "gate_bias": "gate_bias", "feature_st
 
 
 def _takes(name, option):
-    return option in inspect.signature(backbone_info(name).builder).parameters
+    return option in backbone_options(name)
 
 
 def _number(name):
@@ -86,7 +85,7 @@ def _families():
 def _option_default(name, option):
     if option == "gate_bias":  # the builder's None means the paper's rule by depth
         return default_gate_bias(_number(name))
-    default = inspect.signature(backbone_info(name).builder).parameters[option].default
+    default = backbone_options(name)[option]
     return "-".join(map(str, default)) if isinstance(default, tuple) else default
 
 

@@ -35,9 +35,7 @@ NAMES = ("backbone", *BACKBONE_SPACE, *DECODER_SPACE, *HARD_SPACE)
 
 def option_of(name, option):
     """Whether backbone ``name``'s builder takes ``option`` (feature_stage, feature_module, gate_bias)."""
-    import inspect
-
-    return option in inspect.signature(cnn_backbones.backbone_info(name).builder).parameters
+    return option in cnn_backbones.backbone_options(name)
 
 
 def grid_size(name, image_size, feature_stage=5, feature_module="5b"):
