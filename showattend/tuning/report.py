@@ -6,7 +6,7 @@ import os
 import numpy as np
 
 from showattend.files import atomic_write, read_json, write_text
-from showattend.tuning.search import HISTORY_FILE
+from showattend.tuning.search import HISTORY_FILE, without_optimizer_state
 
 FIRST_COLUMNS = ("trial", "status", "score", "best_epoch", "params", "seconds_per_epoch", "batch_size", "epochs")
 
@@ -126,10 +126,7 @@ def export_best(tuner, path, retrain=False, train=None, validation_data=None, ep
     if retrain:
         model = retrain_best(tuner, trial, train, validation_data, epochs, verbose)
     else:
-        import warnings
-
-        with warnings.catch_warnings():  # the checkpoint holds the trial's optimizer state too; not needed
-            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        with without_optimizer_state():
             model = tuner.load_model(trial)
     if getattr(model, "optimizer", None) is not None:
         model.optimizer.build(model.trainable_variables)  # saved whole, as load_captioner rebuilds it

@@ -1,9 +1,11 @@
 """Tuners for showattend's hypermodels: the algorithm, the known-good first trial, the time budget, per-epoch
 histories kept per trial, and a resume that refuses a changed space or changed data."""
+import contextlib
 import hashlib
 import json
 import os
 import time
+import warnings
 
 import keras_tuner as kt
 import numpy as np
@@ -95,7 +97,8 @@ class SearchTuner(kt.Tuner):
     def _build_hypermodel(self, hp):
         model = super()._build_hypermodel(hp)
         if "tuner/trial_id" in hp.values:  # Hyperband promotes a trial: start from its best epoch
-            model.load_weights(self._get_checkpoint_fname(hp.values["tuner/trial_id"]))
+            with without_optimizer_state():
+                model.load_weights(self._get_checkpoint_fname(hp.values["tuner/trial_id"]))
         return model
 
     def on_epoch_begin(self, trial, model, epoch, logs=None):
@@ -119,6 +122,15 @@ class SearchTuner(kt.Tuner):
             path = os.path.join(self.get_trial_dir(parent), HISTORY_FILE)
             return [r for r in read_json(path) if r["epoch"] <= initial] if os.path.isfile(path) else []
         return []
+
+
+@contextlib.contextmanager
+def without_optimizer_state():
+    """Load a trial's checkpoint without Keras' warning that its optimizer state is skipped: the model
+    loading it is trained (or saved) with an optimizer of its own."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        yield
 
 
 def is_chief_or_alone():
