@@ -107,8 +107,9 @@ def shapes(split="train", num_images=None, image_size=64, seed=0):
     num_images = default_size if num_images is None else int(num_images)
     if num_images < 1:
         raise ValueError(f"num_images must be at least 1, got {num_images}.")
-    if not 24 <= int(image_size) <= 1024:
-        raise ValueError(f"image_size must be between 24 and 1024 pixels, got {image_size}.")
+    if isinstance(image_size, bool) or not isinstance(image_size, (int, np.integer)) or not 24 <= image_size <= 1024:
+        raise ValueError(f"image_size must be one integer (the images are square) between 24 and 1024 pixels, "
+                         f"got {image_size!r}.")
     rng = np.random.default_rng([int(seed), offset])
     drawn = [_draw_image(rng, int(image_size)) for _ in range(num_images)]
     images = np.stack([d[0] for d in drawn])

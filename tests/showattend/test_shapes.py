@@ -64,3 +64,7 @@ def test_bad_arguments():
         shapes("dev")
     with pytest.raises(ValueError, match="num_images"):
         shapes("train", num_images=0)
+    with pytest.raises(ValueError, match=r"image_size must be one integer .* got \(128, 128\)"):
+        shapes("train", num_images=2, image_size=(128, 128))
+    with pytest.raises(ValueError, match="between 24 and 1024 pixels, got 16"):
+        shapes("train", num_images=2, image_size=16)
