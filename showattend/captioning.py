@@ -1,10 +1,10 @@
-"""From a Captioner's region features to Captions: its compiled encoder and decoder steps, driven by
-``showattend.generation``'s greedy and beam search, and the Caption each image gets back."""
+"""From a Captioner's region features to Captions: its compiled encoder and its caption search
+(``showattend.generation``'s, compiled whole), and the Caption each image gets back."""
 import dataclasses
 
 import numpy as np
 
-from showattend.generation import beam_search, greedy_search
+from showattend.generation import beam_search, hypotheses
 
 
 @dataclasses.dataclass
@@ -34,21 +34,38 @@ class Caption:
 
 
 def compiled_functions(model):
-    """The model's encoder, decoder start and decoder step as tf.functions, traced once per input
-    shape and kept on the model."""
+    """The model's encoder and its whole caption search as tf.functions, kept on the model.
+
+    The search is traced once per (batch size, beam size, max length, reading, what it keeps) and
+    runs every step of greedy or beam search inside one graph (``showattend.generation``).
+    """
     if model._generation_functions is None:
         import tensorflow as tf
-        from keras import ops
 
         def encode(images):
             return model.encode(images, training=False)
 
-        def start(features):
-            features = ops.cast(features, "float32")
-            h, c = model.decoder.initial_state(features)
-            return features, model.decoder.attention.project(features), h, c
+        def search(regions, beam_size, max_length, reading, keep_attention):
+            decoder, ids = model.decoder, model.vocabulary
+            features = tf.cast(regions, "float32")
+            h, c = decoder.initial_state(features)
+            projected = decoder.attention.project(features)
+            if beam_size > 1:  # every beam of image b sits at rows b·K … b·K+K−1
+                features, projected, h, c = (tf.repeat(a, beam_size, axis=0) for a in (features, projected, h, c))
+            never = np.zeros(len(ids), np.float32)
+            never[[ids.pad_id, ids.start_id]] = -np.inf  # never generated
 
-        functions = tuple(tf.function(f, reduce_retracing=True) for f in (encode, start, model.decoder.decode_step))
+            def step(tokens, state):
+                log_probs, h, c, alpha, beta, region = decoder.decode_step(tokens, state[0], state[1], features,
+                                                                           projected, reading)
+                extras = {"alpha": alpha, "beta": beta} if keep_attention else {}
+                if reading != "expectation":
+                    extras["region"] = region
+                return log_probs + never, (h, c), extras
+
+            return beam_search(step, (h, c), regions.shape[0], ids.start_id, ids.end_id, beam_size, max_length)
+
+        functions = (tf.function(encode, reduce_retracing=True), tf.function(search))
         object.__setattr__(model, "_generation_functions", functions)
     return model._generation_functions
 
@@ -69,27 +86,11 @@ def check_decoding(model, beam_size, max_length, batch_size, sample, argmax):
 
 def caption_regions(model, regions, beam_size, max_length, return_attention, reading="expectation"):
     """Captions of one batch of region features (images, regions, channels)."""
-    _, start, step = compiled_functions(model)
-    features, projected, h, c = (t.numpy() for t in start(regions))
-    rows = len(features)
-    if beam_size > 1:  # every beam of image b sits at rows b·K … b·K+K−1
-        features, projected, h, c = (np.repeat(a, beam_size, axis=0) for a in (features, projected, h, c))
-    ids = model.vocabulary
-
-    def step_fn(tokens, state):
-        log_probs, h, c, alpha, beta, region = step(tokens, state[0], state[1], features, projected, reading)
-        log_probs = log_probs.numpy()
-        log_probs[:, [ids.pad_id, ids.start_id]] = -np.inf  # never generated
-        extras = {"alpha": alpha.numpy(), "beta": beta.numpy(), "region": region.numpy()}
-        return log_probs, (h.numpy(), c.numpy()), extras
-
-    if beam_size == 1:
-        hyps = greedy_search(step_fn, (h, c), rows, ids.start_id, ids.end_id, max_length)
-    else:
-        hyps = beam_search(step_fn, (h, c), rows, ids.start_id, ids.end_id, beam_size, max_length)
+    search = compiled_functions(model)[1]
+    hyps = hypotheses(search(regions, int(beam_size), int(max_length), reading, bool(return_attention)))
     captions = []
     for hyp in hyps:
-        tokens = ids.decode_tokens(hyp.ids)
+        tokens = model.vocabulary.decode_tokens(hyp.ids)
         caption = Caption(" ".join(tokens), tokens, hyp.score)
         if return_attention:
             caption.attention = hyp.extras["alpha"].astype(np.float32).reshape(-1, *model.grid_shape)

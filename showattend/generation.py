@@ -1,13 +1,17 @@
-"""Greedy and beam search over a step function, batched over images and beams.
+"""Greedy and beam search compiled whole: every step, the beam bookkeeping and the stop on ``<end>``
+run inside one TensorFlow graph (a ``tf.while_loop``), batched over images × beams, with no Python
+per step.
 
-A step function takes the previous token ids (rows,) and a state (a tuple of arrays with ``rows``
+A step function takes the previous token ids (rows,) and a state (a tuple of tensors with ``rows``
 as first axis) and returns ``(log_probs (rows, vocab), new_state, extras)``, where ``extras`` is a
-dict of per-row arrays (for a captioner: the attention α and the gate β that produced the word).
-Decoding stops on the ``end_id`` token, never on strings.
+dict of per-row tensors (for a captioner: the attention α, the gate β and the region read, that
+produced the word). ``beam_search`` is traceable: call it inside a ``tf.function`` (``Captioner``
+does, once per batch size, beam and maximum length). Greedy search is beam search with one beam.
 """
 import dataclasses
 
 import numpy as np
+import tensorflow as tf
 
 
 @dataclasses.dataclass
@@ -20,109 +24,131 @@ class Hypothesis:
     finished: bool = True  # ended with <end> (False: cut at max_length)
 
 
-def _hypothesis(ids, score, extras, length, finished):
-    return Hypothesis([int(i) for i in ids[:length]], float(score),
-                      {k: np.asarray(v[:length]) for k, v in extras.items()}, finished)
-
-
-def _check(batch_size, max_length, beam_size=1):
+def check_search(batch_size, max_length, beam_size=1):
     for label, value in (("batch_size", batch_size), ("max_length", max_length), ("beam_size", beam_size)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{label} must be a positive integer, got {value!r}.")
 
 
-def greedy_search(step_fn, state, batch_size, start_id, end_id, max_length):
-    """The most likely word at every step, for ``batch_size`` sequences at once.
+def _first(mask):
+    """Per row and slot of ``mask`` (B, candidates, slots): whether a candidate fills the slot, and the
+    first that does."""
+    return tf.reduce_any(mask, axis=1), tf.argmax(tf.cast(mask, tf.int32), axis=1, output_type=tf.int32)
 
-    >>> def step(tokens, state):  # always says 5, then <end> (2)
-    ...     logp = np.full((len(tokens), 6), -9.0); logp[:, 5] = np.where(tokens == 5, -9, -0.1)
-    ...     logp[:, 2] = np.where(tokens == 5, -0.1, -9); return logp, state, {}
-    >>> greedy_search(step, (), 1, start_id=1, end_id=2, max_length=5)[0].ids
-    [5]
-    """
-    _check(batch_size, max_length)
-    tokens = np.full(batch_size, start_id, dtype=np.int32)
-    scores = np.zeros(batch_size, dtype=np.float64)
-    done = np.zeros(batch_size, dtype=bool)
-    lengths = np.full(batch_size, max_length)
-    ids, extras = [], {}
-    for t in range(max_length):
-        log_probs, state, extra = step_fn(tokens, state)
-        chosen = np.argmax(log_probs, axis=-1).astype(np.int32)
-        scores += np.where(done, 0.0, log_probs[np.arange(batch_size), chosen])
-        newly_done = ~done & (chosen == end_id)
-        lengths[newly_done] = t
-        done |= newly_done
-        ids.append(chosen)
-        for name, value in extra.items():
-            extras.setdefault(name, []).append(np.asarray(value))
-        tokens = chosen
-        if done.all():
-            break
-    ids = np.stack(ids, axis=1)
-    extras = {k: np.stack(v, axis=1) for k, v in extras.items()}
-    return [_hypothesis(ids[b], scores[b], {k: v[b] for k, v in extras.items()}, lengths[b], bool(done[b]))
-            for b in range(batch_size)]
+
+def _pick(values, index):
+    """values (B, candidates, ...) at index (B, slots) → (B, slots, ...)."""
+    return tf.gather(values, index, axis=1, batch_dims=1)
+
+
+def _fill(has, new, old):
+    """``new`` where ``has`` (B, slots), else ``old``; both (B, slots, ...)."""
+    return tf.where(tf.reshape(has, tf.concat([tf.shape(has), tf.ones([tf.rank(new) - 2], tf.int32)], 0)), new, old)
+
+
+def _write(buffer, t, column):
+    """buffer (B, K, L, ...) with column t replaced by ``column`` (B, K, ...)."""
+    at = tf.reshape(tf.one_hot(t, buffer.shape[2], on_value=True, off_value=False),
+                    [1, 1, -1] + [1] * (buffer.shape.rank - 3))
+    return tf.where(at, tf.expand_dims(column, 2), buffer)
 
 
 def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_length):
-    """Beam search: keeps the ``beam_size`` best partial sequences per image.
+    """Beam search keeping the ``beam_size`` best partial sequences per image, compiled whole.
 
-    ``state`` must already hold ``batch_size * beam_size`` rows (image b's beams at rows
-    b·K … b·K+K−1). Scores are summed log-probabilities; an image is done when it has ``beam_size``
-    finished sequences or when its best finished one beats every live beam (scores only fall).
+    ``state`` holds ``batch_size * beam_size`` rows (image b's beams at rows b·K … b·K+K−1). Scores
+    are summed log-probabilities (float64). At each step the 2K best extensions are read in order:
+    one ending in ``end_id`` joins the image's finished sequences (at most K), another fills the next
+    live beam, until K are live. An image is done when it has K finished sequences or when its best
+    finished one beats every live beam (scores only fall). At ``max_length`` the live beams compete
+    with the finished ones. With ``beam_size=1`` this is greedy search.
+
+    Returns a dict of tensors: ``ids`` (B, max_length) int32 without ``<end>``, ``length`` (B,),
+    ``score`` (B,) float64, ``finished`` (B,) bool (False: cut at max_length), and ``extras``
+    {name: (B, max_length, ...)}; entries past ``length`` are padding.
     """
-    _check(batch_size, max_length, beam_size)
-    B, K = batch_size, beam_size
-    tokens = np.full(B * K, start_id, dtype=np.int32)
-    scores = np.full((B, K), -np.inf)
-    scores[:, 0] = 0.0  # all beams start equal: expand only the first
-    ids = np.zeros((B, K, 0), dtype=np.int32)
-    extras = None  # name -> (B, K, t, ...)
-    finished = [[] for _ in range(B)]
-    done = np.zeros(B, dtype=bool)
-    for t in range(max_length):
-        log_probs, state, extra = step_fn(tokens, state)
+    check_search(batch_size, max_length, beam_size)
+    B, K, L = int(batch_size), int(beam_size), int(max_length)
+    neg_inf = tf.constant(-np.inf, tf.float64)
+    slots = tf.range(K)
+
+    def advance(t, log_probs, state, extra, live, done):
+        """Step t: extend every live beam by the step's words, keep the best, record finished sequences."""
         vocab = log_probs.shape[-1]
-        extra = {k: np.asarray(v).reshape((B, K) + np.shape(v)[1:]) for k, v in extra.items()}
-        if extras is None:
-            extras = {k: np.zeros((B, K, 0) + v.shape[2:], v.dtype) for k, v in extra.items()}
-        total = (scores[:, :, None] + log_probs.reshape(B, K, vocab)).reshape(B, K * vocab)
-        width = min(2 * K, K * vocab)
-        top = np.argpartition(-total, width - 1, axis=1)[:, :width]
-        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(total, top, 1), axis=1, kind="stable"), 1)
-        source = np.zeros((B, K), dtype=np.int64)
-        chosen = np.full((B, K), end_id, dtype=np.int32)
-        new_scores = np.full((B, K), -np.inf)
-        for b in range(B):
-            if done[b]:
-                continue
-            alive = 0
-            for flat in top[b]:
-                score, beam, word = total[b, flat], flat // vocab, flat % vocab
-                if not np.isfinite(score) or alive == K:
-                    break
-                if word == end_id:
-                    if len(finished[b]) < K:
-                        finished[b].append(_hypothesis(ids[b, beam], score, {k: v[b, beam] for k, v in extras.items()},
-                                                       t, True))
-                else:
-                    source[b, alive], chosen[b, alive], new_scores[b, alive] = beam, word, score
-                    alive += 1
-            best_done = max((h.score for h in finished[b]), default=-np.inf)
-            if len(finished[b]) >= K or best_done >= new_scores[b].max():
-                done[b] = True
-        rows = np.arange(B)[:, None]
-        ids = np.concatenate([ids[rows, source], chosen[..., None]], axis=2)
-        extras = {k: np.concatenate([v[rows, source], extra[k][rows, source][:, :, None]], axis=2)
-                  for k, v in extras.items()}
-        flat_rows = (rows * K + source).reshape(-1)
-        state = tuple(np.asarray(s)[flat_rows] for s in state)
-        tokens = chosen.reshape(-1)
-        scores = new_scores
-        if done.all():
-            break
-    for b in np.flatnonzero(~done):  # cut at max_length: the live beams compete too
-        finished[b].extend(_hypothesis(ids[b, k], scores[b, k], {n: v[b, k] for n, v in extras.items()},
-                                       ids.shape[2], False) for k in range(K) if np.isfinite(scores[b, k]))
-    return [max(hyps, key=lambda h: h.score) for hyps in finished]
+        total = tf.reshape(live["score"][:, :, None] + tf.reshape(tf.cast(log_probs, tf.float64), (B, K, vocab)),
+                           (B, K * vocab))
+        top_score, top = tf.math.top_k(total, k=min(2 * K, K * vocab))  # best first; ties: lower index first
+        beam, word = top // vocab, top % vocab
+        valid = tf.cast(tf.math.cumprod(tf.cast(tf.math.is_finite(top_score), tf.int32), axis=1), tf.bool)
+        ends = tf.equal(word, end_id)
+        alive_before = tf.cumsum(tf.cast(valid & ~ends, tf.int32), axis=1, exclusive=True)
+        read = valid & (alive_before < K) & ~done[:, None]  # the candidates read before K are live
+        ended = read & ends
+        finished_before = live["count"][:, None] + tf.cumsum(tf.cast(ended, tf.int32), axis=1, exclusive=True)
+        joins = ended & (finished_before < K)
+        # finished sequences: the source beam's words and extras so far, with the score including <end>
+        has, index = _first(joins[:, :, None] & tf.equal(finished_before[:, :, None], slots))
+        source = _pick(beam, index)
+        finished = {"score": _fill(has, _pick(top_score, index), live["fin_score"]),
+                    "length": _fill(has, tf.fill((B, K), t), live["fin_length"]),
+                    "ids": _fill(has, _pick(live["ids"], source), live["fin_ids"]),
+                    "extras": {n: _fill(has, _pick(v, source), live["fin_extras"][n])
+                               for n, v in live["extras"].items()}}
+        count = live["count"] + tf.reduce_sum(tf.cast(joins, tf.int32), axis=1)
+        # live beams: slot k takes the k-th candidate read that does not end
+        has, index = _first((read & ~ends)[:, :, None] & tf.equal(alive_before[:, :, None], slots))
+        source = tf.where(has, _pick(beam, index), 0)
+        chosen = tf.where(has, _pick(word, index), end_id)
+        score = tf.where(has, _pick(top_score, index), neg_inf)
+        best_finished = tf.reduce_max(tf.where(slots < count[:, None], finished["score"], neg_inf), axis=1)
+        done = done | (count >= K) | (best_finished >= tf.reduce_max(score, axis=1))
+        extra = {n: tf.reshape(v, (B, K) + tuple(v.shape[1:])) for n, v in extra.items()}
+        live = {"score": score, "count": count, "ids": _write(_pick(live["ids"], source), t, chosen),
+                "extras": {n: _write(_pick(live["extras"][n], source), t, _pick(extra[n], source))
+                           for n in live["extras"]},
+                **{f"fin_{k}": v for k, v in finished.items()}}
+        rows = tf.reshape(tf.range(B)[:, None] * K + source, (-1,))
+        state = tuple(tf.gather(s, rows) for s in state)
+        return tf.reshape(chosen, (-1,)), state, live, done
+
+    state = tuple(state)
+    tokens = tf.fill((B * K,), tf.constant(start_id, tf.int32))
+    # the first step runs before the loop: its extras give the buffers their shapes and dtypes
+    log_probs, first_state, first_extra = step_fn(tokens, state)
+    buffers = {n: tf.zeros((B, K, L) + tuple(v.shape[1:]), v.dtype) for n, v in first_extra.items()}
+    live = {"score": tf.concat([tf.zeros((B, 1), tf.float64), tf.fill((B, K - 1), neg_inf)], axis=1),
+            "count": tf.zeros((B,), tf.int32), "ids": tf.zeros((B, K, L), tf.int32), "extras": buffers,
+            "fin_score": tf.fill((B, K), neg_inf), "fin_length": tf.zeros((B, K), tf.int32),
+            "fin_ids": tf.zeros((B, K, L), tf.int32), "fin_extras": dict(buffers)}
+    tokens, state, live, done = advance(tf.constant(0), log_probs, first_state, first_extra, live,
+                                        tf.zeros((B,), tf.bool))
+
+    def body(t, tokens, state, live, done):
+        return (t + 1, *advance(t, *step_fn(tokens, state), live, done))
+
+    t, tokens, state, live, done = tf.while_loop(lambda t, tokens, state, live, done: (t < L) & ~tf.reduce_all(done),
+                                                 body, (tf.constant(1), tokens, state, live, done),
+                                                 maximum_iterations=L - 1)
+    # at max_length (images not done) the live beams compete with the finished sequences, after them
+    candidates = tf.concat([tf.where(slots < live["count"][:, None], live["fin_score"], neg_inf),
+                            tf.where(done[:, None], neg_inf, live["score"])], axis=1)  # (B, 2K)
+    best = tf.reduce_max(candidates, axis=1, keepdims=True)
+    index = tf.argmax(tf.cast(tf.equal(candidates, best), tf.int32), axis=1, output_type=tf.int32)[:, None]
+
+    def choose(fin, cut):
+        return _pick(tf.concat([fin, cut], axis=1), index)[:, 0]
+
+    return {"ids": choose(live["fin_ids"], live["ids"]), "score": best[:, 0],
+            "length": choose(live["fin_length"], tf.fill((B, K), t)),
+            "finished": index[:, 0] < K,
+            "extras": {n: choose(live["fin_extras"][n], v) for n, v in live["extras"].items()}}
+
+
+def hypotheses(decoded):
+    """The tensors ``beam_search`` returns → one Hypothesis per image (numpy, cut to its length)."""
+    ids, lengths = np.asarray(decoded["ids"]), np.asarray(decoded["length"])
+    scores, finished = np.asarray(decoded["score"]), np.asarray(decoded["finished"])
+    extras = {n: np.asarray(v) for n, v in decoded["extras"].items()}
+    return [Hypothesis([int(i) for i in ids[b, :lengths[b]]], float(scores[b]),
+                       {n: v[b, :lengths[b]] for n, v in extras.items()}, bool(finished[b]))
+            for b in range(len(ids))]

@@ -1,18 +1,32 @@
+"""The compiled search (showattend.generation) against the plain numpy reference kept in the tests."""
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from showattend.generation import beam_search, greedy_search
+from showattend.generation import beam_search, hypotheses
+from tests.showattend import reference_search as reference
 
 START, END, A, B = 1, 2, 3, 4
 EPS = 1e-9
 
 
-def _table_step(table):
-    """A step function whose next-word distribution depends only on the previous word."""
-    def step(tokens, state):
-        probs = np.array([table.get(int(t), [0.2] * 5) for t in tokens]) + EPS
-        return np.log(probs), state, {"previous": tokens.copy()}
-    return step
+def compiled(step, state, batch, beam_size, max_length):
+    """Run the compiled search over a TensorFlow step function, as Captioner does: one tf.function."""
+    search = tf.function(lambda *s: beam_search(step, s, batch, START, END, beam_size, max_length))
+    return hypotheses(search(*[tf.constant(s) for s in state]))
+
+
+def table_steps(table):
+    """numpy and TensorFlow step functions whose next word depends only on the previous word."""
+    rows = np.array([table.get(t, [0.2] * 5) for t in range(5)]) + EPS
+
+    def numpy_step(tokens, state):
+        return np.log(rows[tokens]), state, {"previous": tokens.copy()}
+
+    def tf_step(tokens, state):
+        return tf.math.log(tf.gather(tf.constant(rows), tokens)), state, {"previous": tokens}
+
+    return numpy_step, tf_step
 
 
 # From <start>: "a" 0.6, "b" 0.4. After "a": <end> 0.4; after "b": <end> 0.9.
@@ -21,48 +35,66 @@ TRAP = {START: [0, 0, 0, 0.6, 0.4], A: [0, 0, 0.4, 0.3, 0.3], B: [0, 0, 0.9, 0.0
 
 
 def test_beam_search_finds_the_better_sequence_that_greedy_misses():
-    greedy = greedy_search(_table_step(TRAP), (), 1, START, END, max_length=5)[0]
-    beam = beam_search(_table_step(TRAP), (), 1, START, END, beam_size=2, max_length=5)[0]
+    _, step = table_steps(TRAP)
+    (greedy,) = compiled(step, (), 1, beam_size=1, max_length=5)
+    (beam,) = compiled(step, (), 1, beam_size=2, max_length=5)
     assert greedy.ids == [A] and greedy.score == pytest.approx(np.log(0.24), abs=1e-6)
     assert beam.ids == [B] and beam.score == pytest.approx(np.log(0.36), abs=1e-6)
+    assert greedy.extras["previous"].tolist() == [START] and beam.extras["previous"].tolist() == [START]
 
 
-def _random_step(seed, vocab=9):
-    """Next-word log-probabilities that depend on the whole path so far (carried in the state)."""
+def random_steps(seed, vocab=9):
+    """numpy and TensorFlow step functions whose next word depends on the whole path (in the state)."""
     weights = np.random.default_rng(seed).normal(size=(vocab, vocab)) * 2.5
+    pad = np.zeros(vocab)
+    pad[0] = -1e9  # never <pad>
 
-    def step(tokens, state):
-        (path,) = state
-        path = path * 0.5 + weights[tokens]
-        logits = path - path.max(-1, keepdims=True)
-        logits[:, 0] = -1e9  # never <pad>
-        log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    def numpy_step(tokens, state):
+        path = state[0] * 0.5 + weights[tokens]
+        logits = path + pad
+        log_probs = logits - logits.max(-1, keepdims=True)
+        log_probs = log_probs - np.log(np.exp(log_probs).sum(-1, keepdims=True))
         return log_probs, (path,), {"previous": tokens.copy(), "path": path.copy()}
-    return step
+
+    def tf_step(tokens, state):
+        path = state[0] * 0.5 + tf.gather(tf.constant(weights), tokens)
+        logits = path + pad
+        log_probs = logits - tf.reduce_max(logits, -1, keepdims=True)
+        log_probs = log_probs - tf.math.log(tf.reduce_sum(tf.exp(log_probs), -1, keepdims=True))
+        return log_probs, (path,), {"previous": tokens, "path": path}
+
+    return numpy_step, tf_step
 
 
-@pytest.mark.parametrize("seed", range(5))
-def test_beam_one_equals_greedy(seed):
-    step, batch = _random_step(seed), 4
-    state = (np.zeros((batch, 9)),)
-    greedy = greedy_search(step, state, batch, START, END, max_length=12)
-    beam = beam_search(step, state, batch, START, END, beam_size=1, max_length=12)
-    for g, b in zip(greedy, beam):
-        assert g.ids == b.ids and g.score == pytest.approx(b.score) and g.finished == b.finished
-        np.testing.assert_allclose(g.extras["path"], b.extras["path"])
-
-
-@pytest.mark.parametrize("seed", range(5))
-def test_beam_hypotheses_are_consistent_with_their_path(seed):
-    step, batch, beam_size = _random_step(seed), 3, 4
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("beam_size", [1, 2, 3, 5])
+def test_the_compiled_search_is_exact_against_the_reference(seed, beam_size):
+    numpy_step, tf_step = random_steps(seed)
+    batch, max_length = 5, 3 + seed  # short enough that some images are cut, long enough that most end
     state = (np.zeros((batch * beam_size, 9)),)
-    hyps = beam_search(step, state, batch, START, END, beam_size=beam_size, max_length=10)
-    greedy = greedy_search(step, (np.zeros((batch, 9)),), batch, START, END, max_length=10)
+    if beam_size == 1:
+        expected = reference.greedy_search(numpy_step, state, batch, START, END, max_length)
+    else:
+        expected = reference.beam_search(numpy_step, state, batch, START, END, beam_size, max_length)
+    got = compiled(tf_step, state, batch, beam_size, max_length)
+    for e, g in zip(expected, got):
+        assert g.ids == e.ids and g.finished == e.finished
+        assert g.score == pytest.approx(e.score, abs=1e-9)
+        np.testing.assert_array_equal(g.extras["previous"], e.extras["previous"])
+        np.testing.assert_allclose(g.extras["path"], e.extras["path"], atol=1e-12)
+
+
+def test_beam_hypotheses_are_consistent_with_their_path():
+    numpy_step, tf_step = random_steps(7)
+    batch, beam_size = 4, 4
+    hyps = compiled(tf_step, (np.zeros((batch * beam_size, 9)),), batch, beam_size, max_length=10)
+    greedy = compiled(tf_step, (np.zeros((batch, 9)),), batch, 1, max_length=10)
+    assert any(h.ids != g.ids for h, g in zip(hyps, greedy))  # the beam changes some captions
     for hyp, g in zip(hyps, greedy):
         # replaying the chosen words through the step function gives the same score and extras
         tokens, path, score = np.array([START]), (np.zeros((1, 9)),), 0.0
         for i, word in enumerate(hyp.ids + ([END] if hyp.finished else [])):
-            log_probs, path, extra = step(tokens, path)
+            log_probs, path, extra = numpy_step(tokens, path)
             score += log_probs[0, word]
             if i < len(hyp.ids):
                 assert hyp.extras["previous"][i] == tokens[0]
@@ -74,13 +106,16 @@ def test_beam_hypotheses_are_consistent_with_their_path(seed):
 
 def test_stops_at_max_length_without_end():
     never_end = {START: [0, 0, 0, 1, 0], A: [0, 0, 0, 1, 0]}
-    (greedy,) = greedy_search(_table_step(never_end), (), 1, START, END, max_length=4)
-    (beam,) = beam_search(_table_step(never_end), (), 1, START, END, beam_size=3, max_length=4)
+    _, step = table_steps(never_end)
+    (greedy,) = compiled(step, (), 1, beam_size=1, max_length=4)
+    (beam,) = compiled(step, (), 1, beam_size=3, max_length=4)
     assert greedy.ids == beam.ids == [A] * 4 and not greedy.finished and not beam.finished
+    assert len(beam.extras["previous"]) == 4
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="beam_size"):
-        beam_search(_table_step(TRAP), (), 1, START, END, beam_size=0, max_length=3)
-    with pytest.raises(ValueError, match="max_length"):
-        greedy_search(_table_step(TRAP), (), 1, START, END, max_length=0)
+    _, step = table_steps(TRAP)
+    with pytest.raises(ValueError, match="beam_size must be a positive integer, got 0"):
+        beam_search(step, (), 1, START, END, beam_size=0, max_length=3)
+    with pytest.raises(ValueError, match="max_length must be a positive integer, got 0"):
+        beam_search(step, (), 1, START, END, beam_size=1, max_length=0)
