@@ -37,7 +37,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from showattend import CaptionDataset, Vocabulary  # noqa: E402
 from showattend.datasets import shapes  # noqa: E402
-from showattend.files import write_json  # noqa: E402
+from showattend.files import read_json, write_json  # noqa: E402
 from showattend.tuning import CaptionHyperModel, make_tuner  # noqa: E402
 from showattend.tuning.report import results_table, trial_history  # noqa: E402
 
@@ -58,10 +58,15 @@ def search_seed(seed, data, args):
     folder = os.path.join(args.out, f"seed_{seed}")
     hypermodel = CaptionHyperModel(vocabulary, backbones=BACKBONES, image_size=(64, 64), val_images=len(val),
                                    batch_size=64, seed=seed, **DECODER)
+    timing_file = os.path.join(folder, "search_wall_seconds.json")
+    fresh = not os.path.isfile(os.path.join(folder, "search", "oracle.json"))
     started = time.time()
     tuner = make_tuner(hypermodel, "hyperband", max_epochs=args.max_epochs, factor=args.factor,
                        directory=folder, project_name="search", seed=seed, verbose=0)
     tuner.search(train, validation_data=val, verbose=0)
+    if not os.path.isfile(timing_file):  # the wall time of an uninterrupted search; a resumed one has none
+        write_json(timing_file, {"wall_seconds": time.time() - started if fresh else None})
+    wall = read_json(timing_file)["wall_seconds"]
     rows = results_table(tuner, os.path.join(folder, "results.csv"))
     default = make_tuner(hypermodel, "random", max_trials=1, max_epochs=args.max_epochs, directory=folder,
                          project_name="default", seed=seed, verbose=0)
@@ -79,15 +84,18 @@ def search_seed(seed, data, args):
     best = completed[0]
     result = {"trials": len(rows), "completed": len(completed), "epochs": sum(r["epochs"] - promoted[str(r["trial"])]
                                                                             for r in rows),
-              "train_seconds": seconds, "trials_per_hour": 3600 * len(rows) / seconds,
-              "wall_seconds_this_run": time.time() - started,
+              "train_seconds": seconds, "wall_seconds": wall,
+              "trials_per_hour": None if wall is None else 3600 * len(rows) / wall,
+              "trials_per_hour_of_training": 3600 * len(rows) / seconds,
               "best_val_bleu4": best["score"],
               "best": {k: best[k] for k in ("trial", "backbone", "best_epoch", "learning_rate", "dropout", "cell",
                                             "attention_score") if k in best},
               "default_val_bleu4": float(default_trial.score), "default_best_epoch": int(default_trial.best_step) + 1,
               "search_default_trial_val_bleu4": next(r["score"] for r in rows if r["trial"] == first)}
-    print(f"seed {seed}: {result['trials']} trials ({result['completed']} completed), {result['epochs']} epochs in "
-          f"{seconds / 60:.1f} min of training → {result['trials_per_hour']:.0f} trials/h; best val BLEU-4 "
+    rate = "wall time not recorded (resumed)" if wall is None else f"{result['trials_per_hour']:.0f} trials/h"
+    print(f"seed {seed}: {result['trials']} trials ({result['completed']} completed), {result['epochs']} epochs, "
+          f"{seconds / 60:.1f} min of training epochs in {'?' if wall is None else f'{wall / 60:.1f}'} min → {rate}; "
+          f"best val BLEU-4 "
           f"{result['best_val_bleu4']:.3f} ({best['backbone']}), default at {args.max_epochs} epochs "
           f"{result['default_val_bleu4']:.3f}", flush=True)
     return result
@@ -167,8 +175,9 @@ def main(argv=None):
     data = (train, val, Vocabulary.build(train.all_captions(), min_count=1))
     runs = {seed: search_seed(seed, data, args) for seed in seeds}
     cache = cache_speedup(args)
-    summary = {k: spread([r[k] for r in runs.values()])
-               for k in ("trials_per_hour", "best_val_bleu4", "default_val_bleu4", "trials", "epochs")}
+    summary = {k: spread([r[k] for r in runs.values() if r[k] is not None])
+               for k in ("trials_per_hour", "trials_per_hour_of_training", "best_val_bleu4", "default_val_bleu4",
+                         "trials", "epochs") if any(r[k] is not None for r in runs.values())}
     summary["best_minus_default"] = spread([r["best_val_bleu4"] - r["default_val_bleu4"] for r in runs.values()])
     write_json(args.json, {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                            "settings": {k: getattr(args, k) for k in ("images", "val_images", "max_epochs", "factor")},

@@ -101,7 +101,7 @@ class Captioner(keras.Model):
         self.reinforce_weight, self.entropy_weight = float(reinforce_weight), float(entropy_weight)
         if attention == "hard":
             self.reinforce_baseline = self.add_weight(shape=(), initializer="zeros", trainable=False,
-                                                      name="reinforce_baseline")
+                                                      aggregation="only_first_replica", name="reinforce_baseline")
         self.decoder.build((None, self.num_regions, self.feature_dim))
         self.cross_entropy_tracker = keras.metrics.Mean(name="cross_entropy")
         self.attention_penalty_tracker = keras.metrics.Mean(name="attention_penalty")
@@ -141,24 +141,31 @@ class Captioner(keras.Model):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """Masked cross-entropy summed over a caption's words, plus λ Σ_i (1 − Σ_t α_ti)², both
-        averaged over the batch's captions (all-padding rows are not captions)."""
+        averaged over the global batch's captions (all-padding rows are not captions): under a
+        distribution strategy each replica divides its sums by the count over all replicas, so the
+        summed gradients are the global batch's mean whatever the number of replicas."""
+        from showattend.distribution import replica_sum
+
         y = ops.reshape(y, (-1, y.shape[-1]))  # (captions, steps)
         mask = ops.cast(ops.not_equal(y, self.vocabulary.pad_id), "float32")
         is_caption = ops.cast(ops.any(ops.not_equal(y, self.vocabulary.pad_id), axis=1), "float32")
-        count = ops.maximum(ops.sum(is_caption), 1.0)
+        local = ops.sum(is_caption)
+        count = ops.maximum(replica_sum(local), 1.0)
         token_loss = keras.losses.sparse_categorical_crossentropy(
             y, ops.cast(y_pred["logits"], "float32"), from_logits=True)  # (captions, steps)
-        cross_entropy = ops.sum(token_loss * mask) / count
-        penalty = ops.sum(doubly_stochastic_penalty(y_pred["alpha"], mask) * is_caption) / count
-        self.cross_entropy_tracker.update_state(cross_entropy, sample_weight=count)
-        self.attention_penalty_tracker.update_state(penalty, sample_weight=count)
+        cross_entropy = ops.sum(token_loss * mask)
+        penalty = ops.sum(doubly_stochastic_penalty(y_pred["alpha"], mask) * is_caption)
+        # the trackers take this replica's mean weighted by its captions: Keras sums their states
+        # across replicas, which gives the global mean
+        self.cross_entropy_tracker.update_state(cross_entropy / ops.maximum(local, 1.0), sample_weight=local)
+        self.attention_penalty_tracker.update_state(penalty / ops.maximum(local, 1.0), sample_weight=local)
         loss = cross_entropy + self.doubly_stochastic * penalty
         if self.attention_kind == "hard":
             reinforce = hard_attention_term(y_pred, token_loss, mask, is_caption, self.reinforce_baseline,
                                             self.reinforce_weight, self.entropy_weight, training)
-            self.reinforce_tracker.update_state(reinforce, sample_weight=count)
+            self.reinforce_tracker.update_state(reinforce / ops.maximum(local, 1.0), sample_weight=local)
             loss = loss + reinforce
-        return loss
+        return loss / count
 
     # --- training -------------------------------------------------------------------------------
 
@@ -187,11 +194,14 @@ class Captioner(keras.Model):
 
         ``jit_compile="auto"`` is Keras' choice: XLA on a GPU, not on a CPU, where it was no faster
         here (TensorFlow 2.21, 2 cores: 52–62 ms a demo training step without it, 68–101 ms with it,
-        plus 10–20 s of compiling).
+        plus 10–20 s of compiling). Under a strategy with several replicas (``MirroredStrategy``)
+        "auto" is False, and True is refused: Keras 3 cannot run XLA across the replicas' devices.
         """
+        from showattend.distribution import jit_compile_for_strategy
+
         if kwargs.pop("loss", None) is not None:
             raise ValueError("A Captioner computes its own loss; compile it without `loss`.")
-        super().compile(optimizer=optimizer, jit_compile=jit_compile, **kwargs)
+        super().compile(optimizer=optimizer, jit_compile=jit_compile_for_strategy(jit_compile), **kwargs)
 
     def compile_from_config(self, config):
         """Restore the compile settings of a saved model (Keras skips this for a custom compile)."""

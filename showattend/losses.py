@@ -32,15 +32,18 @@ def reinforce_surrogate(log_likelihood, log_p_regions, entropy, baseline, reinfo
 
 def hard_attention_term(y_pred, token_loss, mask, is_caption, baseline, reinforce_weight, entropy_weight,
                         training):
-    """The hard-attention captioner's REINFORCE surrogate, averaged over the batch's captions; in
-    training it also moves the ``baseline`` variable.
+    """The hard-attention captioner's REINFORCE surrogate summed over the batch's captions (the caller
+    divides by the global count); in training it also moves the ``baseline`` variable, once per step.
 
     The baseline is per word, so a caption of n words is compared with n·b: it depends on the
     caption, not on the regions sampled (the estimate stays unbiased), and a long caption's low
     log-likelihood no longer reads as a bad choice of regions. It follows sampled minibatches only
-    (expectation steps explain captions better). ``token_loss`` and ``mask`` are (captions, steps),
-    ``is_caption`` (captions,).
+    (expectation steps explain captions better), and is the mean over the global batch: under a
+    distribution strategy every replica computes the same update from sums across replicas.
+    ``token_loss`` and ``mask`` are (captions, steps), ``is_caption`` (captions,).
     """
+    from showattend.distribution import replica_sum
+
     log_likelihood = -ops.sum(token_loss * mask, axis=1)  # per caption
     words = ops.sum(mask, axis=1)
     surrogate = reinforce_surrogate(
@@ -48,9 +51,9 @@ def hard_attention_term(y_pred, token_loss, mask, is_caption, baseline, reinforc
         ops.sum(ops.cast(y_pred["entropy"], "float32") * mask, axis=1), baseline * words,
         reinforce_weight, entropy_weight)
     sampled = ops.cast(y_pred["sampled"], "float32")  # the minibatch's coin: 0 reads the expectation
-    count = ops.maximum(ops.sum(is_caption), 1.0)
     if training:
-        per_word = ops.sum(log_likelihood * is_caption) / ops.maximum(ops.sum(words * is_caption), 1.0)
-        updated = BASELINE_DECAY * baseline + (1.0 - BASELINE_DECAY) * per_word
-        baseline.assign(ops.where(ops.max(sampled) > 0, updated, baseline))
-    return ops.sum(surrogate * sampled * is_caption) / count
+        sums = replica_sum(ops.stop_gradient(ops.stack([ops.sum(log_likelihood * is_caption),
+                                                        ops.sum(words * is_caption), ops.max(sampled)])))
+        updated = BASELINE_DECAY * baseline + (1.0 - BASELINE_DECAY) * sums[0] / ops.maximum(sums[1], 1.0)
+        baseline.assign(ops.where(sums[2] > 0, updated, baseline))
+    return ops.sum(surrogate * sampled * is_caption)

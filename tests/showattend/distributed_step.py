@@ -1,0 +1,116 @@
+"""One training step under a distribution strategy and on one device, from the same weights and the
+same global batch; prints what differs as JSON. Run by test_distribution.py in subprocesses:
+
+    python distributed_step.py mirrored          # 2 logical CPU devices, MirroredStrategy
+    python distributed_step.py worker I PORTS    # MultiWorkerMirroredStrategy, worker I of PORTS (a,b)
+"""
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+MODE = sys.argv[1]
+if MODE == "mirrored":
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    STRATEGY = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+else:
+    index, ports = int(sys.argv[2]), sys.argv[3].split(",")
+    os.environ["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"127.0.0.1:{p}" for p in ports]},
+                                          "task": {"type": "worker", "index": index}})
+    STRATEGY = tf.distribute.MultiWorkerMirroredStrategy()  # before any other op, as TensorFlow asks
+
+import keras  # noqa: E402
+
+from showattend import Captioner, Vocabulary  # noqa: E402
+from showattend.datasets import shapes  # noqa: E402
+
+GLOBAL_BATCH, STEPS, CHANNELS = 8, 7, 64
+
+
+def batch(vocabulary, attention):
+    """A global batch of cached-feature inputs with uneven captions: the second half's are shorter,
+    and one row is all padding (it counts for nothing)."""
+    rng = np.random.default_rng(0)
+    features = rng.normal(size=(GLOBAL_BATCH, 4, 4, CHANNELS)).astype("float32")
+    if attention == "hard":  # identical regions: whichever region is sampled, the likelihood is the same
+        features[:] = features[:, :1, :1, :]
+    tokens = rng.integers(3, len(vocabulary), size=(GLOBAL_BATCH, 1, STEPS)).astype("int32")
+    tokens[:, :, 0] = vocabulary.start_id
+    targets = np.concatenate([tokens[:, :, 1:], np.full((GLOBAL_BATCH, 1, 1), vocabulary.end_id, "int32")], -1)
+    targets[5:, :, 4:] = vocabulary.pad_id
+    tokens[6], targets[6] = vocabulary.pad_id, vocabulary.pad_id
+    return {"features": features, "tokens": tokens}, targets
+
+
+def dataset(x, y):
+    data = tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return data.with_options(options)
+
+
+def model(vocabulary, attention):
+    keras.utils.set_random_seed(0)
+    captioner = Captioner("small_vgg", vocabulary, attention=attention, embed_dim=8, units=16, attention_dim=8,
+                          dropout=0.0, image_size=(32, 32), train_backbone=False, expectation_probability=0.0,
+                          seed=0)
+    captioner.compile(optimizer=keras.optimizers.SGD(0.5))
+    return captioner
+
+
+def compare(attention, vocabulary, strategy=None):
+    strategy = strategy or STRATEGY
+    x, y = batch(vocabulary, attention)
+    alone = model(vocabulary, attention)
+    start = alone.get_weights()
+    logs_alone = alone.fit(dataset(x, y), epochs=1, verbose=0).history
+    with strategy.scope():
+        replicated = model(vocabulary, attention)
+    replicated.set_weights(start)
+    logs = replicated.fit(dataset(x, y), epochs=1, verbose=0).history
+    moved = [np.linalg.norm(b - s) / np.linalg.norm(a - s)
+             for a, b, s in zip(alone.get_weights(), replicated.get_weights(), start) if np.linalg.norm(a - s) > 0]
+    result = {"max_weight_difference": float(max(np.abs(a - b).max() for a, b in
+                                                 zip(alone.get_weights(), replicated.get_weights()))),
+              "update_norm_ratio_median": float(np.median(moved)),
+              "logs_alone": {k: v[0] for k, v in logs_alone.items()}, "logs": {k: v[0] for k, v in logs.items()},
+              "jit_compile": replicated.jit_compile, "replicas": strategy.num_replicas_in_sync}
+    if attention == "hard":
+        values = getattr(replicated.reinforce_baseline.value, "values", [replicated.reinforce_baseline.value])
+        result.update(baseline_alone=float(alone.reinforce_baseline.numpy()),
+                      baselines=[float(v.numpy()) for v in values])
+    return result
+
+
+def main():
+    data = shapes("train", 8, seed=0)
+    vocabulary = Vocabulary.build(data.all_captions(), min_count=1)
+    results = {attention: compare(attention, vocabulary) for attention in ("soft", "hard")}
+    if MODE == "mirrored":
+        results["one_device"] = compare("soft", vocabulary, tf.distribute.OneDeviceStrategy("/cpu:1"))
+        with STRATEGY.scope():
+            captioner = model(vocabulary, "soft")
+            try:
+                captioner.compile(optimizer="sgd", jit_compile=True)
+            except ValueError as error:
+                results["jit_true_error"] = str(error)
+        from showattend.callbacks import CaptionMetrics
+
+        train, val = shapes("train", 16, image_size=32, seed=1), shapes("val", 4, image_size=32, seed=2)
+        with STRATEGY.scope():
+            keras.utils.set_random_seed(0)
+            captioner = Captioner("small_vgg", vocabulary, embed_dim=8, units=16, attention_dim=8, max_length=6)
+            captioner.compile(optimizer="adam")
+        history = captioner.fit(train, validation_data=val, epochs=1, batch_size=8, verbose=0,
+                                callbacks=[CaptionMetrics(val, max_images=4)])
+        results["fit_logs"] = sorted(history.history)
+        results["caption"] = captioner.caption(val.images[:1], beam_size=2)[0].text
+    print("RESULT " + json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
