@@ -97,7 +97,8 @@ class Captioner(keras.Model):
         self.decoder = AttentionDecoder(len(self.vocabulary), embed_dim, units, attention_dim, dropout, gate, seed,
                                         cell=cell, attention_score=attention_score, deep_output=deep_output,
                                         init_state=init_state, hard=attention == "hard",
-                                        expectation_probability=expectation_probability, name="decoder")
+                                        expectation_probability=expectation_probability, dtype=self.dtype_policy,
+                                        name="decoder")
         self.reinforce_weight, self.entropy_weight = float(reinforce_weight), float(entropy_weight)
         if attention == "hard":
             self.reinforce_baseline = self.add_weight(shape=(), initializer="zeros", trainable=False,
@@ -169,14 +170,16 @@ class Captioner(keras.Model):
 
     # --- training -------------------------------------------------------------------------------
 
-    def make_dataset(self, dataset, batch_size=64, shuffle=True, seed=None, feature_cache=None):
+    def make_dataset(self, dataset, batch_size=64, shuffle=True, seed=None, feature_cache=None, deterministic=True):
         """A tf.data pipeline of this model's inputs from a CaptionDataset.
 
         Every reference caption is one example, seen once per epoch; an image's captions share a
         batch of about ``batch_size`` captions, so the backbone runs once per image. Captions are
         padded to the longest (at most ``max_length`` words). When shuffling, the last partial
         batch is dropped (a different one each epoch), so that every step has one shape. With a
-        ``feature_cache`` the batches hold the cached grids instead of the images.
+        ``feature_cache`` the batches hold the cached grids instead of the images. Images are decoded in
+        parallel and prefetched; ``deterministic=False`` lets slow images be overtaken (the order
+        then varies from run to run).
         """
         if feature_cache is not None:
             if self.backbone.trainable:
@@ -187,7 +190,7 @@ class Captioner(keras.Model):
         return caption_dataset_to_tf(dataset, self.vocabulary, self.image_size, batch_size=batch_size,
                                      shuffle=shuffle, seed=self.seed if seed is None else seed,
                                      max_length=min(self.max_length, longest), drop_remainder=shuffle,
-                                     group_by_image=True, feature_cache=feature_cache)
+                                     group_by_image=True, feature_cache=feature_cache, deterministic=deterministic)
 
     def compile(self, optimizer="adam", jit_compile="auto", **kwargs):
         """Keras ``compile`` without a loss (the Captioner computes its own).
@@ -219,14 +222,16 @@ class Captioner(keras.Model):
         ``CaptionMetrics`` callback is moved ahead of the others, so that they all read its
         ``val_bleu4`` and ``val_cider``. An image file that cannot be decoded is an error that names
         it, or, for a dataset with ``on_bad_image="skip"``, is left out and counted in one warning.
+        ``deterministic=False`` lets slowly decoded images be overtaken (see ``make_dataset``).
         """
         from showattend.callbacks import CaptionMetrics
 
         files = []  # decoded by this fit (not read from a cache): an unreadable one is named, or counted
+        deterministic = kwargs.pop("deterministic", True)
         if isinstance(x, CaptionDataset):
             files = [] if isinstance(x.images, np.ndarray) or feature_cache else list(x.images)
             x = self.make_dataset(x, batch_size or 64, shuffle=kwargs.pop("shuffle", True),
-                                  feature_cache=feature_cache)
+                                  feature_cache=feature_cache, deterministic=deterministic)
             batch_size, kwargs["shuffle"] = None, False  # the pipeline shuffles
         if isinstance(validation_data, CaptionDataset):
             files += [] if isinstance(validation_data.images, np.ndarray) or feature_cache else list(validation_data.images)

@@ -96,7 +96,8 @@ def longest_caption(dataset, vocabulary):
 
 
 def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffle=True, seed=0,
-                          max_length=None, drop_remainder=False, group_by_image=False, feature_cache=None):
+                          max_length=None, drop_remainder=False, group_by_image=False, feature_cache=None,
+                          deterministic=True):
     """A ``tf.data.Dataset`` of ``({"images", "tokens"}, targets)`` batches from a CaptionDataset.
 
     ``tokens`` are the caption ids from ``<start>``, ``targets`` the same ids shifted by one (they end
@@ -109,7 +110,10 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
       of captions most images have (``group_captions``: images with fewer get all-padding rows,
       which count for nothing; images with more come in several groups).
 
-    Image files are decoded lazily, in parallel. With a ``feature_cache``
+    Image files are decoded lazily, in parallel, and the next batches are prepared while the model
+    trains on this one (``prefetch``). ``deterministic=True`` keeps the order fixed by ``seed`` (the
+    same batches on every run); False lets a slow image be overtaken by the next ones (faster when
+    decoding times vary, the order then varies too). With a ``feature_cache``
     (``showattend.features.FeatureCache``) the batches hold ``"features"`` (batch, h, w, C) float16
     read from the cache instead of ``"images"``, in the same order.
 
@@ -155,7 +159,8 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
             return {"features": features, "tokens": tokens}, targets
 
         return (examples.batch(batch_size, drop_remainder=drop_remainder)
-                .map(with_features, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE))
+                .map(with_features, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+                .prefetch(tf.data.AUTOTUNE))
 
     if isinstance(dataset.images, np.ndarray):
         images = dataset.images
@@ -176,7 +181,7 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
         tokens, targets = split(caption_ids)
         return {"images": image, "tokens": tokens}, targets, ok
 
-    examples = examples.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
+    examples = examples.map(to_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     if dataset.on_bad_image == "skip" and not isinstance(dataset.images, np.ndarray):
         examples = examples.filter(lambda x, y, ok: ok)
     return (examples.map(lambda x, y, ok: (x, y))

@@ -1,6 +1,7 @@
 """Recurrent cells that the decoder steps by hand (it needs the state between steps).
 
 Every cell maps ``(inputs, (h, c))`` to ``(h, c)``; the GRU has no cell state and passes ``c`` through.
+The state is float32 under a mixed-precision policy too (the products run in the compute dtype).
 """
 import keras
 from keras import ops
@@ -57,7 +58,10 @@ class LSTMCell(keras.layers.Layer):
 
     def call(self, inputs, states):
         h, c = states
-        z = ops.matmul(inputs, self.kernel) + ops.matmul(h, self.recurrent_kernel) + self.bias
+        z = ops.matmul(inputs, self.kernel) + ops.matmul(ops.cast(h, self.compute_dtype), self.recurrent_kernel)
+        # under mixed precision the products run in the compute dtype, the gates and the state in
+        # float32: rounding h and c to bfloat16 at every word would add up along the caption
+        z, c = ops.cast(z + self.bias, "float32"), ops.cast(c, "float32")
         if self.variant == "cifg_lstm":
             i, o, g = ops.split(z, 3, axis=-1)
             i = ops.sigmoid(i)
@@ -94,8 +98,8 @@ class GRUCell(keras.layers.Layer):
 
     def call(self, inputs, states):
         h, c = states
-        h, _ = self.gru(inputs, [h])
-        return h, c
+        h, _ = self.gru(inputs, [ops.cast(h, self.compute_dtype)])
+        return ops.cast(h, "float32"), c
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}

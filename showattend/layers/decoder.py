@@ -56,7 +56,10 @@ class AttentionDecoder(keras.layers.Layer):
             self.output_hidden = keras.layers.Dense(self.embed_dim, use_bias=False, name="output_hidden")  # L_h
             self.output_context = keras.layers.Dense(self.embed_dim, use_bias=False, name="output_context")  # L_z
         self.output_dropout = keras.layers.Dropout(self.dropout_rate, seed=seed, name="output_dropout")
-        self.output_logits = keras.layers.Dense(self.vocab_size, name="output_logits")  # L_o
+        # L_o: float32 under a mixed-precision policy, as Keras advises for a model's last layer; in
+        # bfloat16 logits of ~10 would be rounded to steps of 0.06 and flip close choices of a word
+        self.output_logits = keras.layers.Dense(self.vocab_size, name="output_logits",
+                                                dtype="float32" if self.compute_dtype != "float32" else None)
 
     def build(self, features_shape, tokens_shape=None):
         dim = features_shape[-1]
@@ -77,12 +80,13 @@ class AttentionDecoder(keras.layers.Layer):
 
     def initial_state(self, features):
         """h_0 and c_0 from the mean region feature (two separate tanh layers), or zeros (c_0 is
-        always zeros for the GRU, which has no cell state)."""
-        zeros = ops.zeros((ops.shape(features)[0], self.units), dtype=features.dtype)
+        always zeros for the GRU, which has no cell state); float32 under mixed precision too."""
+        zeros = ops.zeros((ops.shape(features)[0], self.units), dtype="float32")
         if self.init_state_kind == "zeros":
             return zeros, zeros
         mean = ops.mean(features, axis=1)
-        return self.init_h(mean), self.init_c(mean) if self.has_cell_state else zeros
+        return (ops.cast(self.init_h(mean), "float32"),
+                ops.cast(self.init_c(mean), "float32") if self.has_cell_state else zeros)
 
     def step(self, embedded, h, c, features, projected, reading="expectation"):
         """One recurrence step from the embedded previous word.

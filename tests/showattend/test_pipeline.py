@@ -105,3 +105,27 @@ def test_an_unreadable_file_stops_fit_naming_it_or_is_skipped_and_counted(tmp_pa
     with pytest.warns(UserWarning, match=r"^1 unreadable image skipped.*broken\.jpg"):
         history = model.fit(lenient, epochs=2, batch_size=2, verbose=0)
     assert len(history.history["loss"]) == 2 and np.isfinite(history.history["loss"]).all()
+
+
+def test_parallel_decoding_keeps_its_seeded_order_unless_told_not_to(tmp_path, vocabulary):
+    from showattend.datasets import shapes
+
+    data = shapes("train", num_images=40, seed=6)
+    paths = []
+    for i, image in enumerate(data.images):
+        paths.append(str(tmp_path / f"{i:02d}.png"))
+        Image.fromarray(image).save(paths[-1])
+    files = CaptionDataset(paths, data.captions)
+
+    def epoch(deterministic):
+        batches = caption_dataset_to_tf(files, vocabulary, (64, 64), batch_size=8, seed=3, deterministic=deterministic)
+        return [(x["images"].numpy(), y.numpy()) for x, y in batches]
+
+    first, second = epoch(True), epoch(True)
+    assert len(first) == len(second) == -(-files.num_captions // 8) > 1
+    for (images_a, targets_a), (images_b, targets_b) in zip(first, second):
+        np.testing.assert_array_equal(images_a, images_b)
+        np.testing.assert_array_equal(targets_a, targets_b)
+    loose = epoch(False)  # the same examples, in whatever order decoding finished
+    key = lambda batches: sorted(image.tobytes() + target.tobytes() for x, y in batches for image, target in zip(x, y))
+    assert key(loose) == key(first)

@@ -1,0 +1,83 @@
+"""Mixed precision: training with loss scaling, α/β/logits/loss in float32, captions that agree with
+the float32 model's, and saved models that reload with their policy."""
+import keras
+import numpy as np
+import pytest
+
+from showattend import Captioner, Vocabulary, load_captioner
+from showattend.datasets import shapes
+
+SETTINGS = dict(embed_dim=32, units=64, attention_dim=32, max_length=16, seed=1)
+
+
+@pytest.fixture
+def policy(request):
+    """Run the test under a global policy, and restore float32 after it."""
+    keras.mixed_precision.set_global_policy(request.param)
+    yield request.param
+    keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.fixture(scope="module")
+def data():
+    train = shapes("train", num_images=400, seed=0)
+    return train, shapes("test", num_images=100, seed=2), Vocabulary.build(train.all_captions(), min_count=1)
+
+
+@pytest.fixture(scope="module")
+def float32_model(data):
+    train, _, vocabulary = data
+    keras.utils.set_random_seed(1)
+    model = Captioner("small_vgg", vocabulary, **SETTINGS)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    model.fit(train, epochs=6, batch_size=32, verbose=0)
+    return model
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"], indirect=True)
+def test_captions_agree_with_the_float32_models(data, float32_model, policy):
+    _, test, vocabulary = data
+    mixed = Captioner("small_vgg", vocabulary, **SETTINGS)
+    mixed.set_weights(float32_model.get_weights())
+    assert mixed.decoder.compute_dtype == policy.split("_")[1] and mixed.decoder.variable_dtype == "float32"
+    expected = [c.tokens for c in float32_model.caption(test.images, beam_size=3)]
+    captions = mixed.caption(test.images, beam_size=3, return_attention=True)
+    agreement = np.mean([c.tokens == e for c, e in zip(captions, expected)])
+    assert agreement >= 0.95, agreement
+    for caption in captions:  # α and β come out in float32 and α still sums to one
+        assert caption.attention.dtype == np.float32
+        np.testing.assert_allclose(caption.attention.sum(axis=(1, 2)), 1.0, atol=1e-5)
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"], indirect=True)
+@pytest.mark.parametrize("attention", ["soft", "hard"])
+def test_training_keeps_softmax_beta_and_loss_in_float32(data, policy, attention):
+    train, _, vocabulary = data
+    keras.utils.set_random_seed(0)
+    model = Captioner("small_vgg", vocabulary, attention=attention, **SETTINGS)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    if policy == "mixed_float16":  # Keras scales the loss so that float16 gradients do not underflow
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
+    batch = next(iter(model.make_dataset(train.subset(range(32)), batch_size=16)))
+    outputs = model(batch[0], training=True)
+    assert model.decoder.cell.compute_dtype == model.backbone.compute_dtype == policy.split("_")[1]
+    assert outputs["logits"].dtype == "float32"  # the last layer, L_o, computes in float32
+    assert outputs["alpha"].dtype == "float32" and outputs["beta"].dtype == "float32"
+    assert model.compute_loss(batch[0], batch[1], outputs).dtype == "float32"
+    history = model.fit(train.subset(range(200)), epochs=2, batch_size=32, verbose=0).history
+    assert all(np.isfinite(history["loss"])) and history["cross_entropy"][1] < history["cross_entropy"][0]
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16"], indirect=True)
+def test_a_saved_mixed_precision_model_reloads_with_its_policy(data, float32_model, policy, tmp_path):
+    _, test, vocabulary = data
+    model = Captioner("small_vgg", vocabulary, **SETTINGS)
+    model.set_weights(float32_model.get_weights())
+    model.compile(optimizer="adam")
+    model.save(tmp_path / "mixed.keras")
+    keras.mixed_precision.set_global_policy("float32")  # a new session, with the default policy
+    again = load_captioner(tmp_path / "mixed.keras")
+    assert again.decoder.dtype_policy.name == "mixed_bfloat16" and again.decoder.compute_dtype == "bfloat16"
+    computing = [layer for layer in again.backbone.layers if not isinstance(layer, keras.layers.InputLayer)]
+    assert {layer.dtype_policy.name for layer in computing} == {"mixed_bfloat16"}
+    assert [c.tokens for c in again.caption(test.images[:12])] == [c.tokens for c in model.caption(test.images[:12])]
