@@ -152,6 +152,7 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
         rows = feature_cache.locate(dataset.images)
         shape = (None, *feature_cache.grid_shape)
 
+        @tf.autograph.experimental.do_not_convert  # plain ops: nothing to convert (AutoGraph warned on the closure)
         def with_features(index, caption_ids):
             features = tf.numpy_function(lambda i: feature_cache.read_rows(rows[i]), [index], tf.float16)
             features.set_shape(shape)

@@ -6,19 +6,9 @@ as first axis) and returns ``(log_probs (rows, vocab), new_state, extras)``, whe
 dict of per-row arrays (for a captioner: the attention α and the gate β that produced the word).
 Decoding stops on the ``end_id`` token, never on strings.
 """
-import dataclasses
-
 import numpy as np
 
-
-@dataclasses.dataclass
-class Hypothesis:
-    """A decoded sequence: ids without ``<start>`` and ``<end>``, its log-probability, its extras."""
-
-    ids: list
-    score: float
-    extras: dict  # name -> array (len(ids), ...): extras[name][i] came with ids[i]
-    finished: bool = True  # ended with <end> (False: cut at max_length)
+from showattend.generation import Hypothesis
 
 
 def _hypothesis(ids, score, extras, length, finished):
