@@ -66,6 +66,16 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
     Returns a dict of tensors: ``ids`` (B, max_length) int32 without ``<end>``, ``length`` (B,),
     ``score`` (B,) float64, ``finished`` (B,) bool (False: cut at max_length), and ``extras``
     {name: (B, max_length, ...)}; entries past ``length`` are padding.
+
+    >>> import tensorflow as tf
+    >>> says_3 = tf.math.log([[.01, .01, .01, .96, .01]])  # then <end> (id 2) after a 3
+    >>> ends = tf.math.log([[.01, .01, .96, .01, .01]])
+    >>> def step(tokens, state):
+    ...     return tf.where(tokens[:, None] == 3, ends, says_3), state, {"previous": tokens}
+    >>> search = tf.function(lambda: beam_search(step, (), 1, start_id=1, end_id=2, beam_size=2, max_length=5))
+    >>> (found,) = hypotheses(search())
+    >>> found.ids, round(found.score, 4), found.extras["previous"].tolist(), found.finished
+    ([3], -0.0816, [1], True)
     """
     check_search(batch_size, max_length, beam_size)
     B, K, L = int(batch_size), int(beam_size), int(max_length)

@@ -75,8 +75,8 @@ class DotAttention(_Score):
         return self.region_projection(features)
 
     def scores(self, projected, hidden):
-        query = ops.expand_dims(self.hidden_projection(hidden), 1)  # (batch, 1, d)
-        return ops.sum(projected * query, axis=-1) / math.sqrt(self.attention_dim)
+        query = self.hidden_projection(hidden)  # (batch, d)
+        return ops.einsum("brd,bd->br", projected, query) / math.sqrt(self.attention_dim)
 
 
 @keras.saving.register_keras_serializable(package="showattend")
@@ -102,7 +102,7 @@ class GeneralAttention(_Score):
         return self.bilinear(features)  # (batch, regions, units)
 
     def scores(self, projected, hidden):
-        return ops.sum(projected * ops.expand_dims(hidden, 1), axis=-1)
+        return ops.einsum("bru,bu->br", projected, ops.cast(hidden, projected.dtype))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}

@@ -100,7 +100,9 @@ class AttentionDecoder(keras.layers.Layer):
         scores = ops.cast(self.attention.scores(projected, h), "float32")  # (batch, regions)
         alpha, log_alpha = ops.softmax(scores, axis=-1), ops.log_softmax(scores, axis=-1)
         features = ops.cast(features, "float32")
-        expected = ops.sum(ops.expand_dims(alpha, -1) * features, axis=1)  # (batch, features)
+        # Σ_i α_i a_i as a batched product: a broadcast product and sum would write (batch, regions,
+        # features) at every word
+        expected = ops.einsum("br,brd->bd", alpha, features)  # (batch, features)
         if isinstance(reading, str) and reading == "expectation":
             context = expected
             region = -ops.ones_like(alpha[:, 0], dtype="int32")
@@ -111,7 +113,7 @@ class AttentionDecoder(keras.layers.Layer):
             else:
                 region = ops.cast(keras.random.categorical(log_alpha, 1, seed=self.seed_generator)[:, 0], "int32")
             one_hot = ops.one_hot(region, ops.shape(alpha)[-1], dtype=alpha.dtype)
-            context = ops.sum(ops.expand_dims(one_hot, -1) * features, axis=1)  # a_s
+            context = ops.einsum("br,brd->bd", one_hot, features)  # a_s
             log_p_region = ops.sum(one_hot * log_alpha, axis=-1)
             if not isinstance(reading, str):  # the minibatch's coin: sample (True) or expectation
                 context = ops.where(reading, context, expected)
