@@ -13,7 +13,7 @@ from showattend.data.pipeline import (bad_image_errors, caption_dataset_to_tf, l
 from showattend.files import atomic_write
 from showattend.captioning import caption_regions, check_decoding, compiled_functions
 from showattend.layers.decoder import AttentionDecoder
-from showattend.losses import doubly_stochastic_penalty, hard_attention_term
+from showattend.losses import caption_loss
 from showattend.text.vocabulary import Vocabulary
 
 ATTENTION_KINDS = ("soft", "hard")
@@ -141,32 +141,9 @@ class Captioner(keras.Model):
         return self.decoder(features, tokens, training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
-        """Masked cross-entropy summed over a caption's words, plus λ Σ_i (1 − Σ_t α_ti)², both
-        averaged over the global batch's captions (all-padding rows are not captions): under a
-        distribution strategy each replica divides its sums by the count over all replicas, so the
-        summed gradients are the global batch's mean whatever the number of replicas."""
-        from showattend.distribution import replica_sum
-
-        y = ops.reshape(y, (-1, y.shape[-1]))  # (captions, steps)
-        mask = ops.cast(ops.not_equal(y, self.vocabulary.pad_id), "float32")
-        is_caption = ops.cast(ops.any(ops.not_equal(y, self.vocabulary.pad_id), axis=1), "float32")
-        local = ops.sum(is_caption)
-        count = ops.maximum(replica_sum(local), 1.0)
-        token_loss = keras.losses.sparse_categorical_crossentropy(
-            y, ops.cast(y_pred["logits"], "float32"), from_logits=True)  # (captions, steps)
-        cross_entropy = ops.sum(token_loss * mask)
-        penalty = ops.sum(doubly_stochastic_penalty(y_pred["alpha"], mask) * is_caption)
-        # the trackers take this replica's mean weighted by its captions: Keras sums their states
-        # across replicas, which gives the global mean
-        self.cross_entropy_tracker.update_state(cross_entropy / ops.maximum(local, 1.0), sample_weight=local)
-        self.attention_penalty_tracker.update_state(penalty / ops.maximum(local, 1.0), sample_weight=local)
-        loss = cross_entropy + self.doubly_stochastic * penalty
-        if self.attention_kind == "hard":
-            reinforce = hard_attention_term(y_pred, token_loss, mask, is_caption, self.reinforce_baseline,
-                                            self.reinforce_weight, self.entropy_weight, training)
-            self.reinforce_tracker.update_state(reinforce / ops.maximum(local, 1.0), sample_weight=local)
-            loss = loss + reinforce
-        return loss / count
+        """The global batch's mean over captions of the masked cross-entropy summed over words, plus
+        λ Σ_i (1 − Σ_t α_ti)² (and hard attention's REINFORCE term): ``showattend.losses.caption_loss``."""
+        return caption_loss(self, y, y_pred, training)
 
     # --- training -------------------------------------------------------------------------------
 

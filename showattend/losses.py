@@ -1,5 +1,6 @@
-"""The captioner's loss terms beyond cross-entropy: the doubly stochastic penalty and hard attention's
-REINFORCE surrogate."""
+"""The captioner's loss: masked cross-entropy, the doubly stochastic penalty and hard attention's
+REINFORCE surrogate, averaged over the global batch's captions."""
+import keras
 from keras import ops
 
 BASELINE_DECAY = 0.9  # b ← 0.9 b + 0.1 · (log p(y|s) per word), on sampled minibatches
@@ -57,3 +58,34 @@ def hard_attention_term(y_pred, token_loss, mask, is_caption, baseline, reinforc
         updated = BASELINE_DECAY * baseline + (1.0 - BASELINE_DECAY) * sums[0] / ops.maximum(sums[1], 1.0)
         baseline.assign(ops.where(sums[2] > 0, updated, baseline))
     return ops.sum(surrogate * sampled * is_caption)
+
+
+def caption_loss(model, y, y_pred, training=True):
+    """A Captioner's loss: the masked cross-entropy summed over each caption's words, plus
+    λ Σ_i (1 − Σ_t α_ti)² (plus the REINFORCE term for hard attention), averaged over the global
+    batch's captions (all-padding rows are not captions). Under a distribution strategy each replica
+    divides its sums by the count over all replicas, so the summed gradients are the global batch's
+    mean whatever the number of replicas. Updates the model's loss trackers."""
+    from showattend.distribution import replica_sum
+
+    y = ops.reshape(y, (-1, y.shape[-1]))  # (captions, steps)
+    mask = ops.cast(ops.not_equal(y, model.vocabulary.pad_id), "float32")
+    is_caption = ops.cast(ops.any(ops.not_equal(y, model.vocabulary.pad_id), axis=1), "float32")
+    local = ops.sum(is_caption)
+    count = ops.maximum(replica_sum(local), 1.0)
+    token_loss = keras.losses.sparse_categorical_crossentropy(
+        y, ops.cast(y_pred["logits"], "float32"), from_logits=True)  # (captions, steps)
+    cross_entropy = ops.sum(token_loss * mask)
+    penalty = ops.sum(doubly_stochastic_penalty(y_pred["alpha"], mask) * is_caption)
+    # the trackers take this replica's mean weighted by its captions: Keras sums their states across
+    # replicas, which gives the global mean
+    per_caption = ops.maximum(local, 1.0)
+    model.cross_entropy_tracker.update_state(cross_entropy / per_caption, sample_weight=local)
+    model.attention_penalty_tracker.update_state(penalty / per_caption, sample_weight=local)
+    loss = cross_entropy + model.doubly_stochastic * penalty
+    if model.attention_kind == "hard":
+        reinforce = hard_attention_term(y_pred, token_loss, mask, is_caption, model.reinforce_baseline,
+                                        model.reinforce_weight, model.entropy_weight, training)
+        model.reinforce_tracker.update_state(reinforce / per_caption, sample_weight=local)
+        loss = loss + reinforce
+    return loss / count
