@@ -20,7 +20,7 @@ cache, and the speed-up.
 
 Every search lives in ``--out`` and resumes when rerun (a finished one is read back). Writes
 ``benchmarks/tuning.json``; ``--quick`` runs tiny sizes to check that everything works (JSON to a
-temporary path unless ``--json`` is given). Never asserts timings. A default run takes about an hour
+temporary path unless ``--json`` is given). Never asserts timings. A default run takes about 25 minutes
 on a quiet 2-core CPU.
 """
 import argparse
