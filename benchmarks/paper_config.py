@@ -173,13 +173,12 @@ def main(argv=None):
                      "share_of_limit": share, **extra})
         print(rows[-1], flush=True)
 
-    step_seconds = {}
+    step_seconds, models = {}, {}
     for jit in (False, True):
-        rate, median, model = training(vocabulary, args, jit)
-        step_seconds[jit] = median
+        rate, step_seconds[jit], models[jit] = training(vocabulary, args, jit)
         add(f"training step, cached features, XLA {'on' if jit else 'off'}", rate, "training",
-            median_step_seconds=median)
-    model = paper_model(vocabulary, False)
+            median_step_seconds=step_seconds[jit])
+    model = models[False]  # captions from the XLA-off model (its search is compiled either way)
     for beam in (1, 3, 5):
         rate, words = captioning(model, beam, args)
         add(f"captioning, beam {beam}, search compiled whole", rate, f"beam {beam}", mean_words=words)

@@ -39,7 +39,7 @@ from showattend import CaptionDataset, Vocabulary  # noqa: E402
 from showattend.datasets import shapes  # noqa: E402
 from showattend.files import read_json, write_json  # noqa: E402
 from showattend.tuning import CaptionHyperModel, make_tuner  # noqa: E402
-from showattend.tuning.report import results_table, trial_history  # noqa: E402
+from showattend.tuning.report import best_epoch, results_table, trial_history  # noqa: E402
 
 BACKBONES = ["small_vgg", "resnet20", "small_densenet", "highway11"]
 DECODER = dict(units=128, embed_dim=64, attention_dim=64, attention="soft")
@@ -90,7 +90,7 @@ def search_seed(seed, data, args):
               "best_val_bleu4": best["score"],
               "best": {k: best[k] for k in ("trial", "backbone", "best_epoch", "learning_rate", "dropout", "cell",
                                             "attention_score") if k in best},
-              "default_val_bleu4": float(default_trial.score), "default_best_epoch": int(default_trial.best_step) + 1,
+              "default_val_bleu4": float(default_trial.score), "default_best_epoch": best_epoch(default_trial),
               "search_default_trial_val_bleu4": next(r["score"] for r in rows if r["trial"] == first)}
     rate = "wall time not recorded (resumed)" if wall is None else f"{result['trials_per_hour']:.0f} trials/h"
     print(f"seed {seed}: {result['trials']} trials ({result['completed']} completed), {result['epochs']} epochs, "

@@ -1,4 +1,5 @@
 """Captioner: a CNN backbone and an attention decoder in one keras.Model, trained and used whole."""
+import contextlib
 import os
 
 import keras
@@ -26,6 +27,19 @@ def _as_vocabulary(vocabulary):
         return Vocabulary.from_config(vocabulary)
     raise ValueError("vocabulary must be a showattend.Vocabulary (e.g. Vocabulary.build(captions)), "
                      f"got {type(vocabulary).__name__}.")
+
+
+@contextlib.contextmanager
+def _global_policy(policy):
+    """Keras gives a layer made inside another the global dtype policy, not its parent's: the
+    Captioner makes its layers under its own (a mixed-precision model reloaded in a float32 session
+    stays mixed throughout)."""
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(policy)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)
 
 
 def _as_backbone(backbone, image_size):
@@ -80,6 +94,23 @@ class Captioner(keras.Model):
         if vocabulary is None:
             raise ValueError("A Captioner needs a vocabulary: Vocabulary.build(training_captions).")
         self.vocabulary = _as_vocabulary(vocabulary)
+        with _global_policy(self.dtype_policy):
+            self._make_layers(backbone, image_size, attention, embed_dim, units, attention_dim, dropout, gate, seed,
+                              cell, attention_score, deep_output, init_state, expectation_probability)
+        self.doubly_stochastic = float(doubly_stochastic)
+        self.max_length = int(max_length)
+        self.seed = seed
+        self.backbone.trainable = bool(train_backbone)
+        self.reinforce_weight, self.entropy_weight = float(reinforce_weight), float(entropy_weight)
+        self.cross_entropy_tracker = keras.metrics.Mean(name="cross_entropy")
+        self.attention_penalty_tracker = keras.metrics.Mean(name="attention_penalty")
+        self.reinforce_tracker = keras.metrics.Mean(name="reinforce") if attention == "hard" else None
+        object.__setattr__(self, "_generation_functions", None)  # showattend.captioning's, once traced
+        self.built = True  # every sublayer is built above, so weights exist before any call or load
+
+    def _make_layers(self, backbone, image_size, attention, embed_dim, units, attention_dim, dropout, gate, seed,
+                     cell, attention_score, deep_output, init_state, expectation_probability):
+        """The backbone, the decoder (built) and hard attention's baseline, in this model's policy."""
         self.backbone = _as_backbone(backbone, image_size)
         grid = self.backbone.output_shape
         size = self.backbone.input_shape[1:3]
@@ -89,26 +120,15 @@ class Captioner(keras.Model):
         if image_size is not None and tuple(image_size) != tuple(size):
             raise ValueError(f"image_size {tuple(image_size)} differs from the backbone's input size {tuple(size)}.")
         self.image_size, self.grid_shape, self.feature_dim = tuple(size), tuple(grid[1:3]), grid[3]
-        self.backbone.trainable = bool(train_backbone)
         self.attention_kind = attention
-        self.doubly_stochastic = float(doubly_stochastic)
-        self.max_length = int(max_length)
-        self.seed = seed
         self.decoder = AttentionDecoder(len(self.vocabulary), embed_dim, units, attention_dim, dropout, gate, seed,
                                         cell=cell, attention_score=attention_score, deep_output=deep_output,
                                         init_state=init_state, hard=attention == "hard",
-                                        expectation_probability=expectation_probability, dtype=self.dtype_policy,
-                                        name="decoder")
-        self.reinforce_weight, self.entropy_weight = float(reinforce_weight), float(entropy_weight)
+                                        expectation_probability=expectation_probability, name="decoder")
         if attention == "hard":
             self.reinforce_baseline = self.add_weight(shape=(), initializer="zeros", trainable=False,
                                                       aggregation="only_first_replica", name="reinforce_baseline")
         self.decoder.build((None, self.num_regions, self.feature_dim))
-        self.cross_entropy_tracker = keras.metrics.Mean(name="cross_entropy")
-        self.attention_penalty_tracker = keras.metrics.Mean(name="attention_penalty")
-        self.reinforce_tracker = keras.metrics.Mean(name="reinforce") if attention == "hard" else None
-        object.__setattr__(self, "_generation_functions", None)  # showattend.captioning's, once traced
-        self.built = True  # every sublayer is built above, so weights exist before any call or load
 
     @property
     def num_regions(self):

@@ -4,7 +4,7 @@ import dataclasses
 
 import numpy as np
 
-from showattend.generation import beam_search, hypotheses
+from showattend.generation import beam_search, check_search, hypotheses
 
 
 @dataclasses.dataclass
@@ -73,9 +73,7 @@ def compiled_functions(model):
 def check_decoding(model, beam_size, max_length, batch_size, sample, argmax):
     """Validate captioning options; returns (max_length, reading)."""
     max_length = model.max_length if max_length is None else max_length
-    for label, value in (("beam_size", beam_size), ("max_length", max_length), ("batch_size", batch_size)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{label} must be a positive integer, got {value!r}.")
+    check_search(batch_size, max_length, beam_size)
     if (sample or argmax) and model.attention_kind != "hard":
         raise ValueError("sample=True and argmax=True read one region per word; they need a model built "
                          "with attention='hard'.")

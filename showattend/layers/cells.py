@@ -9,8 +9,22 @@ from keras import ops
 CELLS = ("lstm", "peephole_lstm", "cifg_lstm", "gru")
 
 
+class _Cell(keras.layers.Layer):
+    """A cell whose state Keras does not convert: under a mixed-precision policy Keras would round
+    every float argument to the compute dtype, the float32 (h, c) included. The cells cast what
+    their products read themselves."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._convert_input_args = False
+
+    def __call__(self, inputs, states, **kwargs):
+        states = tuple(ops.convert_to_tensor(s) for s in states)
+        return super().__call__(ops.convert_to_tensor(inputs), states, **kwargs)
+
+
 @keras.saving.register_keras_serializable(package="showattend")
-class LSTMCell(keras.layers.Layer):
+class LSTMCell(_Cell):
     """The LSTM of the paper and two of its variants (Greff et al., "LSTM: A Search Space Odyssey").
 
     ``lstm``: gates i, f, o and candidate g from [x; h_{t-1}], forget bias 1.
@@ -58,7 +72,8 @@ class LSTMCell(keras.layers.Layer):
 
     def call(self, inputs, states):
         h, c = states
-        z = ops.matmul(inputs, self.kernel) + ops.matmul(ops.cast(h, self.compute_dtype), self.recurrent_kernel)
+        z = (ops.matmul(ops.cast(inputs, self.compute_dtype), self.kernel)
+             + ops.matmul(ops.cast(h, self.compute_dtype), self.recurrent_kernel))
         # under mixed precision the products run in the compute dtype, the gates and the state in
         # float32: rounding h and c to bfloat16 at every word would add up along the caption
         z, c = ops.cast(z + self.bias, "float32"), ops.cast(c, "float32")
@@ -80,7 +95,7 @@ class LSTMCell(keras.layers.Layer):
 
 
 @keras.saving.register_keras_serializable(package="showattend")
-class GRUCell(keras.layers.Layer):
+class GRUCell(_Cell):
     """``keras.layers.GRUCell`` (reset after the recurrent product, Keras' default) behind the
     decoder's ``(h, c)`` interface: c is passed through untouched.
 
@@ -98,7 +113,7 @@ class GRUCell(keras.layers.Layer):
 
     def call(self, inputs, states):
         h, c = states
-        h, _ = self.gru(inputs, [ops.cast(h, self.compute_dtype)])
+        h, _ = self.gru(ops.cast(inputs, self.compute_dtype), [ops.cast(h, self.compute_dtype)])
         return ops.cast(h, "float32"), c
 
     def get_config(self):

@@ -56,10 +56,9 @@ class AttentionDecoder(keras.layers.Layer):
             self.output_hidden = keras.layers.Dense(self.embed_dim, use_bias=False, name="output_hidden")  # L_h
             self.output_context = keras.layers.Dense(self.embed_dim, use_bias=False, name="output_context")  # L_z
         self.output_dropout = keras.layers.Dropout(self.dropout_rate, seed=seed, name="output_dropout")
-        # L_o: float32 under a mixed-precision policy, as Keras advises for a model's last layer; in
-        # bfloat16 logits of ~10 would be rounded to steps of 0.06 and flip close choices of a word
-        self.output_logits = keras.layers.Dense(self.vocab_size, name="output_logits",
-                                                dtype="float32" if self.compute_dtype != "float32" else None)
+        # L_o: float32 under a mixed-precision policy too, as Keras advises for a model's last layer;
+        # in bfloat16 logits of ~10 would be rounded to steps of 0.06 and flip close choices of a word
+        self.output_logits = keras.layers.Dense(self.vocab_size, name="output_logits", dtype="float32")
 
     def build(self, features_shape, tokens_shape=None):
         dim = features_shape[-1]
@@ -149,6 +148,7 @@ class AttentionDecoder(keras.layers.Layer):
         "sampled" (batch,): 1 where this minibatch sampled regions. In training it samples with
         probability 1 − ``expectation_probability`` (one coin per call), else reads the expectation.
         """
+        features = ops.cast(features, "float32")  # as every step reads them (and the scan's carry holds)
         embedded = self.embedding(tokens)  # (batch, steps, embed)
         h, c = self.initial_state(features)
         projected = self.attention.project(features)  # once per image: (batch, regions, attention_dim)

@@ -241,7 +241,8 @@ def join(first, second):
         raise ValueError("Cannot join a dataset of arrays with one of files.")
     images = (np.concatenate([first.images, second.images]) if isinstance(first.images, np.ndarray)
               else list(first.images) + list(second.images))
-    ids = list(first.image_ids) + [f"val:{i}" if i in set(first.image_ids) else i for i in second.image_ids]
+    seen = set(first.image_ids)
+    ids = list(first.image_ids) + [f"val:{i}" if i in seen else i for i in second.image_ids]
     objects = None if first.objects is None or second.objects is None else first.objects + second.objects
     return dataclasses.replace(first, images=images, captions=first.captions + second.captions, objects=objects,
                                image_ids=ids)

@@ -8,13 +8,22 @@ import numpy as np
 from showattend.files import atomic_write, read_json, write_text
 from showattend.tuning.search import HISTORY_FILE, without_optimizer_state
 
-FIRST_COLUMNS = ("trial", "status", "score", "best_epoch", "params", "seconds_per_epoch", "batch_size", "epochs")
+FIRST_COLUMNS = ("trial", "status", "score", "best_epoch", "epochs", "params", "seconds_per_epoch", "batch_size")
 
 
 def trial_history(tuner, trial_id):
     """The per-epoch rows the tuner kept for one trial ([] if it never finished an epoch)."""
     path = os.path.join(tuner.get_trial_dir(trial_id), HISTORY_FILE)
     return read_json(path) if os.path.isfile(path) else []
+
+
+def best_epoch(trial):
+    """The 1-based epoch of ``trial``'s best score, counted from the start of training: keras-tuner's
+    ``best_step`` counts from the first epoch this trial ran, which for a Hyperband promotion is
+    the epoch it went on from (``tuner/initial_epoch``)."""
+    if trial.best_step is None:
+        return None
+    return int(trial.hyperparameters.values.get("tuner/initial_epoch", 0)) + int(trial.best_step) + 1
 
 
 def results_table(tuner, csv_path=None):
@@ -32,7 +41,7 @@ def results_table(tuner, csv_path=None):
         names += [n for n in values if n not in names]
         rows.append({"trial": trial.trial_id, "status": trial.status,
                      "score": None if trial.score is None else float(trial.score),
-                     "best_epoch": None if trial.best_step is None else int(trial.best_step) + 1,
+                     "best_epoch": best_epoch(trial),
                      "params": history[-1]["params"] if history else None,
                      "seconds_per_epoch": float(np.mean([r["seconds"] for r in history])) if history else None,
                      "batch_size": history[-1].get("batch_size") if history else None,
@@ -68,9 +77,10 @@ def format_table(rows, columns=None):
     return "\n".join(lines)
 
 
-def plot_results(tuner, path, top=5):
+def plot_results(tuner, path, top=5, rows=None):
     """Write a figure: the score of each trial in order, the spread of scores per backbone (or family),
-    and the per-epoch objective of the ``top`` best trials. Returns ``path``.
+    and the per-epoch objective of the ``top`` best trials. Returns ``path``. ``rows``: the
+    ``results_table(tuner)`` already at hand, if any.
 
     >>> plot_results(tuner, "tuning/search.png")  # doctest: +SKIP
     """
@@ -79,7 +89,7 @@ def plot_results(tuner, path, top=5):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = results_table(tuner)
+    rows = results_table(tuner) if rows is None else rows
     objective = tuner.oracle.objective.name
     group = next((g for g in ("backbone", "family") if any(g in r for r in rows)), None)
     figure, axes = plt.subplots(1, 3, figsize=(15, 4.2))
@@ -134,7 +144,7 @@ def export_best(tuner, path, retrain=False, train=None, validation_data=None, ep
     model = export(model) if export else model
     atomic_write(path, model.save)
     if verbose:
-        how = "retrained on train+val" if retrain else f"epoch {int(trial.best_step) + 1}"
+        how = "retrained on train+val" if retrain else f"epoch {best_epoch(trial)}"
         print(f"Exported trial {trial.trial_id} ({tuner.oracle.objective.name} {trial.score:.4f}, {how}) to {path}")
     return model
 
@@ -144,7 +154,7 @@ def retrain_best(tuner, trial, train, validation_data, epochs, verbose):
     if train is None or validation_data is None:
         raise ValueError("retrain=True needs the training and validation data: export_best(tuner, path, "
                          "retrain=True, train=train, validation_data=val).")
-    epochs = epochs or int(trial.best_step) + 1
+    epochs = epochs or best_epoch(trial)
     print(f"Retraining trial {trial.trial_id}'s hyperparameters on train+val for {epochs} epochs (the best "
           "trial's); no data is held out, so this model has no validation score of its own.")
     model = tuner.hypermodel.build(trial.hyperparameters)

@@ -4,11 +4,10 @@ import os
 
 from showattend.files import read_json, write_json
 from showattend.tuning.hypermodel import CaptionHyperModel
-from showattend.tuning.report import format_table, plot_results, results_table
+from showattend.tuning.report import FIRST_COLUMNS, format_table, plot_results, results_table
 from showattend.tuning.search import is_chief_or_alone, make_tuner
 
 ARGUMENTS_FILE = "tune.json"  # the arguments of tune(): what --summary and --export open the search with
-TABLE_COLUMNS = ("trial", "status", "score", "best_epoch", "epochs", "params", "seconds_per_epoch", "batch_size")
 
 
 def tune(directory, data, images=None, backbones=("small_vgg",), algorithm="hyperband", max_epochs=10,
@@ -81,8 +80,8 @@ def open_search(directory, project_name="search"):
 def summarize(tuner):
     """Print the results table and write results.csv and search.png in the search's folder."""
     rows = results_table(tuner, os.path.join(tuner.project_dir, "results.csv"))
-    columns = list(TABLE_COLUMNS) + [c for c in (rows[0] if rows else {}) if c not in TABLE_COLUMNS]
+    columns = list(FIRST_COLUMNS) + [c for c in (rows[0] if rows else {}) if c not in FIRST_COLUMNS]
     print(format_table(rows, columns))
-    plot = plot_results(tuner, os.path.join(tuner.project_dir, "search.png"))
+    plot = plot_results(tuner, os.path.join(tuner.project_dir, "search.png"), rows=rows)
     print(f"Wrote {os.path.join(tuner.project_dir, 'results.csv')} and {plot}")
     return rows

@@ -80,4 +80,23 @@ def test_a_saved_mixed_precision_model_reloads_with_its_policy(data, float32_mod
     assert again.decoder.dtype_policy.name == "mixed_bfloat16" and again.decoder.compute_dtype == "bfloat16"
     computing = [layer for layer in again.backbone.layers if not isinstance(layer, keras.layers.InputLayer)]
     assert {layer.dtype_policy.name for layer in computing} == {"mixed_bfloat16"}
+    decoder = again.decoder  # its inner layers too, though the session's global policy is float32
+    assert {layer.compute_dtype for layer in (decoder.embedding, decoder.attention, decoder.cell,
+                                              decoder.output_hidden)} == {"bfloat16"}
+    assert decoder.output_logits.compute_dtype == "float32"
     assert [c.tokens for c in again.caption(test.images[:12])] == [c.tokens for c in model.caption(test.images[:12])]
+
+
+@pytest.mark.parametrize("policy", ["mixed_bfloat16"], indirect=True)
+def test_the_lstm_state_is_not_rounded_to_the_compute_dtype(policy):
+    from showattend.layers.cells import LSTMCell
+
+    cell = LSTMCell(4)
+    cell.build((None, 3))
+    cell.kernel.assign(np.zeros(cell.kernel.shape))
+    cell.recurrent_kernel.assign(np.zeros(cell.recurrent_kernel.shape))
+    cell.bias.assign(np.concatenate([np.full(4, -30.0), np.full(4, 30.0), np.zeros(8)]))  # i = 0, f = 1: c carries
+    c = np.full((2, 4), 1 + 2 ** -12, np.float32)  # bfloat16 would round it to 1
+    h, c_next = cell(np.ones((2, 3), np.float32), (np.zeros((2, 4), np.float32), c))
+    assert c_next.dtype == "float32" and h.dtype == "float32"
+    np.testing.assert_array_equal(np.asarray(c_next), c)

@@ -11,7 +11,7 @@ from showattend import CaptionDataset, Vocabulary, load_captioner
 from showattend.datasets import shapes
 from showattend.features import FeatureCache
 from showattend.training import steps_per_epoch
-from showattend.tuning import CaptionHyperModel, export_best, make_tuner
+from showattend.tuning import CaptionHyperModel, export_best, make_tuner, results_table
 from showattend.tuning.hypermodel import join
 from showattend.tuning.report import trial_history
 
@@ -57,6 +57,9 @@ def test_hyperband_promotes_a_trial_from_its_parents_best_epoch(data, tmp_path):
     # the promoted trial's curve is its parent's first epoch, then its own second
     assert [r["epoch"] for r in trial_history(tuner, child.trial_id)] == [1, 2]
     assert trial_history(tuner, child.trial_id)[0] == trial_history(tuner, parent)[0]
+    # it trained epoch 2 only, so that is its best epoch (keras-tuner's best_step counts from 0 there)
+    row = next(r for r in results_table(tuner) if r["trial"] == child.trial_id)
+    assert row["best_epoch"] == 2 and row["score"] == pytest.approx(trial_history(tuner, child.trial_id)[1]["val_bleu4"])
     # it began from the parent's checkpoint, not from fresh weights
     started = [weights for epoch, weights in RecordFirstEpoch.seen if epoch == 1]
     checkpoint = tuner.load_model(trials[parent]).decoder.weights
