@@ -1,12 +1,15 @@
 """Attention over image regions: a score per region and a softmax over regions.
 
 Every score layer has ``project(features)``, computed once per image, and ``scores(projected, h)``
-per step; ``call`` returns α = softmax over regions.
+per step; ``call`` returns α = softmax over regions. In an unrolled pass the decoder also gives
+``scores`` the layer's ``step_products`` (its weight gradient over all steps at once).
 """
 import math
 
 import keras
 from keras import ops
+
+from showattend.layers.step_products import StepProducts
 
 SCORES = ("additive", "dot", "general")
 
@@ -19,12 +22,28 @@ class _Score(keras.layers.Layer):
     def call(self, projected, hidden):
         return ops.softmax(self.scores(projected, hidden), axis=-1)
 
+    def step_products(self, steps, batch):
+        """A StepProducts for the hidden state's projection over ``steps`` steps, or None."""
+        return None
+
+
+class _ProjectedQuery(_Score):
+    """A score that reads the hidden state through ``hidden_projection`` (U_h h_{t-1}, no bias)."""
+
+    def step_products(self, steps, batch):
+        return StepProducts([ops.cast(self.hidden_projection.kernel, self.compute_dtype)], steps, batch)
+
+    def query(self, hidden, products=None):
+        if products is None:
+            return self.hidden_projection(hidden)
+        return products(ops.cast(hidden, self.compute_dtype))
+
     def get_config(self):
         return {**super().get_config(), "attention_dim": self.attention_dim}
 
 
 @keras.saving.register_keras_serializable(package="showattend")
-class AdditiveAttention(_Score):
+class AdditiveAttention(_ProjectedQuery):
     """The paper's MLP score: e_ti = w^T tanh(W_a a_i + U_h h_{t-1} + b).
 
     >>> import numpy as np
@@ -51,13 +70,13 @@ class AdditiveAttention(_Score):
     def project(self, features):
         return self.region_projection(features)  # (batch, regions, attention_dim)
 
-    def scores(self, projected, hidden):
-        energy = ops.tanh(projected + ops.expand_dims(self.hidden_projection(hidden), 1))
+    def scores(self, projected, hidden, products=None):
+        energy = ops.tanh(projected + ops.expand_dims(self.query(hidden, products), 1))
         return ops.squeeze(self.score(energy), -1)  # (batch, regions)
 
 
 @keras.saving.register_keras_serializable(package="showattend")
-class DotAttention(_Score):
+class DotAttention(_ProjectedQuery):
     """Scaled dot product of projections: e_ti = (W_a a_i) · (U_h h_{t-1}) / √d, d = attention_dim."""
 
     def __init__(self, attention_dim, **kwargs):
@@ -74,8 +93,8 @@ class DotAttention(_Score):
     def project(self, features):
         return self.region_projection(features)
 
-    def scores(self, projected, hidden):
-        query = self.hidden_projection(hidden)  # (batch, d)
+    def scores(self, projected, hidden, products=None):
+        query = self.query(hidden, products)  # (batch, d)
         return ops.einsum("brd,bd->br", projected, query) / math.sqrt(self.attention_dim)
 
 
@@ -101,7 +120,7 @@ class GeneralAttention(_Score):
     def project(self, features):
         return self.bilinear(features)  # (batch, regions, units)
 
-    def scores(self, projected, hidden):
+    def scores(self, projected, hidden, products=None):
         return ops.einsum("bru,bu->br", projected, ops.cast(hidden, projected.dtype))
 
     def get_config(self):

@@ -6,6 +6,8 @@ The state is float32 under a mixed-precision policy too (the products run in the
 import keras
 from keras import ops
 
+from showattend.layers.step_products import StepProducts
+
 CELLS = ("lstm", "peephole_lstm", "cifg_lstm", "gru")
 
 
@@ -21,6 +23,11 @@ class _Cell(keras.layers.Layer):
     def __call__(self, inputs, states, **kwargs):
         states = tuple(ops.convert_to_tensor(s) for s in states)
         return super().__call__(ops.convert_to_tensor(inputs), states, **kwargs)
+
+    def step_products(self, steps, batch):
+        """For an unrolled pass of ``steps`` steps: a StepProducts that the cell's ``products``
+        argument takes at every step, or None where the cell has none (its products then run per step)."""
+        return None
 
 
 @keras.saving.register_keras_serializable(package="showattend")
@@ -70,10 +77,18 @@ class LSTMCell(_Cell):
         f = ops.split(z, 4, axis=-1)[1]
         return ops.sigmoid(f + self.peephole[1] * c if self.variant == "peephole_lstm" else f)
 
-    def call(self, inputs, states):
+    def step_products(self, steps, batch):
+        dtype = self.compute_dtype
+        return StepProducts([ops.cast(self.kernel, dtype), ops.cast(self.recurrent_kernel, dtype)], steps, batch)
+
+    def call(self, inputs, states, products=None):
+        """``products``: this pass's ``step_products`` (the weight gradients over all steps at once)."""
         h, c = states
-        z = (ops.matmul(ops.cast(inputs, self.compute_dtype), self.kernel)
-             + ops.matmul(ops.cast(h, self.compute_dtype), self.recurrent_kernel))
+        x, h_in = ops.cast(inputs, self.compute_dtype), ops.cast(h, self.compute_dtype)
+        if products is None:
+            z = ops.matmul(x, self.kernel) + ops.matmul(h_in, self.recurrent_kernel)
+        else:
+            z = products(x, h_in)
         # under mixed precision the products run in the compute dtype, the gates and the state in
         # float32: rounding h and c to bfloat16 at every word would add up along the caption
         z, c = ops.cast(z + self.bias, "float32"), ops.cast(c, "float32")
@@ -111,7 +126,7 @@ class GRUCell(_Cell):
     def build(self, input_shape):
         self.gru.build(input_shape)
 
-    def call(self, inputs, states):
+    def call(self, inputs, states, products=None):
         h, c = states
         h, _ = self.gru(ops.cast(inputs, self.compute_dtype), [ops.cast(h, self.compute_dtype)])
         return ops.cast(h, "float32"), c

@@ -87,16 +87,18 @@ class AttentionDecoder(keras.layers.Layer):
         return (ops.cast(self.init_h(mean), "float32"),
                 ops.cast(self.init_c(mean), "float32") if self.has_cell_state else zeros)
 
-    def step(self, embedded, h, c, features, projected, reading="expectation"):
+    def step(self, embedded, h, c, features, projected, reading="expectation", products=(None, None)):
         """One recurrence step from the embedded previous word.
 
         Returns h, c, ẑ, α, β, the region read, and log α of that region. ``reading`` is
         "expectation" (soft attention: ẑ = β Σ_i α_i a_i; the region is −1), "sample" (hard
         attention: s ~ Categorical(α), ẑ = β a_s) or "argmax" (s = argmax α). A boolean tensor
         chooses per call between "sample" and "expectation" (the training minibatch's coin).
+        ``products``: the cell's and the attention's ``step_products`` in an unrolled pass.
         """
+        cell_products, attention_products = products
         # α, β and the context stay in float32 under a mixed-precision policy (softmax over regions)
-        scores = ops.cast(self.attention.scores(projected, h), "float32")  # (batch, regions)
+        scores = ops.cast(self.attention.scores(projected, h, attention_products), "float32")  # (batch, regions)
         alpha, log_alpha = ops.softmax(scores, axis=-1), ops.log_softmax(scores, axis=-1)
         features = ops.cast(features, "float32")
         # Σ_i α_i a_i as a batched product: a broadcast product and sum would write (batch, regions,
@@ -121,7 +123,8 @@ class AttentionDecoder(keras.layers.Layer):
         beta = (ops.cast(ops.squeeze(self.gate_layer(h), -1), "float32") if self.gate_layer is not None
                 else ops.ones_like(alpha[:, 0]))
         context = ops.expand_dims(beta, -1) * context
-        h, c = self.cell(ops.concatenate([embedded, ops.cast(context, embedded.dtype)], axis=-1), (h, c))
+        h, c = self.cell(ops.concatenate([embedded, ops.cast(context, embedded.dtype)], axis=-1), (h, c),
+                         products=cell_products)
         return h, c, context, alpha, beta, region, log_p_region
 
     def deep_output(self, embedded, h, context, training=None):
@@ -162,9 +165,12 @@ class AttentionDecoder(keras.layers.Layer):
         if steps is not None and steps <= self.unroll_limit:
             # A static number of steps: unrolled, the graph has no while loop (faster on CPU, and
             # XLA can compile it). Only h and c carry over; each step's outputs are stacked after.
-            outputs = []
+            # The weight gradients of the products with h are taken once over all steps (StepProducts)
+            batch = ops.shape(features)[0]
+            products = (self.cell.step_products(steps, batch), self.attention.step_products(steps, batch))
+            outputs, words = [], ops.unstack(embedded, steps, axis=1)  # (one gradient op, not one per word)
             for t in range(steps):
-                step = self.step(embedded[:, t], state[0], state[1], features, projected, reading)
+                step = self.step(words[t], state[0], state[1], features, projected, reading, products)
                 state, outputs = step[:2], outputs + [step]
             stacked = [ops.stack(o, axis=1) for o in zip(*outputs)]
         else:
