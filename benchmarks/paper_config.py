@@ -17,7 +17,8 @@ words, one caption per image. In the same run it measures:
 4. the input pipeline alone: decoding and resizing ``--images`` synthetic COCO-sized JPEGs
    (``benchmarks/data_pipeline.py``'s) through the training pipeline, no model;
 5. where a training step's time goes: the deep output's product over 10,000 words and the LSTM's
-   products, timed alone at the step's shapes (forward and backward), as shares of the step.
+   products, timed alone at the step's shapes as one product each over all 640 caption words
+   (forward, and the gradients for inputs and weights), as shares of the step.
 
 Prints a Markdown table and writes ``benchmarks/paper_config.json`` (``--quick``: tiny sizes, JSON to a
 temporary folder). ``--profile DIR`` also writes a TensorFlow profiler trace of a few training steps
@@ -37,6 +38,7 @@ import tensorflow as tf
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from benchmarks.data_pipeline import iterate, synthetic_captions, training_pipeline, write_photos  # noqa: E402
+from benchmarks.op_profile import op_summary  # noqa: E402
 from showattend import Captioner  # noqa: E402
 from showattend.files import write_json  # noqa: E402
 from showattend.training import PAPER_DECODER  # noqa: E402
@@ -125,19 +127,20 @@ def step_parts(args):
     rng = np.random.default_rng(2)
 
     def timed(inputs, kernel):
-        x, w = tf.constant(rng.normal(size=inputs).astype("float32")), tf.Variable(
+        x, w = tf.Variable(rng.normal(size=inputs).astype("float32")), tf.Variable(
             rng.normal(size=kernel).astype("float32") * 0.01)
+        upstream = tf.constant(rng.normal(size=(inputs[0], kernel[1])).astype("float32"))
 
         @tf.function
-        def forward_backward():
+        def forward_backward():  # the product, and the gradients for its input and its weight
             with tf.GradientTape() as tape:
-                out = tf.reduce_sum(tf.matmul(x, w))
-            return tape.gradient(out, w)
+                out = tf.reduce_sum(tf.matmul(x, w) * upstream)
+            return tape.gradient(out, [x, w])
 
-        forward_backward().numpy()
+        [g.numpy() for g in forward_backward()]
         start = time.perf_counter()
         for _ in range(args.steps):
-            forward_backward().numpy()
+            [g.numpy() for g in forward_backward()]
         return (time.perf_counter() - start) / args.steps
 
     return {"deep_output_logits": timed((rows, 512), (512, VOCABULARY)),
@@ -189,16 +192,26 @@ def main(argv=None):
     parts = step_parts(args)
     profile = {name: {"seconds": s, "share_of_step_xla_off": s / step_seconds[False]} for name, s in parts.items()}
     print("step parts:", profile, flush=True)
-    if args.profile:
-        tf.profiler.experimental.start(args.profile)
-        training(vocabulary, argparse.Namespace(**{**vars(args), "steps": 3, "warmup_steps": 1}), False)
-        captioning(model, 3, argparse.Namespace(**{**vars(args), "caption_batches": 1}))
-        tf.profiler.experimental.stop()
+    operations = {}
+    if args.profile:  # 3 training steps (XLA off) and 3 beam-3 batches, each in a trace of its own
+        for name, run in (("training step", lambda: model.fit(feature_batches(vocabulary, 3), epochs=1, verbose=0)),
+                          ("beam 3 batch", lambda: captioning(model, 3, argparse.Namespace(
+                              **{**vars(args), "caption_batches": 3})))):
+            run()  # traced and warmed up outside the trace
+            logdir = os.path.join(args.profile, name.replace(" ", "_"))
+            tf.profiler.experimental.start(logdir)
+            run()
+            tf.profiler.experimental.stop()
+            runs = 3 if name == "training step" else 4  # captioning() calls once more, untimed
+            operations[name] = op_summary(logdir, runs=runs)
+            print(f"{name}, ms of each kind of operation:",
+                  ", ".join(f"{o['op']} {o['ms_per_run']:.1f}" for o in operations[name]), flush=True)
     write_json(args.json, {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                            "tensorflow": tf.__version__, "matmul_gflops": gflops,
                            "flops_per_image": {"training": flops_per_image(),
                                                **{f"beam {k}": flops_per_image(k) for k in (1, 3, 5)}},
                            "limits_images_per_s": limit, "rows": rows, "step_parts": profile,
+                           "operations": operations,
                            "settings": {k: getattr(args, k) for k in SIZES}})
     print("\n| measured | images/s | limit | share |\n|---|---:|---:|---:|")
     for r in rows:

@@ -140,8 +140,11 @@ class AttentionDecoder(keras.layers.Layer):
         and the region read (−1 for the expectation)."""
         embedded = self.embedding(tokens)  # (batch, embed)
         h, c, context, alpha, beta, region, _ = self.step(embedded, h, c, features, projected, reading)
-        logits = self.deep_output(embedded, h, context, training=False)
-        return ops.log_softmax(ops.cast(logits, "float32"), axis=-1), h, c, alpha, beta, region
+        return self.next_word_log_probs(embedded, h, context), h, c, alpha, beta, region
+
+    def next_word_log_probs(self, embedded, h, context):
+        """log p(y_t) (batch, vocab) in float32 from E y_{t-1}, h_t and ẑ_t (generation: no dropout)."""
+        return ops.log_softmax(ops.cast(self.deep_output(embedded, h, context, training=False), "float32"), axis=-1)
 
     def call(self, features, tokens, training=None):
         """Teacher forcing: features (batch, regions, dim), tokens (batch, steps) from ``<start>``.
