@@ -84,11 +84,15 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
 
     def advance(t, log_probs, state, extra, live, done):
         """Step t: extend every live beam by the step's words, keep the best, record finished sequences."""
-        vocab = log_probs.shape[-1]
-        total = tf.reshape(live["score"][:, :, None] + tf.reshape(tf.cast(log_probs, tf.float64), (B, K, vocab)),
-                           (B, K * vocab))
-        top_score, top = tf.math.top_k(total, k=min(2 * K, K * vocab))  # best first; ties: lower index first
-        beam, word = top // vocab, top % vocab
+        # the 2K best extensions of an image are among the 2K best words of each of its beams: those
+        # first (top_k over the vocabulary per row), then the 2K best of the K·2K sums; the same
+        # choices, ties to the lower beam and word, as one top_k over all K·vocabulary sums
+        per_beam = min(2 * K, log_probs.shape[-1])
+        word_log_prob, words = tf.math.top_k(log_probs, k=per_beam)  # (B·K, per_beam), best first
+        total = tf.reshape(live["score"][:, :, None] + tf.reshape(tf.cast(word_log_prob, tf.float64),
+                                                                  (B, K, per_beam)), (B, K * per_beam))
+        top_score, top = tf.math.top_k(total, k=min(2 * K, K * per_beam))  # best first; ties: lower index first
+        beam, word = top // per_beam, tf.gather(tf.reshape(words, (B, K * per_beam)), top, batch_dims=1)
         valid = tf.cast(tf.math.cumprod(tf.cast(tf.math.is_finite(top_score), tf.int32), axis=1), tf.bool)
         ends = tf.equal(word, end_id)
         alive_before = tf.cumsum(tf.cast(valid & ~ends, tf.int32), axis=1, exclusive=True)

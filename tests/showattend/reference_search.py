@@ -80,8 +80,7 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
             extras = {k: np.zeros((B, K, 0) + v.shape[2:], v.dtype) for k, v in extra.items()}
         total = (scores[:, :, None] + log_probs.reshape(B, K, vocab)).reshape(B, K * vocab)
         width = min(2 * K, K * vocab)
-        top = np.argpartition(-total, width - 1, axis=1)[:, :width]
-        top = np.take_along_axis(top, np.argsort(-np.take_along_axis(total, top, 1), axis=1, kind="stable"), 1)
+        top = np.argsort(-total, axis=1, kind="stable")[:, :width]  # best first; ties: lower beam, then word
         source = np.zeros((B, K), dtype=np.int64)
         chosen = np.full((B, K), end_id, dtype=np.int32)
         new_scores = np.full((B, K), -np.inf)

@@ -16,9 +16,9 @@ def compiled(step, state, batch, beam_size, max_length):
     return hypotheses(search(*[tf.constant(s) for s in state]))
 
 
-def table_steps(table):
+def table_steps(table, vocab=5):
     """numpy and TensorFlow step functions whose next word depends only on the previous word."""
-    rows = np.array([table.get(t, [0.2] * 5) for t in range(5)]) + EPS
+    rows = np.array([table.get(t, [1 / vocab] * vocab) for t in range(vocab)]) + EPS
 
     def numpy_step(tokens, state):
         return np.log(rows[tokens]), state, {"previous": tokens.copy()}
@@ -82,6 +82,23 @@ def test_the_compiled_search_is_exact_against_the_reference(seed, beam_size):
         assert g.score == pytest.approx(e.score, abs=1e-9)
         np.testing.assert_array_equal(g.extras["previous"], e.extras["previous"])
         np.testing.assert_allclose(g.extras["path"], e.extras["path"], atol=1e-12)
+
+
+@pytest.mark.parametrize("beam_size", [2, 3, 5])
+def test_ties_are_broken_as_the_reference_does(beam_size):
+    """Probabilities of 1/4 and 1/8 only: most candidates tie, within a beam and across beams. Ties go
+    to the lower beam, then the lower word, in the compiled search (per-beam top words first) as in
+    the reference (one sort over all sums)."""
+    rng = np.random.default_rng(beam_size)
+    probs = rng.choice([0.25, 0.125], size=(9, 9)) + 0.0
+    probs[:, 0] = 0.0  # never <pad>
+    numpy_step, tf_step = table_steps({t: list(probs[t]) for t in range(9)}, vocab=9)
+    batch, max_length = 3, 4
+    expected = reference.beam_search(numpy_step, (), batch, START, END, beam_size, max_length)
+    got = compiled(tf_step, (), batch, beam_size, max_length)
+    for e, g in zip(expected, got):
+        assert g.ids == e.ids and g.finished == e.finished and g.score == pytest.approx(e.score, abs=1e-9)
+    assert len({tuple(g.ids) for g in got}) == 1  # the same choices for every image: ties decided the same way
 
 
 def test_beam_hypotheses_are_consistent_with_their_path():
