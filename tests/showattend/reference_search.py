@@ -80,7 +80,7 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
             extras = {k: np.zeros((B, K, 0) + v.shape[2:], v.dtype) for k, v in extra.items()}
         total = (scores[:, :, None] + log_probs.reshape(B, K, vocab)).reshape(B, K * vocab)
         width = min(2 * K, K * vocab)
-        top = np.argsort(-total, axis=1, kind="stable")[:, :width]  # best first; ties: lower beam, then word
+        top = np.stack([_best(row, width) for row in total])
         source = np.zeros((B, K), dtype=np.int64)
         chosen = np.full((B, K), end_id, dtype=np.int32)
         new_scores = np.full((B, K), -np.inf)
@@ -142,3 +142,11 @@ def reference_captions(model, regions, beam_size, max_length, reading="expectati
     if beam_size == 1:
         return greedy_search(step_fn, (h, c), rows, ids.start_id, ids.end_id, max_length)
     return beam_search(step_fn, (h, c), rows, ids.start_id, ids.end_id, beam_size, max_length)
+
+
+def _best(values, width):
+    """Indices of the ``width`` largest values, best first; ties: the lower index first."""
+    kth = -np.partition(-values, width - 1)[width - 1]
+    above, tied = np.flatnonzero(values > kth), np.flatnonzero(values == kth)
+    chosen = np.sort(np.concatenate([above, tied[:width - len(above)]]))
+    return chosen[np.argsort(-values[chosen], kind="stable")]
