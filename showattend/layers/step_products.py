@@ -2,10 +2,11 @@
 
 Backpropagation through an unrolled loop of T steps gives a weight W used at every step the
 gradient ∂L/∂W = Σ_t x_tᵀ g_t as T small products (their inner size is the batch) and a sum of T
-weight-sized matrices. For the paper's LSTM (inputs 1,024, state 512, 32 captions of 20 words) those
-per-step products were a third of a training step on a 2-core CPU. Here each step multiplies by W
-with the gradient stopped and adds a zero "probe" whose gradient is g_t; the probe's gradient with
-respect to W is then Xᵀ G over all steps at once, one large product.
+weight-sized matrices. Here each step multiplies by W with the gradient stopped and adds a zero
+"probe" whose gradient is g_t; the probe's gradient with respect to W is then Xᵀ G over all steps at
+once, one large product, and ∂L/∂x_t comes from a transposed copy of W made once. For the paper's
+configuration (LSTM inputs 1,024, state 512, 32 captions of 20 words) this took a training step from
+286 to 222–234 ms on a 2-core CPU.
 """
 import tensorflow as tf
 
