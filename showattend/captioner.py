@@ -196,11 +196,17 @@ class Captioner(keras.Model):
         here (TensorFlow 2.21, 2 cores: 52–62 ms a demo training step without it, 68–101 ms with it,
         plus 10–20 s of compiling). Under a strategy with several replicas (``MirroredStrategy``)
         "auto" is False, and True is refused: Keras 3 cannot run XLA across the replicas' devices.
+
+        ``optimizer="adam"`` is :class:`showattend.optimizers.FusedAdam`: Keras' Adam with its
+        defaults, updated by TensorFlow's fused kernel (the same arithmetic, 3× faster).
         """
         from showattend.distribution import jit_compile_for_strategy
+        from showattend.optimizers import FusedAdam
 
         if kwargs.pop("loss", None) is not None:
             raise ValueError("A Captioner computes its own loss; compile it without `loss`.")
+        if isinstance(optimizer, str) and optimizer.lower() == "adam":
+            optimizer = FusedAdam()
         super().compile(optimizer=optimizer, jit_compile=jit_compile_for_strategy(jit_compile), **kwargs)
 
     def compile_from_config(self, config):

@@ -15,6 +15,7 @@ import numpy as np
 
 from showattend.callbacks import AttentionFigures, CaptionMetrics, HistoryCSV, read_history, write_history
 from showattend.files import atomic_write, read_json, write_json
+from showattend.optimizers import FusedAdam
 
 SCHEDULES = ("cosine", "constant", "plateau")
 
@@ -49,7 +50,7 @@ class Recipe:
                              f"{self.clipnorm!r}.")
 
     def optimizer(self, steps_per_epoch, epochs):
-        """Adam over this recipe's schedule, clipping the global gradient norm."""
+        """Adam (TensorFlow's fused kernel) over this recipe's schedule, clipping the global gradient norm."""
         rate = self.learning_rate
         if self.schedule == "cosine":
             total = max(1, steps_per_epoch * epochs)
@@ -58,7 +59,7 @@ class Recipe:
                 self.learning_rate * (0.1 if warmup else 1.0), decay_steps=total - warmup,
                 alpha=self.final_learning_rate_share, warmup_target=self.learning_rate if warmup else None,
                 warmup_steps=warmup)
-        return keras.optimizers.Adam(rate, global_clipnorm=self.clipnorm)
+        return FusedAdam(rate, global_clipnorm=self.clipnorm)
 
 
 def steps_per_epoch(captioner, train, batch_size, feature_cache=None):

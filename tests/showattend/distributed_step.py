@@ -4,6 +4,7 @@ same global batch; prints what differs as JSON. Run by test_distribution.py in s
     python distributed_step.py mirrored          # 2 logical CPU devices, MirroredStrategy
     python distributed_step.py worker I PORTS    # MultiWorkerMirroredStrategy, worker I of PORTS (a,b)
 """
+import contextlib
 import json
 import os
 import sys
@@ -53,12 +54,12 @@ def dataset(x, y):
     return data.with_options(options)
 
 
-def model(vocabulary, attention):
+def model(vocabulary, attention, optimizer=None):
     keras.utils.set_random_seed(0)
     captioner = Captioner("small_vgg", vocabulary, attention=attention, embed_dim=8, units=16, attention_dim=8,
                           dropout=0.0, image_size=(32, 32), train_backbone=False, expectation_probability=0.0,
                           seed=0)
-    captioner.compile(optimizer=keras.optimizers.SGD(0.5))
+    captioner.compile(optimizer=optimizer or keras.optimizers.SGD(0.5))
     return captioner
 
 
@@ -86,12 +87,32 @@ def compare(attention, vocabulary, strategy=None):
     return result
 
 
+def compare_adams(vocabulary):
+    """Three FusedAdam steps under the strategy and on one device from the same weights: the fused
+    kernel must update each replica's copy of every variable (and of its moments) alike."""
+    from showattend.optimizers import FusedAdam
+
+    x, y = batch(vocabulary, "soft")
+    start = model(vocabulary, "soft").get_weights()
+    weights = {}
+    for name, scope in (("alone", contextlib.nullcontext()), ("replicated", STRATEGY.scope())):
+        with scope:
+            captioner = model(vocabulary, "soft", FusedAdam(1e-2))
+        captioner.fit(dataset(x, y), epochs=3, verbose=0)
+        weights[name] = captioner.get_weights()
+    copies = [[c.numpy() for c in getattr(v.value, "values", [v.value])] for v in captioner.trainable_variables]
+    return {"max_weight_difference": float(max(np.abs(a - b).max() for a, b in zip(*weights.values()))),
+            "moved": float(max(np.abs(a - b).max() for a, b in zip(weights["replicated"], start))),
+            "max_replica_difference": float(max(np.abs(c - cs[0]).max() for cs in copies for c in cs))}
+
+
 def main():
     data = shapes("train", 8, seed=0)
     vocabulary = Vocabulary.build(data.all_captions(), min_count=1)
     results = {attention: compare(attention, vocabulary) for attention in ("soft", "hard")}
     if MODE == "mirrored":
         results["one_device"] = compare("soft", vocabulary, tf.distribute.OneDeviceStrategy("/cpu:1"))
+        results["adam"] = compare_adams(vocabulary)
         with STRATEGY.scope():
             captioner = model(vocabulary, "soft")
             try:

@@ -50,6 +50,13 @@ def test_the_reinforce_baseline_moves_once_per_step_with_the_global_batch(mirror
     assert hard["baselines"] == [pytest.approx(hard["baseline_alone"], abs=1e-6)] * 2  # both replicas' copies
 
 
+def test_fused_adam_updates_every_replica_as_on_one_device(mirrored):
+    adam = mirrored["adam"]
+    assert adam["moved"] > 1e-2  # three steps at 1e-2 moved the weights
+    assert adam["max_weight_difference"] < 1e-5
+    assert adam["max_replica_difference"] == 0.0  # both devices' copies took the same update
+
+
 def test_jit_compile_defaults_to_what_works_under_several_replicas(mirrored):
     assert mirrored["soft"]["jit_compile"] is False
     assert "jit_compile=True cannot train under MirroredStrategy with 2 replicas" in mirrored["jit_true_error"]
