@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from showattend.generation import beam_search, hypotheses
+from showattend.generation import beam_search, hypotheses, top_k_of_rows
 from tests.showattend import reference_search as reference
 
 START, END, A, B = 1, 2, 3, 4
@@ -82,6 +82,36 @@ def test_the_compiled_search_is_exact_against_the_reference(seed, beam_size):
         assert g.score == pytest.approx(e.score, abs=1e-9)
         np.testing.assert_array_equal(g.extras["previous"], e.extras["previous"])
         np.testing.assert_allclose(g.extras["path"], e.extras["path"], atol=1e-12)
+
+
+@pytest.mark.parametrize("beam_size", [1, 3, 5])
+def test_exact_over_a_vocabulary_wide_enough_to_search_by_blocks(beam_size):
+    """1,500 words: each beam's 2K best words come from top_k_of_rows' blocks (12 of 128)."""
+    numpy_step, tf_step = random_steps(beam_size, vocab=1500)
+    batch, max_length = 4, 6
+    state = (np.zeros((batch * beam_size, 1500)),)
+    search = reference.greedy_search if beam_size == 1 else reference.beam_search
+    expected = search(numpy_step, state, batch, START, END, *([beam_size] if beam_size > 1 else []), max_length)
+    got = compiled(tf_step, state, batch, beam_size, max_length)
+    assert [g.ids for g in got] == [e.ids for e in expected]
+    assert [g.score for g in got] == pytest.approx([e.score for e in expected], abs=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_top_k_of_rows_equals_top_k(seed):
+    """Same values and indices as tf.math.top_k, ties (few distinct values, −∞ among them) to the lower
+    index, for widths that do and do not fill the last block."""
+    rng = np.random.default_rng(seed)
+    for width, k, block in ((1000, 6, 128), (1024, 10, 64), (777, 4, 16), (300, 3, 8), (50, 6, 16)):
+        if seed % 2:  # ties, and a few larger values that put later blocks first
+            values = rng.choice([-np.inf, -3.0, -1.0, 0.0], size=(7, width))
+            values[np.arange(7)[:, None], rng.integers(0, width, size=(7, k - 1))] = 1 + rng.random((7, k - 1))
+        else:
+            values = rng.normal(size=(7, width))
+        values = values.astype("float32")
+        expected, got = tf.math.top_k(values, k), top_k_of_rows(tf.constant(values), k, block=block)
+        np.testing.assert_array_equal(got[0].numpy(), expected[0].numpy())
+        np.testing.assert_array_equal(got[1].numpy(), expected[1].numpy())
 
 
 @pytest.mark.parametrize("beam_size", [2, 3, 5])
