@@ -50,8 +50,8 @@ def compiled_functions(model):
             features = tf.cast(regions, "float32")
             h, c = decoder.initial_state(features)
             projected = decoder.attention.project(features)
-            if beam_size > 1:  # every beam of image b sits at rows b·K … b·K+K−1
-                features, projected, h, c = (tf.repeat(a, beam_size, axis=0) for a in (features, projected, h, c))
+            if beam_size > 1:  # every beam of image b sits at rows b·K … b·K+K−1; its regions are read once
+                h, c = (tf.repeat(a, beam_size, axis=0) for a in (h, c))
             never = np.zeros(len(ids), np.float32)
             never[[ids.pad_id, ids.start_id]] = -np.inf  # never generated
 
@@ -62,8 +62,10 @@ def compiled_functions(model):
             # XLA, 136 with the whole step under it, 150 so; the whole search under XLA ran 10× slower.
             # Under a 16-bit policy, XLA's rounding dropped a bfloat16 model's agreement with the float32
             # one's captions below 95 % (94 of 100 shapes test images), so there the step runs as is.
-            recurrence = tf.function(lambda embedded, h, c: decoder.step(embedded, h, c, features, projected, reading),
-                                     jit_compile=decoder.compute_dtype == "float32")
+            def recurrence(embedded, h, c):
+                return decoder.step(embedded, h, c, features, projected, reading, beams=beam_size)
+
+            recurrence = tf.function(recurrence, jit_compile=decoder.compute_dtype == "float32")
 
             def step(tokens, state):
                 embedded = decoder.embedding(tokens)

@@ -3,6 +3,10 @@
 Every score layer has ``project(features)``, computed once per image, and ``scores(projected, h)``
 per step; ``call`` returns α = softmax over regions. In an unrolled pass the decoder also gives
 ``scores`` the layer's ``step_products`` (its weight gradient over all steps at once).
+
+``scores(projected, h, beams=K)``: ``h`` holds K rows per image (a beam search's beams, image b's at
+rows b·K … b·K+K−1); the scores broadcast the image's regions over its K rows instead of reading a
+copy per row.
 """
 import math
 
@@ -14,13 +18,23 @@ from showattend.layers.step_products import StepProducts
 SCORES = ("additive", "dot", "general")
 
 
+def per_image(rows, beams):
+    """(images·K, ...) → (images, K, ...) for K = ``beams`` rows per image."""
+    return ops.reshape(rows, (-1, beams, *rows.shape[1:]))
+
+
+def per_row(values):
+    """(images, K, ...) → (images·K, ...), the inverse of ``per_image``."""
+    return ops.reshape(values, (-1, *values.shape[2:]))
+
+
 class _Score(keras.layers.Layer):
     def __init__(self, attention_dim, **kwargs):
         super().__init__(**kwargs)
         self.attention_dim = int(attention_dim)
 
-    def call(self, projected, hidden):
-        return ops.softmax(self.scores(projected, hidden), axis=-1)
+    def call(self, projected, hidden, beams=1):
+        return ops.softmax(self.scores(projected, hidden, beams=beams), axis=-1)
 
     def step_products(self, steps, batch):
         """A StepProducts for the hidden state's projection over ``steps`` steps, or None."""
@@ -70,9 +84,10 @@ class AdditiveAttention(_ProjectedQuery):
     def project(self, features):
         return self.region_projection(features)  # (batch, regions, attention_dim)
 
-    def scores(self, projected, hidden, products=None):
-        energy = ops.tanh(projected + ops.expand_dims(self.query(hidden, products), 1))
-        return ops.squeeze(self.score(energy), -1)  # (batch, regions)
+    def scores(self, projected, hidden, products=None, beams=1):
+        query = per_image(self.query(hidden, products), beams)  # (batch, K, attention_dim)
+        energy = ops.tanh(ops.expand_dims(projected, 1) + ops.expand_dims(query, 2))  # (batch, K, regions, ·)
+        return per_row(ops.squeeze(self.score(energy), -1))  # (batch·K, regions)
 
 
 @keras.saving.register_keras_serializable(package="showattend")
@@ -93,9 +108,9 @@ class DotAttention(_ProjectedQuery):
     def project(self, features):
         return self.region_projection(features)
 
-    def scores(self, projected, hidden, products=None):
-        query = self.query(hidden, products)  # (batch, d)
-        return ops.einsum("brd,bd->br", projected, query) / math.sqrt(self.attention_dim)
+    def scores(self, projected, hidden, products=None, beams=1):
+        query = per_image(self.query(hidden, products), beams)  # (batch, K, d)
+        return per_row(ops.einsum("brd,bkd->bkr", projected, query)) / math.sqrt(self.attention_dim)
 
 
 @keras.saving.register_keras_serializable(package="showattend")
@@ -120,8 +135,9 @@ class GeneralAttention(_Score):
     def project(self, features):
         return self.bilinear(features)  # (batch, regions, units)
 
-    def scores(self, projected, hidden, products=None):
-        return ops.einsum("bru,bu->br", projected, ops.cast(hidden, projected.dtype))
+    def scores(self, projected, hidden, products=None, beams=1):
+        hidden = per_image(ops.cast(hidden, projected.dtype), beams)
+        return per_row(ops.einsum("bru,bku->bkr", projected, hidden))
 
     def get_config(self):
         return {**super().get_config(), "units": self.units}

@@ -2,7 +2,7 @@
 import keras
 from keras import ops
 
-from showattend.layers.attention import make_attention
+from showattend.layers.attention import make_attention, per_image, per_row
 from showattend.layers.cells import make_cell
 
 INIT_STATES = ("mean", "zeros")
@@ -87,8 +87,9 @@ class AttentionDecoder(keras.layers.Layer):
         return (ops.cast(self.init_h(mean), "float32"),
                 ops.cast(self.init_c(mean), "float32") if self.has_cell_state else zeros)
 
-    def step(self, embedded, h, c, features, projected, reading="expectation", products=(None, None)):
-        """One recurrence step from the embedded previous word.
+    def step(self, embedded, h, c, features, projected, reading="expectation", products=(None, None), beams=1):
+        """One recurrence step from the embedded previous word. ``features`` and ``projected`` hold
+        one row per image, ``embedded``, ``h`` and ``c`` ``beams`` rows (image b's at rows b·K … b·K+K−1).
 
         Returns h, c, ẑ, α, β, the region read, and log α of that region. ``reading`` is
         "expectation" (soft attention: ẑ = β Σ_i α_i a_i; the region is −1), "sample" (hard
@@ -98,12 +99,12 @@ class AttentionDecoder(keras.layers.Layer):
         """
         cell_products, attention_products = products
         # α, β and the context stay in float32 under a mixed-precision policy (softmax over regions)
-        scores = ops.cast(self.attention.scores(projected, h, attention_products), "float32")  # (batch, regions)
+        scores = ops.cast(self.attention.scores(projected, h, attention_products, beams), "float32")  # (batch, regions)
         alpha, log_alpha = ops.softmax(scores, axis=-1), ops.log_softmax(scores, axis=-1)
         features = ops.cast(features, "float32")
         # Σ_i α_i a_i as a batched product: a broadcast product and sum would write (batch, regions,
-        # features) at every word
-        expected = ops.einsum("br,brd->bd", alpha, features)  # (batch, features)
+        # features) at every word. With K beams per image, the image's regions serve all K.
+        expected = per_row(ops.einsum("bkr,brd->bkd", per_image(alpha, beams), features))  # (batch·K, features)
         if isinstance(reading, str) and reading == "expectation":
             context = expected
             region = -ops.ones_like(alpha[:, 0], dtype="int32")
@@ -114,7 +115,7 @@ class AttentionDecoder(keras.layers.Layer):
             else:
                 region = ops.cast(keras.random.categorical(log_alpha, 1, seed=self.seed_generator)[:, 0], "int32")
             one_hot = ops.one_hot(region, ops.shape(alpha)[-1], dtype=alpha.dtype)
-            context = ops.einsum("br,brd->bd", one_hot, features)  # a_s
+            context = per_row(ops.einsum("bkr,brd->bkd", per_image(one_hot, beams), features))  # a_s
             log_p_region = ops.sum(one_hot * log_alpha, axis=-1)
             if not isinstance(reading, str):  # the minibatch's coin: sample (True) or expectation
                 context = ops.where(reading, context, expected)

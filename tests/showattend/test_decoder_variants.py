@@ -77,6 +77,23 @@ def test_every_attention_score_gives_alpha_summing_to_one(kind):
         np.testing.assert_allclose(alpha, np.exp(e) / np.exp(e).sum(-1, keepdims=True), rtol=1e-4)
 
 
+@pytest.mark.parametrize("kind", ["additive", "dot", "general"])
+def test_beams_read_their_images_regions_as_a_copy_per_beam_would(kind):
+    """scores(projected, h, beams=K) with K rows of h per image equals the scores of a copy of the
+    image's regions per row (what the beam search read before it broadcast them)."""
+    attention = make_attention(kind, 6, units=4)
+    attention.build_regions((None, None, 7))
+    attention.build((None, None, 6), (None, 4))
+    projected = attention.project(RNG.normal(size=(2, 9, 7)).astype("float32"))
+    hidden = RNG.normal(size=(6, 4)).astype("float32")  # 3 beams for each of 2 images
+    broadcast = np.asarray(attention.scores(projected, hidden, beams=3))
+    copied = np.asarray(attention.scores(np.repeat(np.asarray(projected), 3, axis=0), hidden))
+    assert broadcast.shape == (6, 9)
+    np.testing.assert_allclose(broadcast, copied, rtol=1e-5, atol=1e-6)
+    swapped = np.asarray(attention.scores(np.asarray(projected)[::-1].copy(), hidden, beams=3))
+    assert np.abs(swapped - broadcast).max() > 1e-3  # which image's regions a beam reads matters
+
+
 def test_unknown_choices_are_named():
     vocab = {"words": ["<pad>", "<start>", "<end>", "<unk>", "a"]}
     for option, value, accepted in (("cell", "rnn", "lstm, peephole_lstm, cifg_lstm, gru"),
