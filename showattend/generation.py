@@ -53,16 +53,18 @@ def _write(buffer, t, column):
     return tf.where(at, tf.expand_dims(column, 2), buffer)
 
 
-def top_k_of_rows(values, k, block=128):
+def top_k_of_rows(values, k, block=None):
     """``tf.math.top_k(values, k)`` for (rows, width) ``values``: the same values and indices, ties to
     the lower index, in less time for wide rows. The k best of a row lie in the k blocks of ``block``
     columns with the highest maxima (ties: the lower block), so only those are searched. For 96 rows of
     10,000 (beam 3's log-probabilities at the paper's vocabulary) 1.3 → 0.6 ms on the 2-core CPU.
+    ``block`` defaults to the divisor of the width nearest 128 between 64 and 256 (no padding), else 128.
 
     >>> top_k_of_rows(tf.constant([[0.0, 3.0, 1.0, 3.0, 2.0]]), 2, block=2)[1].numpy().tolist()
     [[1, 3]]
     """
     width = values.shape[-1]
+    block = block or next((b for b in sorted(range(64, 257), key=lambda b: abs(b - 128)) if width % b == 0), 128)
     blocks = -(-width // block)
     if blocks <= k or block < k:
         return tf.math.top_k(values, k)
