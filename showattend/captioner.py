@@ -12,6 +12,7 @@ from showattend.data.images import as_image_list, resize_images
 from showattend.data.pipeline import (bad_image_errors, caption_dataset_to_tf, longest_caption,
                                       warn_skipped_images)
 from showattend.files import atomic_write
+from showattend.optimizers import FusedAdam  # registered for loading: a saved model's optimizer may be one
 from showattend.captioning import caption_regions, check_decoding, compiled_functions
 from showattend.layers.decoder import AttentionDecoder
 from showattend.losses import caption_loss
@@ -201,7 +202,6 @@ class Captioner(keras.Model):
         defaults, updated by TensorFlow's fused kernel (the same arithmetic, 3× faster).
         """
         from showattend.distribution import jit_compile_for_strategy
-        from showattend.optimizers import FusedAdam
 
         if kwargs.pop("loss", None) is not None:
             raise ValueError("A Captioner computes its own loss; compile it without `loss`.")

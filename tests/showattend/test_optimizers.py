@@ -1,4 +1,7 @@
 """FusedAdam: Keras' Adam arithmetic in TensorFlow's one-pass kernel."""
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -68,3 +71,18 @@ def test_a_captioner_compiled_with_adam_uses_it_and_reloads_with_it(tmp_path):
     assert type(again.optimizer) is FusedAdam
     assert int(again.optimizer.iterations.numpy()) == int(model.optimizer.iterations.numpy()) > 0
     np.testing.assert_array_equal(again.optimizer.variables[-1].numpy(), model.optimizer.variables[-1].numpy())
+
+
+def test_a_saved_captioner_loads_in_a_fresh_process_that_only_imports_showattend(tmp_path):
+    """What `showattend caption model.keras` does: nothing but showattend imported before loading."""
+    data = shapes("train", 8, image_size=32, seed=0)
+    model = Captioner("small_vgg", Vocabulary.build(data.all_captions(), min_count=1), units=8, embed_dim=8,
+                      attention_dim=8, image_size=(32, 32), max_length=6)
+    model.compile(optimizer="adam", jit_compile=False)
+    model.fit(data, epochs=1, batch_size=4, verbose=0)
+    model.save(tmp_path / "model.keras")
+    code = ("import sys, keras, showattend; m = keras.saving.load_model(sys.argv[1]); "
+            "print(type(m.optimizer).__name__, int(m.optimizer.iterations.numpy()))")
+    run = subprocess.run([sys.executable, "-c", code, str(tmp_path / "model.keras")], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split()[-2:] == ["FusedAdam", str(int(model.optimizer.iterations.numpy()))]
