@@ -3,7 +3,8 @@ run inside one TensorFlow graph (a ``tf.while_loop``), batched over images × be
 per step.
 
 A step function takes the previous token ids (rows,) and a state (a tuple of tensors with ``rows``
-as first axis) and returns ``(log_probs (rows, vocab), new_state, extras)``, where ``extras`` is a
+as first axis) and returns ``(log_probs (rows, vocab), new_state, extras)`` (or logits in place of
+log-probabilities, with ``logits=True``), where ``extras`` is a
 dict of per-row tensors (for a captioner: the attention α, the gate β and the region read, that
 produced the word). ``beam_search`` is traceable: call it inside a ``tf.function`` (``Captioner``
 does, once per batch size, beam and maximum length). Greedy search is beam search with one beam.
@@ -53,31 +54,56 @@ def _write(buffer, t, column):
     return tf.where(at, tf.expand_dims(column, 2), buffer)
 
 
-def top_k_of_rows(values, k, block=None):
+def block_width(width):
+    """The blocks ``top_k_of_rows`` splits a row of ``width`` into: the divisor of the width nearest
+    128 between 64 and 256 (no padding), else 128."""
+    return next((b for b in sorted(range(64, 257), key=lambda b: abs(b - 128)) if width % b == 0), 128)
+
+
+def _in_blocks(values, block):
+    """(rows, width) → (rows, blocks, block); the last block is padded with −∞ after every real column."""
+    blocks = -(-values.shape[-1] // block)
+    if blocks * block > values.shape[-1]:
+        values = tf.pad(values, [[0, 0], [0, blocks * block - values.shape[-1]]], constant_values=-np.inf)
+    return tf.reshape(values, (-1, blocks, block))
+
+
+@tf.function(jit_compile=True)
+def searched_scores(scores, block, banned, logits):
+    """A step's (rows, width) scores as the search reads them, in one pass under XLA: the scores plus
+    ``banned`` (width,) (0, or −∞ for a word never chosen), the maximum of each block of ``block``
+    columns of those (for ``top_k_of_rows``) and, when the scores are ``logits``, log Σ exp(scores)
+    per row over every word, banned ones included (a word's log-probability is its logit minus it)."""
+    searched = scores + banned
+    maxima = tf.reduce_max(_in_blocks(searched, block), axis=-1)
+    if not logits:
+        return searched, maxima, tf.zeros_like(scores[:, 0])
+    top = tf.reduce_max(scores, axis=-1, keepdims=True)
+    top = tf.where(tf.math.is_finite(top), top, tf.zeros_like(top))  # a row of −∞ gives −∞, not NaN
+    return searched, maxima, top[:, 0] + tf.math.log(tf.reduce_sum(tf.exp(scores - top), axis=-1))
+
+
+def top_k_of_rows(values, k, block=None, maxima=None):
     """``tf.math.top_k(values, k)`` for (rows, width) ``values``: the same values and indices, ties to
     the lower index, in less time for wide rows. The k best of a row lie in the k blocks of ``block``
-    columns with the highest maxima (ties: the lower block), so only those are searched. For 96 rows of
-    10,000 (beam 3's log-probabilities at the paper's vocabulary) 1.3 → 0.6 ms on the 2-core CPU.
-    ``block`` defaults to the divisor of the width nearest 128 between 64 and 256 (no padding), else 128.
+    columns (default: ``block_width``) with the highest maxima (ties: the lower block), so only those are
+    searched; ``maxima`` (rows, blocks) may give the blocks' maxima already computed. For 96 rows of
+    10,000 (beam 3 at the paper's vocabulary) 1.3 → 0.6 ms on the 2-core CPU.
 
     >>> top_k_of_rows(tf.constant([[0.0, 3.0, 1.0, 3.0, 2.0]]), 2, block=2)[1].numpy().tolist()
     [[1, 3]]
     """
-    width = values.shape[-1]
-    block = block or next((b for b in sorted(range(64, 257), key=lambda b: abs(b - 128)) if width % b == 0), 128)
-    blocks = -(-width // block)
-    if blocks <= k or block < k:
+    block = block or block_width(values.shape[-1])
+    if -(-values.shape[-1] // block) <= k or block < k:
         return tf.math.top_k(values, k)
-    if blocks * block > width:  # the last block is padded with −∞, after every real column
-        values = tf.pad(values, [[0, 0], [0, blocks * block - width]], constant_values=-np.inf)
-    values = tf.reshape(values, (-1, blocks, block))
-    _, best = tf.math.top_k(tf.reduce_max(values, axis=-1), k)
+    values = _in_blocks(values, block)
+    _, best = tf.math.top_k(tf.reduce_max(values, axis=-1) if maxima is None else maxima, k)
     best = tf.sort(best, axis=-1)  # the candidates in column order, so that ties still go to the lower index
     value, position = tf.math.top_k(tf.reshape(tf.gather(values, best, batch_dims=1), (-1, k * block)), k)
     return value, tf.gather(best, position // block, batch_dims=1) * block + position % block
 
 
-def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_length):
+def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_length, logits=False, banned_ids=()):
     """Beam search keeping the ``beam_size`` best partial sequences per image, compiled whole.
 
     ``state`` holds ``batch_size * beam_size`` rows (image b's beams at rows b·K … b·K+K−1). Scores
@@ -86,6 +112,11 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
     live beam, until K are live. An image is done when it has K finished sequences or when its best
     finished one beats every live beam (scores only fall). At ``max_length`` the live beams compete
     with the finished ones. With ``beam_size=1`` this is greedy search.
+
+    ``logits=True``: ``step_fn`` returns logits instead of log-probabilities, and the search takes
+    their log-softmax only at the words it reads (the normaliser in one pass under XLA, instead of a
+    log-softmax written over the whole vocabulary at every step). Words in ``banned_ids`` are never
+    chosen; their probability still counts in the normaliser (scores stay the model's log-probabilities).
 
     Returns a dict of tensors: ``ids`` (B, max_length) int32 without ``<end>``, ``length`` (B,),
     ``score`` (B,) float64, ``finished`` (B,) bool (False: cut at max_length), and ``extras``
@@ -106,13 +137,15 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
     neg_inf = tf.constant(-np.inf, tf.float64)
     slots = tf.range(K)
 
-    def advance(t, log_probs, state, extra, live, done):
+    def advance(t, scores, state, extra, live, done):
         """Step t: extend every live beam by the step's words, keep the best, record finished sequences."""
         # the 2K best extensions of an image are among the 2K best words of each of its beams: those
         # first (top_k over the vocabulary per row), then the 2K best of the K·2K sums; the same
         # choices, ties to the lower beam and word, as one top_k over all K·vocabulary sums
-        per_beam = min(2 * K, log_probs.shape[-1])
-        word_log_prob, words = top_k_of_rows(log_probs, per_beam)  # (B·K, per_beam), best first
+        per_beam = min(2 * K, scores.shape[-1])
+        scores, maxima, log_normaliser = searched_scores(scores, block, banned, logits)
+        word_log_prob, words = top_k_of_rows(scores, per_beam, block, maxima)  # (B·K, per_beam), best first
+        word_log_prob -= log_normaliser[:, None]
         total = tf.reshape(live["score"][:, :, None] + tf.reshape(tf.cast(word_log_prob, tf.float64),
                                                                   (B, K, per_beam)), (B, K * per_beam))
         top_score, top = tf.math.top_k(total, k=min(2 * K, K * per_beam))  # best first; ties: lower index first
@@ -152,13 +185,15 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
     state = tuple(state)
     tokens = tf.fill((B * K,), tf.constant(start_id, tf.int32))
     # the first step runs before the loop: its extras give the buffers their shapes and dtypes
-    log_probs, first_state, first_extra = step_fn(tokens, state)
+    scores, first_state, first_extra = step_fn(tokens, state)
+    block, banned = block_width(scores.shape[-1]), np.zeros(scores.shape[-1], scores.dtype.as_numpy_dtype)
+    banned[list(banned_ids)] = -np.inf
     buffers = {n: tf.zeros((B, K, L) + tuple(v.shape[1:]), v.dtype) for n, v in first_extra.items()}
     live = {"score": tf.concat([tf.zeros((B, 1), tf.float64), tf.fill((B, K - 1), neg_inf)], axis=1),
             "count": tf.zeros((B,), tf.int32), "ids": tf.zeros((B, K, L), tf.int32), "extras": buffers,
             "fin_score": tf.fill((B, K), neg_inf), "fin_length": tf.zeros((B, K), tf.int32),
             "fin_ids": tf.zeros((B, K, L), tf.int32), "fin_extras": dict(buffers)}
-    tokens, state, live, done = advance(tf.constant(0), log_probs, first_state, first_extra, live,
+    tokens, state, live, done = advance(tf.constant(0), scores, first_state, first_extra, live,
                                         tf.zeros((B,), tf.bool))
 
     def body(t, tokens, state, live, done):

@@ -131,10 +131,15 @@ class AttentionDecoder(keras.layers.Layer):
     def deep_output(self, embedded, h, context, training=None):
         """Logits over the vocabulary from E y_{t-1}, h_t and ẑ_t (any leading dimensions);
         from h_t alone when the deep output layer is off."""
+        return self.output_logits(self.output_features(embedded, h, context, training=training))
+
+    def output_features(self, embedded, h, context, training=None):
+        """What the product over the vocabulary reads: dropout(tanh(E y_{t-1} + L_h h_t + L_z ẑ_t)),
+        or dropout(h_t) when the deep output layer is off."""
         if not self.use_deep_output:
-            return self.output_logits(self.output_dropout(h, training=training))
+            return self.output_dropout(h, training=training)
         x = ops.tanh(embedded + self.output_hidden(h) + self.output_context(context))
-        return self.output_logits(self.output_dropout(x, training=training))
+        return self.output_dropout(x, training=training)
 
     def decode_step(self, tokens, h, c, features, projected, reading="expectation"):
         """For generation: previous word ids → log-probabilities of the next word, new state, α, β

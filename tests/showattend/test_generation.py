@@ -10,9 +10,9 @@ START, END, A, B = 1, 2, 3, 4
 EPS = 1e-9
 
 
-def compiled(step, state, batch, beam_size, max_length):
+def compiled(step, state, batch, beam_size, max_length, **options):
     """Run the compiled search over a TensorFlow step function, as Captioner does: one tf.function."""
-    search = tf.function(lambda *s: beam_search(step, s, batch, START, END, beam_size, max_length))
+    search = tf.function(lambda *s: beam_search(step, s, batch, START, END, beam_size, max_length, **options))
     return hypotheses(search(*[tf.constant(s) for s in state]))
 
 
@@ -43,23 +43,29 @@ def test_beam_search_finds_the_better_sequence_that_greedy_misses():
     assert greedy.extras["previous"].tolist() == [START] and beam.extras["previous"].tolist() == [START]
 
 
-def random_steps(seed, vocab=9):
-    """numpy and TensorFlow step functions whose next word depends on the whole path (in the state)."""
+def random_steps(seed, vocab=9, logits=False):
+    """numpy and TensorFlow step functions whose next word depends on the whole path (in the state).
+    With ``logits``, the TensorFlow step returns logits (for beam_search(logits=True, banned_ids=(0,)))
+    and the numpy one their log-softmax over every word, after which <pad> (0) is never chosen."""
     weights = np.random.default_rng(seed).normal(size=(vocab, vocab)) * 2.5
+    if logits:
+        weights[:, 0] += 5.0  # <pad> often the likeliest word: the search must count it, and pass it by
     pad = np.zeros(vocab)
     pad[0] = -1e9  # never <pad>
 
     def numpy_step(tokens, state):
         path = state[0] * 0.5 + weights[tokens]
-        logits = path + pad
-        log_probs = logits - logits.max(-1, keepdims=True)
+        scores = path if logits else path + pad
+        log_probs = scores - scores.max(-1, keepdims=True)
         log_probs = log_probs - np.log(np.exp(log_probs).sum(-1, keepdims=True))
-        return log_probs, (path,), {"previous": tokens.copy(), "path": path.copy()}
+        return log_probs + (pad if logits else 0), (path,), {"previous": tokens.copy(), "path": path.copy()}
 
     def tf_step(tokens, state):
         path = state[0] * 0.5 + tf.gather(tf.constant(weights), tokens)
-        logits = path + pad
-        log_probs = logits - tf.reduce_max(logits, -1, keepdims=True)
+        if logits:
+            return path, (path,), {"previous": tokens, "path": path}
+        scores = path + pad
+        log_probs = scores - tf.reduce_max(scores, -1, keepdims=True)
         log_probs = log_probs - tf.math.log(tf.reduce_sum(tf.exp(log_probs), -1, keepdims=True))
         return log_probs, (path,), {"previous": tokens, "path": path}
 
@@ -86,7 +92,7 @@ def test_the_compiled_search_is_exact_against_the_reference(seed, beam_size):
 
 @pytest.mark.parametrize("beam_size", [1, 3, 5])
 def test_exact_over_a_vocabulary_wide_enough_to_search_by_blocks(beam_size):
-    """1,500 words: each beam's 2K best words come from top_k_of_rows' blocks (12 of 128)."""
+    """1,500 words: each beam's 2K best words come from top_k_of_rows' blocks (12 of 125)."""
     numpy_step, tf_step = random_steps(beam_size, vocab=1500)
     batch, max_length = 4, 6
     state = (np.zeros((batch * beam_size, 1500)),)
@@ -95,6 +101,23 @@ def test_exact_over_a_vocabulary_wide_enough_to_search_by_blocks(beam_size):
     got = compiled(tf_step, state, batch, beam_size, max_length)
     assert [g.ids for g in got] == [e.ids for e in expected]
     assert [g.score for g in got] == pytest.approx([e.score for e in expected], abs=1e-9)
+
+
+@pytest.mark.parametrize("vocab", [9, 1500])
+@pytest.mark.parametrize("beam_size", [1, 3, 5])
+def test_a_search_over_logits_equals_the_reference_over_their_log_softmax(beam_size, vocab):
+    """logits=True: the search normalises the step's logits itself, counting the banned <pad> in the
+    normaliser (it is often the likeliest word here: a search that left it out would score higher) but
+    never choosing it."""
+    numpy_step, tf_step = random_steps(beam_size + vocab, vocab=vocab, logits=True)
+    batch, max_length = 4, 6
+    state = (np.zeros((batch * beam_size, vocab)),)
+    search = reference.greedy_search if beam_size == 1 else reference.beam_search
+    expected = search(numpy_step, state, batch, START, END, *([beam_size] if beam_size > 1 else []), max_length)
+    got = compiled(tf_step, state, batch, beam_size, max_length, logits=True, banned_ids=(0,))
+    assert [g.ids for g in got] == [e.ids for e in expected]
+    assert [g.score for g in got] == pytest.approx([e.score for e in expected], abs=1e-9)
+    assert all(0 not in g.ids for g in got)
 
 
 @pytest.mark.parametrize("seed", range(4))
