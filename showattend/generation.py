@@ -3,10 +3,10 @@ run inside one TensorFlow graph (a ``tf.while_loop``), batched over images × be
 per step.
 
 A step function takes the previous token ids (rows,) and a state (a tuple of tensors with ``rows``
-as first axis) and returns ``(log_probs (rows, vocab), new_state, extras)`` (or logits in place of
-log-probabilities, with ``logits=True``), where ``extras`` is a
-dict of per-row tensors (for a captioner: the attention α, the gate β and the region read, that
-produced the word). ``beam_search`` is traceable: call it inside a ``tf.function`` (``Captioner``
+as first axis: one per image at the first step, one per beam after) and returns ``(log_probs (rows,
+vocab), new_state, extras)`` (logits in place of log-probabilities with ``logits=True``), where
+``extras`` is a dict of per-row tensors (for a captioner: the attention α, the gate β and the region
+read, that produced the word). ``beam_search`` is traceable: call it inside a ``tf.function`` (``Captioner``
 does, once per batch size, beam and maximum length). Greedy search is beam search with one beam.
 """
 import dataclasses
@@ -106,7 +106,8 @@ def top_k_of_rows(values, k, block=None, maxima=None):
 def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_length, logits=False, banned_ids=()):
     """Beam search keeping the ``beam_size`` best partial sequences per image, compiled whole.
 
-    ``state`` holds ``batch_size * beam_size`` rows (image b's beams at rows b·K … b·K+K−1). Scores
+    ``state`` holds one row per image; ``step_fn`` reads it so at the first step, and from the second on
+    ``batch_size * beam_size`` rows (image b's beams at rows b·K … b·K+K−1). Scores
     are summed log-probabilities (float64). At each step the 2K best extensions are read in order:
     one ending in ``end_id`` joins the image's finished sequences (at most K), another fills the next
     live beam, until K are live. An image is done when it has K finished sequences or when its best
@@ -182,10 +183,12 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
         state = tuple(tf.gather(s, rows) for s in state)
         return tf.reshape(chosen, (-1,)), state, live, done
 
-    state = tuple(state)
-    tokens = tf.fill((B * K,), tf.constant(start_id, tf.int32))
-    # the first step runs before the loop: its extras give the buffers their shapes and dtypes
-    scores, first_state, first_extra = step_fn(tokens, state)
+    # the first step runs before the loop, once per image (its K beams would all start alike), and its
+    # results are repeated to the K beams, of which only the first is live; its extras give the buffers
+    # their shapes and dtypes
+    first = step_fn(tf.fill((B,), tf.constant(start_id, tf.int32)), tuple(state))
+    scores, first_state, first_extra = tf.nest.map_structure(lambda v: tf.repeat(v, K, axis=0), first) if K > 1 \
+        else first
     block, banned = block_width(scores.shape[-1]), np.zeros(scores.shape[-1], scores.dtype.as_numpy_dtype)
     banned[list(banned_ids)] = -np.inf
     buffers = {n: tf.zeros((B, K, L) + tuple(v.shape[1:]), v.dtype) for n, v in first_extra.items()}

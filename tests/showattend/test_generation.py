@@ -16,6 +16,12 @@ def compiled(step, state, batch, beam_size, max_length, **options):
     return hypotheses(search(*[tf.constant(s) for s in state]))
 
 
+def per_beam(state, beam_size):
+    """The reference search's state: each image's row repeated to its beams (the compiled search
+    repeats it itself, after its first step)."""
+    return tuple(np.repeat(s, beam_size, axis=0) for s in state)
+
+
 def table_steps(table, vocab=5):
     """numpy and TensorFlow step functions whose next word depends only on the previous word."""
     rows = np.array([table.get(t, [1 / vocab] * vocab) for t in range(vocab)]) + EPS
@@ -77,11 +83,12 @@ def random_steps(seed, vocab=9, logits=False):
 def test_the_compiled_search_is_exact_against_the_reference(seed, beam_size):
     numpy_step, tf_step = random_steps(seed)
     batch, max_length = 5, 3 + seed  # short enough that some images are cut, long enough that most end
-    state = (np.zeros((batch * beam_size, 9)),)
+    state = (np.zeros((batch, 9)),)
     if beam_size == 1:
         expected = reference.greedy_search(numpy_step, state, batch, START, END, max_length)
     else:
-        expected = reference.beam_search(numpy_step, state, batch, START, END, beam_size, max_length)
+        expected = reference.beam_search(numpy_step, per_beam(state, beam_size), batch, START, END, beam_size,
+                                         max_length)
     got = compiled(tf_step, state, batch, beam_size, max_length)
     for e, g in zip(expected, got):
         assert g.ids == e.ids and g.finished == e.finished
@@ -95,9 +102,10 @@ def test_exact_over_a_vocabulary_wide_enough_to_search_by_blocks(beam_size):
     """1,500 words: each beam's 2K best words come from top_k_of_rows' blocks (12 of 125)."""
     numpy_step, tf_step = random_steps(beam_size, vocab=1500)
     batch, max_length = 4, 6
-    state = (np.zeros((batch * beam_size, 1500)),)
+    state = (np.zeros((batch, 1500)),)
     search = reference.greedy_search if beam_size == 1 else reference.beam_search
-    expected = search(numpy_step, state, batch, START, END, *([beam_size] if beam_size > 1 else []), max_length)
+    expected = search(numpy_step, per_beam(state, beam_size), batch, START, END,
+                      *([beam_size] if beam_size > 1 else []), max_length)
     got = compiled(tf_step, state, batch, beam_size, max_length)
     assert [g.ids for g in got] == [e.ids for e in expected]
     assert [g.score for g in got] == pytest.approx([e.score for e in expected], abs=1e-9)
@@ -111,9 +119,10 @@ def test_a_search_over_logits_equals_the_reference_over_their_log_softmax(beam_s
     never choosing it."""
     numpy_step, tf_step = random_steps(beam_size + vocab, vocab=vocab, logits=True)
     batch, max_length = 4, 6
-    state = (np.zeros((batch * beam_size, vocab)),)
+    state = (np.zeros((batch, vocab)),)
     search = reference.greedy_search if beam_size == 1 else reference.beam_search
-    expected = search(numpy_step, state, batch, START, END, *([beam_size] if beam_size > 1 else []), max_length)
+    expected = search(numpy_step, per_beam(state, beam_size), batch, START, END,
+                      *([beam_size] if beam_size > 1 else []), max_length)
     got = compiled(tf_step, state, batch, beam_size, max_length, logits=True, banned_ids=(0,))
     assert [g.ids for g in got] == [e.ids for e in expected]
     assert [g.score for g in got] == pytest.approx([e.score for e in expected], abs=1e-9)
@@ -154,10 +163,24 @@ def test_ties_are_broken_as_the_reference_does(beam_size):
     assert len({tuple(g.ids) for g in got}) == 1  # the same choices for every image: ties decided the same way
 
 
+def test_the_first_step_reads_each_image_once():
+    """The K beams of an image all start alike: the first step runs on one row per image, the others
+    on one row per beam, and the state the caller gives has one row per image."""
+    _, tf_step = random_steps(3)
+    rows = []
+
+    def step(tokens, state):
+        rows.append((tokens.shape[0], state[0].shape[0]))  # at trace time
+        return tf_step(tokens, state)
+
+    compiled(step, (np.zeros((4, 9)),), 4, beam_size=3, max_length=5)
+    assert rows == [(4, 4), (12, 12)]
+
+
 def test_beam_hypotheses_are_consistent_with_their_path():
     numpy_step, tf_step = random_steps(7)
     batch, beam_size = 4, 4
-    hyps = compiled(tf_step, (np.zeros((batch * beam_size, 9)),), batch, beam_size, max_length=10)
+    hyps = compiled(tf_step, (np.zeros((batch, 9)),), batch, beam_size, max_length=10)
     greedy = compiled(tf_step, (np.zeros((batch, 9)),), batch, 1, max_length=10)
     assert any(h.ids != g.ids for h, g in zip(hyps, greedy))  # the beam changes some captions
     for hyp, g in zip(hyps, greedy):
