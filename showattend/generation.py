@@ -79,7 +79,7 @@ def searched_scores(scores, block, banned, logits):
     if not logits:
         return searched, maxima, tf.zeros_like(scores[:, 0])
     top = tf.reduce_max(scores, axis=-1, keepdims=True)
-    top = tf.where(tf.math.is_finite(top), top, tf.zeros_like(top))  # a row of −∞ gives −∞, not NaN
+    top = tf.where(tf.math.is_finite(top), top, tf.zeros_like(top))  # no −∞ − −∞ (a row of −∞: −∞)
     return searched, maxima, top[:, 0] + tf.math.log(tf.reduce_sum(tf.exp(scores - top), axis=-1))
 
 
@@ -116,8 +116,10 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
 
     ``logits=True``: ``step_fn`` returns logits instead of log-probabilities, and the search takes
     their log-softmax only at the words it reads (the normaliser in one pass under XLA, instead of a
-    log-softmax written over the whole vocabulary at every step). Words in ``banned_ids`` are never
-    chosen; their probability still counts in the normaliser (scores stay the model's log-probabilities).
+    log-softmax written over the whole vocabulary at every step; 16-bit scores are read in float32).
+    A row whose normaliser is not finite (every logit −∞, or one +∞) offers no word. Words in
+    ``banned_ids`` are never chosen; with logits, their probability still counts in the normaliser
+    (scores stay the model's log-probabilities).
 
     Returns a dict of tensors: ``ids`` (B, max_length) int32 without ``<end>``, ``length`` (B,),
     ``score`` (B,) float64, ``finished`` (B,) bool (False: cut at max_length), and ``extras``
@@ -144,9 +146,10 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
         # first (top_k over the vocabulary per row), then the 2K best of the K·2K sums; the same
         # choices, ties to the lower beam and word, as one top_k over all K·vocabulary sums
         per_beam = min(2 * K, scores.shape[-1])
-        scores, maxima, log_normaliser = searched_scores(scores, block, banned, logits)
+        scores, maxima, log_normaliser = searched_scores(tf.cast(scores, dtype), block, banned, logits)
         word_log_prob, words = top_k_of_rows(scores, per_beam, block, maxima)  # (B·K, per_beam), best first
-        word_log_prob -= log_normaliser[:, None]
+        word_log_prob = tf.where(tf.math.is_finite(log_normaliser)[:, None], word_log_prob - log_normaliser[:, None],
+                                 tf.constant(-np.inf, dtype))
         total = tf.reshape(live["score"][:, :, None] + tf.reshape(tf.cast(word_log_prob, tf.float64),
                                                                   (B, K, per_beam)), (B, K * per_beam))
         top_score, top = tf.math.top_k(total, k=min(2 * K, K * per_beam))  # best first; ties: lower index first
@@ -186,10 +189,18 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
     # the first step runs before the loop, once per image (its K beams would all start alike), and its
     # results are repeated to the K beams, of which only the first is live; its extras give the buffers
     # their shapes and dtypes
-    first = step_fn(tf.fill((B,), tf.constant(start_id, tf.int32)), tuple(state))
+    state = tuple(state)
+    for i, s in enumerate(state):
+        if s.shape[0] not in (None, B):
+            raise ValueError(f"state[{i}] has {s.shape[0]} rows; beam_search takes one row per image "
+                             f"(batch_size={B}) and repeats it to the beams itself.")
+    first = step_fn(tf.fill((B,), tf.constant(start_id, tf.int32)), state)
     scores, first_state, first_extra = tf.nest.map_structure(lambda v: tf.repeat(v, K, axis=0), first) if K > 1 \
         else first
-    block, banned = block_width(scores.shape[-1]), np.zeros(scores.shape[-1], scores.dtype.as_numpy_dtype)
+    width, dtype = scores.shape[-1], tf.float32 if scores.dtype.size < 4 else scores.dtype  # 16-bit: read in float32
+    if any(not 0 <= i < width for i in banned_ids):
+        raise ValueError(f"banned_ids must be word ids in [0, {width}), got {list(banned_ids)}.")
+    block, banned = block_width(width), np.zeros(width, dtype.as_numpy_dtype)
     banned[list(banned_ids)] = -np.inf
     buffers = {n: tf.zeros((B, K, L) + tuple(v.shape[1:]), v.dtype) for n, v in first_extra.items()}
     live = {"score": tf.concat([tf.zeros((B, 1), tf.float64), tf.fill((B, K - 1), neg_inf)], axis=1),

@@ -83,7 +83,7 @@ def random_steps(seed, vocab=9, logits=False):
 def test_the_compiled_search_is_exact_against_the_reference(seed, beam_size):
     numpy_step, tf_step = random_steps(seed)
     batch, max_length = 5, 3 + seed  # short enough that some images are cut, long enough that most end
-    state = (np.zeros((batch, 9)),)
+    state = (np.random.default_rng(seed).normal(size=(batch, 9)),)  # images differ from the first step
     if beam_size == 1:
         expected = reference.greedy_search(numpy_step, state, batch, START, END, max_length)
     else:
@@ -102,7 +102,7 @@ def test_exact_over_a_vocabulary_wide_enough_to_search_by_blocks(beam_size):
     """1,500 words: each beam's 2K best words come from top_k_of_rows' blocks (12 of 125)."""
     numpy_step, tf_step = random_steps(beam_size, vocab=1500)
     batch, max_length = 4, 6
-    state = (np.zeros((batch, 1500)),)
+    state = (np.random.default_rng(beam_size).normal(size=(batch, 1500)),)
     search = reference.greedy_search if beam_size == 1 else reference.beam_search
     expected = search(numpy_step, per_beam(state, beam_size), batch, START, END,
                       *([beam_size] if beam_size > 1 else []), max_length)
@@ -111,7 +111,7 @@ def test_exact_over_a_vocabulary_wide_enough_to_search_by_blocks(beam_size):
     assert [g.score for g in got] == pytest.approx([e.score for e in expected], abs=1e-9)
 
 
-@pytest.mark.parametrize("vocab", [9, 1500])
+@pytest.mark.parametrize("vocab", [9, 1499, 1500])  # 1,499: the last of 12 blocks of 125 is padded
 @pytest.mark.parametrize("beam_size", [1, 3, 5])
 def test_a_search_over_logits_equals_the_reference_over_their_log_softmax(beam_size, vocab):
     """logits=True: the search normalises the step's logits itself, counting the banned <pad> in the
@@ -119,7 +119,7 @@ def test_a_search_over_logits_equals_the_reference_over_their_log_softmax(beam_s
     never choosing it."""
     numpy_step, tf_step = random_steps(beam_size + vocab, vocab=vocab, logits=True)
     batch, max_length = 4, 6
-    state = (np.zeros((batch, vocab)),)
+    state = (np.random.default_rng(vocab).normal(size=(batch, vocab)),)
     search = reference.greedy_search if beam_size == 1 else reference.beam_search
     expected = search(numpy_step, per_beam(state, beam_size), batch, START, END,
                       *([beam_size] if beam_size > 1 else []), max_length)
@@ -127,6 +127,71 @@ def test_a_search_over_logits_equals_the_reference_over_their_log_softmax(beam_s
     assert [g.ids for g in got] == [e.ids for e in expected]
     assert [g.score for g in got] == pytest.approx([e.score for e in expected], abs=1e-9)
     assert all(0 not in g.ids for g in got)
+
+
+def test_banned_words_are_never_chosen_from_log_probabilities():
+    """banned_ids with log-probabilities (logits=False): the same search as over log-probabilities in
+    which the banned word was never possible."""
+    numpy_step, logits_step = random_steps(4, logits=True)
+
+    def tf_step(tokens, state):
+        logits, state, extras = logits_step(tokens, state)
+        return tf.nn.log_softmax(logits), state, extras
+
+    batch, beam_size, max_length = 4, 3, 6
+    state = (np.random.default_rng(4).normal(size=(batch, 9)),)
+    expected = reference.beam_search(numpy_step, per_beam(state, beam_size), batch, START, END, beam_size, max_length)
+    got = compiled(tf_step, state, batch, beam_size, max_length, banned_ids=(0,))
+    assert [g.ids for g in got] == [e.ids for e in expected]
+    assert [g.score for g in got] == pytest.approx([e.score for e in expected], abs=1e-9)
+
+
+def test_rows_whose_logits_are_all_minus_infinity_offer_no_word_and_no_nan():
+    """Image 1 has no possible word at all; from the second step on, every image's first beam has
+    none either (its normaliser is −∞: its words are −∞, not −∞ − −∞ = NaN, which TensorFlow's top_k
+    ranks first when it comes first, so that the image's other beams would be dropped)."""
+    _, logits_step = random_steps(5, logits=True)
+    batch, beam_size = 3, 3
+    state = (np.random.default_rng(5).normal(size=(batch, 9)),)
+
+    def broken_step(tokens, state):
+        logits, state, extras = logits_step(tokens, state)
+        rows = tf.shape(logits)[0]
+        image, slot = tf.range(rows) // (rows // batch), tf.range(rows) % (rows // batch)
+        dead = (image == 1) | ((rows > batch) & (slot == 0))
+        return tf.where(dead[:, None], tf.constant(-np.inf, logits.dtype), logits), state, extras
+
+    fine = compiled(logits_step, state, batch, beam_size, 6, logits=True, banned_ids=(0,))
+    broken = compiled(broken_step, state, batch, beam_size, 6, logits=True, banned_ids=(0,))
+    assert broken[1].ids == [] and broken[1].score == -np.inf
+    for b in (0, 2):  # the other images go on with their other beams
+        assert np.isfinite(broken[b].score) and broken[b].score <= fine[b].score + 1e-9 and broken[b].ids
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_16_bit_logits_are_normalised_in_float32(dtype):
+    """The same search as over the same values in float32 (a 16-bit sum over the vocabulary would be coarse)."""
+    _, logits_step = random_steps(8, vocab=300, logits=True)
+
+    def step_in(out_dtype):
+        def step(tokens, state):
+            logits, state, extras = logits_step(tokens, state)
+            return tf.cast(tf.cast(logits, dtype), out_dtype), state, extras
+        return step
+
+    state = (np.random.default_rng(8).normal(size=(4, 300)),)
+    narrow = compiled(step_in(dtype), state, 4, 3, 6, logits=True, banned_ids=(0,))
+    wide = compiled(step_in("float32"), state, 4, 3, 6, logits=True, banned_ids=(0,))
+    assert [h.ids for h in narrow] == [h.ids for h in wide]
+    assert [h.score for h in narrow] == pytest.approx([h.score for h in wide], abs=1e-9)
+
+
+def test_bad_state_rows_and_banned_ids_are_refused():
+    _, tf_step = random_steps(6)
+    with pytest.raises(ValueError, match="state\\[0\\] has 6 rows.*one row per image"):
+        compiled(tf_step, (np.zeros((6, 9)),), 2, 3, 4)
+    with pytest.raises(ValueError, match="banned_ids must be word ids in \\[0, 9\\), got \\[9\\]"):
+        compiled(tf_step, (np.zeros((2, 9)),), 2, 3, 4, banned_ids=(9,))
 
 
 @pytest.mark.parametrize("seed", range(4))
