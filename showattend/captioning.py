@@ -51,19 +51,20 @@ def compiled_functions(model):
             # under XLA, which fuses the attention's sum, tanh and score into one pass over the regions;
             # the product over the vocabulary and the search's bookkeeping stay with TensorFlow's own
             # kernels (faster there on a CPU), and the search normalises the logits only where it reads
-            # them (beam_search(logits=True): one XLA pass over the float32 logits per step). Beam 3 at the paper configuration on a 2-core CPU: 119
-            # images/s without XLA, 136 with the whole step under it, 150 with the recurrence alone; the
-            # whole search under XLA ran 10× slower. Under a 16-bit policy, XLA's rounding dropped a
-            # bfloat16 model's agreement with the float32 one's captions below 95 % (94 of 100 shapes
-            # test images), so there the step runs as is.
+            # them (beam_search(logits=True): one XLA pass over the float32 logits per step). Beam 3 at
+            # the paper configuration on a 2-core CPU: 119 images/s without XLA, 136 with the whole step
+            # under it, 150 with the recurrence alone; the whole search under XLA ran 10× slower. Under a
+            # 16-bit policy, XLA's rounding dropped a bfloat16 model's agreement with the float32 one's
+            # captions below 95 % (94 of 100 shapes test images), so there the step runs as is.
             xla = decoder.compute_dtype == "float32"
             features = tf.cast(regions, "float32")
-            h, c = tf.function(decoder.initial_state, jit_compile=xla)(features)  # its mean over regions: 3 → 0.3 ms
+            h, c = tf.function(decoder.initial_state, jit_compile=xla)(features)  # mean over regions: 3 → 0.3 ms
             projected = decoder.attention.project(features)
 
             def recurrence(embedded, h, c):  # one row per image at the first step, then one per beam
+                beams = 1 if h.shape[0] == features.shape[0] else beam_size
                 h, c, context, alpha, beta, region, _ = decoder.step(embedded, h, c, features, projected, reading,
-                                                                     beams=1 if h.shape[0] == features.shape[0] else beam_size)
+                                                                     beams=beams)
                 return h, c, decoder.output_features(embedded, h, context, training=False), alpha, beta, region
 
             recurrence = tf.function(recurrence, jit_compile=xla)
