@@ -130,6 +130,54 @@ def warn_left_out(count, reason, source):
         warnings.warn(f"{source}: {count} image{'s' if count > 1 else ''} left out: {reason}.", stacklevel=3)
 
 
+def join_splits(rows, source, splits, where=None):
+    """One entry per image of several splits read together, an image in more than one of them merged.
+
+    A split that lists the same image id twice is a broken file; an image in two splits is not (in
+    tensorflow-datasets' own test copy of ``dataset_coco.json`` one image is in both ``test`` and
+    ``restval``), so a union such as ``"test+restval"`` keeps it once, at its first row, with the
+    captions of all its rows in order, exact repeats dropped, and says so in one warning. An image
+    in one split keeps its captions as they are.
+
+    Args:
+        rows: ``(split, image_id, captions, value)`` tuples in reading order; ``value`` is what the
+            reader keeps per image (a path, say), taken from the image's first row.
+        source: the file (or other source) that messages name, already quoted.
+        splits: the splits read, as the warning names them, e.g. ``"splits test+restval"``.
+        where: ``where(split)`` is what the error for a repeat within ``split`` names; by default
+            ``source`` and the split's name.
+
+    Returns:
+        ``(image_ids, captions, values)``: three lists with one entry per image, in the order of
+        each image's first row.
+
+    Raises:
+        AnnotationError: an image id that one split lists more than once, naming the id and the split.
+
+    >>> ids, captions, values = join_splits(
+    ...     [("train", 1, ["a cat"], "1.jpg"), ("test", 2, ["a dog"], "2.jpg"),
+    ...      ("restval", 2, ["a dog", "one dog"], "2.jpg")], "'dataset.json'", "splits train+test+restval")
+    >>> ids, captions, values
+    ([1, 2], [['a cat'], ['a dog', 'one dog']], ['1.jpg', '2.jpg'])
+    """
+    rows = list(rows)
+    where = where or (lambda split: f"{source} split {split!r}")
+    for split in dict.fromkeys(row[0] for row in rows):
+        check_unique([row[1] for row in rows if row[0] == split], where(split), "image id")
+    first, captions = {}, {}
+    for _, image_id, refs, value in rows:
+        first.setdefault(image_id, value)
+        captions.setdefault(image_id, []).append(list(refs))
+    merged = sum(len(parts) > 1 for parts in captions.values())
+    if merged:
+        kept = "each kept once with their" if merged > 1 else "kept once with its"
+        warnings.warn(f"{source}: {merged} image{'s' if merged > 1 else ''} listed in more than one of the {splits}; "
+                      f"{kept} captions merged.", stacklevel=3)
+    joined = [parts[0] if len(parts) == 1 else list(dict.fromkeys(c for refs in parts for c in refs))
+              for parts in (captions[i] for i in first)]
+    return list(first), joined, list(first.values())
+
+
 def make_dataset(paths, captions, image_ids, source, name, on_bad_image, split=None):
     """A CaptionDataset of absolute ``paths`` after the checks every reader shares.
 

@@ -7,7 +7,7 @@ Flickr8k ships ``Flickr8k.token.txt`` and the image lists ``Flickr_8k.trainImage
 import os
 
 from showattend.datasets.common import (AnnotationError, caption_text, check_image_dir, check_on_bad_image,
-                                        examples, make_dataset, read_text, warn_left_out)
+                                        examples, join_splits, make_dataset, read_text, warn_left_out)
 
 
 def flickr(token_file, image_dir, split_file=None, on_bad_image="error"):
@@ -15,9 +15,11 @@ def flickr(token_file, image_dir, split_file=None, on_bad_image="error"):
 
     ``split_file`` is an image list (one file name per line, e.g. ``Flickr_8k.trainImages.txt``),
     or a list of them, that restricts the data to those images, in the list's order; listed images
-    that have no caption in the token file are left out with one warning. (Flickr8k's token file
-    names one image, ``2258277193_586949ec62.jpg.1``, that is not in the image folder and in no
-    list: read without a list, it needs ``on_bad_image="skip"``.)
+    that have no caption in the token file are left out with one warning. An image in more than
+    one of the lists is kept once (one warning says how many); a list that names an image twice is
+    an AnnotationError naming the list. (Flickr8k's token file names one image,
+    ``2258277193_586949ec62.jpg.1``, that is not in the image folder and in no list: read without a
+    list, it needs ``on_bad_image="skip"``.)
 
     >>> data = flickr("Flickr8k.token.txt", "Flicker8k_Dataset",
     ...               split_file="Flickr_8k.trainImages.txt")  # doctest: +SKIP
@@ -29,10 +31,14 @@ def flickr(token_file, image_dir, split_file=None, on_bad_image="error"):
     captions = read_tokens(token_file)
     names = list(captions)
     if split_file is not None:
-        files = [split_file] if isinstance(split_file, (str, os.PathLike)) else list(split_file)
-        listed = list(dict.fromkeys(name for f in files for name in read_image_list(f)))
-        names = [name for name in listed if name in captions]
+        files = list(dict.fromkeys([split_file] if isinstance(split_file, (str, os.PathLike)) else split_file))
         source = " + ".join(repr(os.fspath(f)) for f in files)
+        # An image in two lists is kept once (its captions are the token file's either way); a list
+        # that names an image twice is broken.
+        listed, _, _ = join_splits([(f, name, [], None) for f in files for name in read_image_list(f)],
+                                   repr(os.fspath(token_file)), f"image lists {source}",
+                                   where=lambda f: repr(os.fspath(f)))
+        names = [name for name in listed if name in captions]
         if not names:
             raise AnnotationError(f"None of the {len(listed)} images listed in {source} has a caption in "
                                   f"{os.fspath(token_file)!r}, e.g. {examples(listed)}: is it the token file of "

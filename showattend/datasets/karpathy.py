@@ -9,7 +9,7 @@ import collections
 import os
 
 from showattend.datasets.common import (AnnotationError, caption_text, check_image_dir, check_on_bad_image,
-                                        check_unique, field, make_dataset, parse_split, read_json, warn_left_out)
+                                        field, join_splits, make_dataset, parse_split, read_json, warn_left_out)
 
 SPLITS = ("train", "val", "test", "restval")
 
@@ -21,7 +21,13 @@ def karpathy(json_path, image_root, split="train", on_bad_image="error"):
     COCO training set is ``"train+restval"``, 113,287 images) or ``all``. Images are read from
     ``image_root/filepath/filename``; the id is ``cocoid``, else ``imgid``, else the file name.
     Each caption is the sentence's ``tokens`` joined by spaces (Karpathy's tokenization, which most
-    ports train on), or its ``raw`` text where a copy has no ``tokens``. A record without sentences is left out, with one warning.
+    ports train on), or its ``raw`` text where a copy has no ``tokens``. A record without sentences
+    is left out, with one warning.
+
+    An image id that one split lists twice is an AnnotationError (the file is broken). An image in
+    more than one of the splits asked for (tensorflow-datasets' test copy of ``dataset_coco.json``
+    has one in both ``test`` and ``restval``) is kept once, with the captions of all its records in
+    the file's order and exact repeats dropped; one warning says how many were merged.
 
     >>> data = karpathy("dataset_coco.json", "coco", split="train+restval")  # doctest: +SKIP
     >>> len(data), data.images[0]  # doctest: +SKIP
@@ -40,13 +46,15 @@ def karpathy(json_path, image_root, split="train", on_bad_image="error"):
         have = ", ".join(f"{s} ({counts[s]} images)" for s in available if counts[s]) or "no images at all"
         raise AnnotationError(f"{os.fspath(json_path)!r} has no images with captions in split {split!r}; "
                               f"it has {have}.")
-    warn_left_out(sum(not p[3] for p in chosen), "no sentences", repr(os.fspath(json_path)))
-    chosen = [p for p in chosen if p[3]]
-    # across the whole file: an id repeated in another split is just as broken
-    check_unique([p[2] for p in parsed], repr(os.fspath(json_path)), "image id")
+    # Repeats are looked for only among the splits asked for: one image in two splits is merged
+    # (tensorflow-datasets' test copy of dataset_coco.json has one in test and restval).
+    ids, captions, paths = join_splits([(p[0], p[2], p[3], p[1]) for p in chosen], repr(os.fspath(json_path)),
+                                       f"splits {'+'.join(wanted)}")
+    warn_left_out(sum(not refs for refs in captions), "no sentences", repr(os.fspath(json_path)))
+    keep = [i for i, refs in enumerate(captions) if refs]
     name = data.get("dataset") if isinstance(data.get("dataset"), str) else "karpathy"
-    return make_dataset([os.path.join(image_root, p[1]) for p in chosen], [p[3] for p in chosen],
-                        [p[2] for p in chosen], json_path, f"{name}-{split}", on_bad_image, split=split)
+    return make_dataset([os.path.join(image_root, paths[i]) for i in keep], [captions[i] for i in keep],
+                        [ids[i] for i in keep], json_path, f"{name}-{split}", on_bad_image, split=split)
 
 
 def _record(record, where, path):

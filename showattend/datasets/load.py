@@ -31,7 +31,9 @@ def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="
 
     Karpathy files, tfds and shapes have their own splits (``"train+restval"`` joins). So does a
     Flickr token file that has Flickr8k's lists beside it (``Flickr_8k.trainImages.txt``,
-    ``…devImages.txt`` as ``val``, ``…testImages.txt``). A source without splits (a COCO file, a
+    ``…devImages.txt`` as ``val``, ``…testImages.txt``). In a join, an image in more than one of
+    the splits is kept once with the captions of all of them (one warning says how many); one split
+    that lists an image twice is an AnnotationError. A source without splits (a COCO file, a
     folder, other Flickr files) is split by image: ``"val"`` is a seeded random ``val_split`` share
     of the images (at least one, and at least one left for ``"train"``), ``"train"`` the rest,
     ``"all"`` everything; the same ``seed`` gives the same split, and no image is in both.

@@ -8,7 +8,7 @@ import io
 import os
 import re
 
-from showattend.datasets.common import AnnotationError, check_on_bad_image, make_dataset, warn_left_out
+from showattend.datasets.common import AnnotationError, check_on_bad_image, join_splits, make_dataset, warn_left_out
 from showattend.files import atomic_write
 
 CACHE = os.path.join("~", ".cache", "showattend", "tfds")
@@ -19,9 +19,12 @@ def tfds(name="coco_captions", split="train", data_dir=None, images_dir=None, on
     """The examples of a tensorflow-datasets ``split`` as image files and their captions.
 
     The builder must have an ``image`` feature and ``captions/text`` (as ``coco_captions`` has);
-    the id is ``image/id`` where the builder has it, else the example's index. The data must be
-    prepared already (``tfds build coco_captions``, or ``builder.download_and_prepare()``): this
-    reader never downloads.
+    the id is ``image/id`` where the builder has it, else the example's index (counted across a
+    union such as ``"train+restval"``). An image/id that one split has twice is an AnnotationError;
+    one in more than one part of a union is kept once with the captions of all its examples, exact
+    repeats dropped, and one warning says how many were merged. The data must be prepared already
+    (``tfds build coco_captions``, or ``builder.download_and_prepare()``): this reader never
+    downloads.
 
     Images are written to ``images_dir``, by default ``<data_dir>/showattend_images/<name>/<split>``,
     or ``~/.cache/showattend/tfds/<name>/<split>`` when ``data_dir`` is None. A JPEG the builder
@@ -47,8 +50,12 @@ def tfds(name="coco_captions", split="train", data_dir=None, images_dir=None, on
         images_dir = os.path.join(root, _safe(name), _safe(split))
     images_dir = os.path.abspath(os.path.expanduser(os.fspath(images_dir)))
     source = f"tfds:{name} split {split!r}"
-    paths, captions, ids, without = [], [], [], 0
-    for index, example in enumerate(_examples(tfds_lib, builder, split, source)):
+    # Each part of a union is read on its own so that an image in two of them (the same image/id)
+    # can be told from one that a split lists twice; an index still counts across the union.
+    parts = list(dict.fromkeys(part.strip() for part in split.split("+"))) if isinstance(split, str) else [split]
+    rows, without = [], 0
+    examples = ((part, example) for part in parts for example in _examples(tfds_lib, builder, part, source))
+    for index, (part, example) in enumerate(examples):
         texts = [t.decode("utf-8", errors="replace").strip() for t in example["captions"]["text"]]
         texts = [t for t in texts if t]
         if not texts:
@@ -60,14 +67,16 @@ def tfds(name="coco_captions", split="train", data_dir=None, images_dir=None, on
         else:  # an index is only unique within its split, and a folder may be shared by splits
             image_id = index
             stem = f"{_safe(split)}_{index:07d}"
-        if not paths:
+        if not rows:
             os.makedirs(images_dir, exist_ok=True)
-        paths.append(_export(example["image"], os.path.join(images_dir, stem)))
-        captions.append(texts)
-        ids.append(image_id)
+        # written as read (a split's images need not fit in memory); an image/id that an earlier
+        # part had is on disk already
+        rows.append((part, image_id, texts, _export(example["image"], os.path.join(images_dir, stem))))
     warn_left_out(without, "no caption", source)
-    if not paths:
+    if not rows:
         raise AnnotationError(f"{source} has no examples with captions.")
+    ids, captions, paths = join_splits(rows, source, f"splits {'+'.join(map(str, parts))}",
+                                       where=lambda part: f"tfds:{name} split {part!r}")
     return make_dataset(paths, captions, ids, source, f"{name}-{split}", on_bad_image, split=split)
 
 

@@ -68,6 +68,24 @@ def karpathy_tree(root, with_filepath=True, records=None):
     return write_json(root / "dataset.json", {"images": records, "dataset": "coco" if with_filepath else "flickr8k"})
 
 
+def tfds_coco_karpathy_tree(root):
+    """A copy of tensorflow-datasets' test ``dataset_coco.json`` (8 records) with its 7 images in ``root``.
+
+    Built as that file is (tensorflow/datasets, testing/test_data/fake_examples/coco/karpathy_and_li_splits):
+    no ``filepath``, ``cocoid`` or ``imgid`` (the id is the file name), sentences with only ``raw``
+    and ``sentid``: 5 train images with captions 1–10, 1 val (11, 12), and
+    ``COCO_val2014_000000000002.jpg`` in both restval (13, 14) and test (15, 16).
+    """
+    listed = [(f"COCO_train2014_{i:012d}.jpg", "train") for i in range(1, 6)]
+    listed += [("COCO_val2014_000000000001.jpg", "val"), ("COCO_val2014_000000000002.jpg", "restval"),
+               ("COCO_val2014_000000000002.jpg", "test")]
+    records = [{"filename": name, "split": split,
+                "sentences": [{"raw": f"caption {2 * i + k}", "sentid": 2 * i + k} for k in (1, 2)]}
+               for i, (name, split) in enumerate(listed)]
+    write_images(root, dict.fromkeys(name for name, _ in listed))
+    return write_json(root / "dataset_coco.json", {"images": records})  # no "dataset" key either
+
+
 def flickr_tree(root, lists=True):
     """A Flickr8k-style folder: 5 images with 2 captions each (and a bogus token for a 6th, absent image)."""
     names = [f"{1000 + i}_abc.jpg" for i in range(5)]

@@ -1,13 +1,15 @@
 """The dataset readers (karpathy, coco, flickr, folder, tfds), load(spec) and the seeded split."""
 import ast
+import doctest
 import json
 import os
 import pathlib
+import warnings
 
 import numpy as np
 import pytest
 from fixtures import (JPEG, as_folder, coco_tree, drop, flickr_tree, in_coco, in_karpathy, in_text, karpathy_records,
-                      karpathy_tree, not_utf8, put, with_list, write_images)
+                      karpathy_tree, not_utf8, put, tfds_coco_karpathy_tree, with_list, write_images)
 
 import showattend
 from showattend.data import CaptionDataset, load_image
@@ -37,6 +39,93 @@ def test_karpathy_without_filepath_uses_imgid_then_file_name(tmp_path):
         del record["imgid"]
     path = karpathy_tree(tmp_path, with_filepath=False, records=records)
     assert karpathy(path, tmp_path, split="test").image_ids == ["img3.jpg"]
+
+
+def _quietly(read):
+    """``read()``, failing on any warning (a merge note where none is due)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        return read()
+
+
+def test_karpathy_tfds_fixture_repeats_are_looked_for_only_in_the_splits_asked_for(tmp_path):
+    # tensorflow-datasets' own test dataset_coco.json: COCO_val2014_000000000002.jpg is in restval and test
+    path = tfds_coco_karpathy_tree(tmp_path)
+    train = _quietly(lambda: karpathy(path, tmp_path, split="train"))
+    assert train.image_ids == [f"COCO_train2014_{i:012d}.jpg" for i in range(1, 6)]
+    assert train.captions == [[f"caption {2 * i - 1}", f"caption {2 * i}"] for i in range(1, 6)]
+    assert train.images[0] == str(tmp_path / "COCO_train2014_000000000001.jpg") and train.name == "karpathy-train"
+    test = _quietly(lambda: karpathy(path, tmp_path, split="test"))
+    assert test.image_ids == ["COCO_val2014_000000000002.jpg"] and test.captions == [["caption 15", "caption 16"]]
+    assert _quietly(lambda: karpathy(path, tmp_path, split="restval")).captions == [["caption 13", "caption 14"]]
+    assert len(_quietly(lambda: karpathy(path, tmp_path, split="val"))) == 1
+    both = _quietly(lambda: karpathy(path, tmp_path, split="train+restval"))  # disjoint: nothing to merge
+    assert len(both) == 6 and both.num_captions == 12 and both.image_ids[-1] == "COCO_val2014_000000000002.jpg"
+    merged = (r"dataset_coco\.json': 1 image listed in more than one of the splits {}; kept once with its captions "
+              r"merged\.$")
+    with pytest.warns(UserWarning, match=merged.format(r"test\+restval")) as caught:
+        union = karpathy(path, tmp_path, split="test+restval")
+    assert len(caught) == 1
+    assert union.image_ids == ["COCO_val2014_000000000002.jpg"] and len(union.images) == 1
+    assert union.captions == [["caption 13", "caption 14", "caption 15", "caption 16"]]  # the file's order
+    with pytest.warns(UserWarning, match=merged.format(r"train\+val\+test\+restval")):
+        everything = karpathy(path, tmp_path, split="all")
+    assert len(everything) == 7 and everything.num_captions == 16 and len(set(everything.images)) == 7
+    assert everything.captions[-1] == union.captions[0]
+    with pytest.warns(UserWarning, match=merged.format(r"test\+restval")):
+        via_load = load(f"karpathy:{path}", split="test+restval", images=tmp_path)
+    assert via_load.captions == union.captions
+
+
+def test_karpathy_merged_captions_drop_exact_repeats_and_one_split_repeat_is_an_error(tmp_path):
+    path = tfds_coco_karpathy_tree(tmp_path)
+    data = json.loads(path.read_text())
+    data["images"][7]["sentences"][0]["raw"] = "caption 13"  # test repeats a restval caption
+    data["images"][0]["sentences"][1]["raw"] = "caption 1"  # one record with a caption twice: kept as it is
+    data["images"][1]["filename"] = data["images"][2]["filename"]  # train lists one image twice
+    path.write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match=r"1 image listed in more than one of the splits restval\+test"):
+        union = karpathy(path, tmp_path, split="restval+test")
+    assert union.captions == [["caption 13", "caption 14", "caption 16"]]
+    with pytest.raises(AnnotationError, match=r"dataset_coco\.json' split 'train': 1 image id repeat: "
+                                              r"'COCO_train2014_000000000003\.jpg' \(2 times\)\. Each image id"):
+        karpathy(path, tmp_path, split="train+val")
+    assert _quietly(lambda: karpathy(path, tmp_path, split="val")).captions == [["caption 11", "caption 12"]]
+    data["images"][1]["filename"] = "COCO_train2014_000000000002.jpg"
+    path.write_text(json.dumps(data))
+    assert _quietly(lambda: karpathy(path, tmp_path, split="train")).captions[0] == ["caption 1", "caption 1"]
+    # the same id in two splits of karpathy_tree: an error only where both are asked for is not one at all
+    records = karpathy_records()
+    records[3]["cocoid"] = 500  # test's image has train's first id
+    tree = karpathy_tree(tmp_path / "k", records=records)
+    assert _quietly(lambda: karpathy(tree, tmp_path / "k", split="train")).image_ids == [500, 501]
+    with pytest.warns(UserWarning, match=r"1 image listed in more than one of the splits train\+test"):
+        assert karpathy(tree, tmp_path / "k", split="train+test").image_ids == [500, 501]
+
+
+def test_flickr_lists_an_image_in_two_lists_once_and_a_list_repeat_is_an_error(tmp_path):
+    token, names = flickr_tree(tmp_path)
+    (tmp_path / "Flickr_8k.devImages.txt").write_text(f"{names[3]}\n{names[2]}\n")  # names[2] is in train too
+    images = tmp_path / "Flicker8k_Dataset"
+    with pytest.warns(UserWarning, match=r"Flickr8k\.token\.txt': 1 image listed in more than one of the image "
+                                         r"lists .*trainImages\.txt' \+ .*devImages\.txt'; kept once"):
+        data = load(f"flickr:{token}", split="train+val", images=images)
+    assert data.image_ids == names[:4] and data.num_captions == 8
+    assert _quietly(lambda: load(f"flickr:{token}", split="val", images=images)).image_ids == [names[3], names[2]]
+    (tmp_path / "Flickr_8k.trainImages.txt").write_text(f"{names[0]}\n{names[1]}\n{names[0]}\n")
+    with pytest.raises(AnnotationError, match=r"Flickr_8k\.trainImages\.txt': 1 image id repeat: '1000_abc\.jpg' "
+                                              r"\(2 times\)"):
+        load(f"flickr:{token}", split="train", images=images)
+    assert len(_quietly(lambda: load(f"flickr:{token}", split="test", images=images))) == 1
+
+
+def test_join_splits_example_runs():
+    from showattend.datasets import common
+
+    with pytest.warns(UserWarning, match=r"'dataset\.json': 1 image listed in more than one of the splits "
+                                         r"train\+test\+restval; kept once"):
+        result = doctest.testmod(common, optionflags=doctest.ELLIPSIS)
+    assert result.attempted >= 2 and result.failed == 0
 
 
 def test_coco_groups_annotations_and_leaves_out_uncaptioned_images(tmp_path):
@@ -147,8 +236,9 @@ BAD = {  # name → (build(tmp_path) → call, file name, what the message must 
                                r"Unknown split 'dev' .* Available: train, val, test, restval, all"),
     "karpathy empty split": (in_karpathy(lambda d: d["images"].pop(4), split="restval"), KARPATHY,
                              r"no images with captions in split 'restval'; it has train \(2 images\), val \(1 "),
-    "karpathy duplicate id": (in_karpathy(put(500, lambda d: d["images"][3], "cocoid")), KARPATHY,
-                              r"1 image id repeat: 500 \(2 times\)"),
+    "karpathy duplicate id": (in_karpathy(put(500, lambda d: d["images"][1], "cocoid")), KARPATHY,
+                              r"dataset\.json' split 'train': 1 image id repeat: 500 \(2 times\)\. Each image id "
+                              r"must appear once"),
     "flickr no tab": (in_text("tokens.txt", "a.jpg#0\tfine\na.jpg#1 no tab\n", flickr), "tokens.txt",
                       r"line 2 should be 'IMAGE\.jpg#N<TAB>caption', got 'a\.jpg#1 no tab'"),
     "flickr duplicate": (in_text("tokens.txt", "a.jpg#0\tone\nb.jpg#0\ttwo\na.jpg#0\tagain\n", flickr), "tokens.txt",
@@ -293,6 +383,43 @@ def test_tfds_writes_the_stored_jpeg_bytes_untouched(tmp_path):
     assert data.images == [str(tmp_path / "7.jpg"), str(tmp_path / "9.jpg")]
     assert (tmp_path / "7.jpg").read_bytes() == JPEG
     assert data.captions == [["a cat", "the cat"], ["a dog"]]
+
+
+def test_tfds_union_merges_an_image_in_two_splits_and_a_split_repeat_is_an_error(tmp_path):
+    tfds_lib = _tfds()
+    import tensorflow as tf
+
+    served = {  # split → (image ids, captions): restval and test share image 2, as in tfds' own test data
+        "train": ([1, 3], [["caption 1", "caption 2"], ["caption 3", "caption 4"]]),
+        "restval": ([2], [["caption 13", "caption 14"]]),
+        "test": ([2], [["caption 15", "caption 13"]]),
+        "val": ([7, 7], [["a", "b"], ["c", "d"]]),  # a broken split
+    }
+
+    def as_dataset(self, split, decoders=None, read_config=None, shuffle_files=False):
+        ids, texts = served[split]
+        return tf.data.Dataset.from_tensor_slices({"image": [JPEG] * len(ids), "image/id": np.array(ids, np.int64),
+                                                   "captions": {"text": texts}})
+
+    with tfds_lib.testing.mock_data(as_dataset_fn=as_dataset):
+        with pytest.warns(UserWarning, match=r"tfds:coco_captions split 'restval\+test': 1 image listed in more "
+                                             r"than one of the splits restval\+test; kept once with its captions"):
+            union = tfds("coco_captions", split="restval+test", images_dir=tmp_path / "u")
+        assert union.image_ids == [2] and union.captions == [["caption 13", "caption 14", "caption 15"]]
+        assert union.images == [str(tmp_path / "u" / "2.jpg")] and len(list((tmp_path / "u").iterdir())) == 1
+        train = _quietly(lambda: tfds("coco_captions", split="train+restval", images_dir=tmp_path / "t"))
+        assert train.image_ids == [1, 3, 2] and train.num_captions == 6
+        with pytest.raises(AnnotationError, match=r"tfds:coco_captions split 'val': 1 image id repeat: 7 \(2 times\)"):
+            tfds("coco_captions", split="train+val", images_dir=tmp_path / "v")
+
+    def without_ids(self, split, decoders=None, read_config=None, shuffle_files=False):
+        count = {"train": 2, "test": 1}[split]
+        return tf.data.Dataset.from_tensor_slices({"image": [JPEG] * count,
+                                                   "captions": {"text": [["x", "y"]] * count}})
+
+    with tfds_lib.testing.mock_data(as_dataset_fn=without_ids):  # the index counts across the union
+        indexed = _quietly(lambda: tfds("coco_captions", split="train+test", images_dir=tmp_path / "i"))
+    assert indexed.image_ids == [0, 1, 2] and len(set(indexed.images)) == 3
 
 
 def test_tfds_errors_and_lazy_import(tmp_path):
