@@ -52,19 +52,14 @@ class CaptionMetrics(keras.callbacks.Callback):
             return self.feature_cache.read(self.data.images)
         if isinstance(self.data.images, np.ndarray):
             return self.data.images
-        from showattend.data.images import load_image, resize_images
+        from showattend.data.unreadable import UnreadableImages
 
-        size, arrays, keep = self.model.image_size, [], []
-        for i, path in enumerate(self.data.images):
-            try:
-                arrays.append(resize_images([load_image(path, min_size=size)], size)[0].astype(np.uint8))
-                keep.append(i)
-            except (ValueError, OSError):
-                if self.data.on_bad_image != "skip":
-                    raise
+        unreadable = UnreadableImages(self.data.on_bad_image)
+        arrays, keep = unreadable.read_all(self.data.images, self.model.image_size)
         if not keep:
             raise ValueError(f"None of the {len(self.data)} validation images could be read, e.g. "
-                             f"{self.data.images[0]!r}.")
+                             f"{next(iter(unreadable.skipped.values()))}.")
+        unreadable.warn()
         if len(keep) < len(self.data):
             self.data = self.data.subset(keep)
             self.references = [self.references[i] for i in keep]

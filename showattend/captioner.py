@@ -9,8 +9,8 @@ from keras import ops
 import cnn_backbones
 from showattend.data.dataset import CaptionDataset
 from showattend.data.images import as_image_list, resize_images
-from showattend.data.pipeline import (bad_image_errors, caption_dataset_to_tf, longest_caption,
-                                      warn_skipped_images)
+from showattend.data.pipeline import caption_dataset_to_tf, longest_caption
+from showattend.data.unreadable import UnreadableImages
 from showattend.files import atomic_write
 from showattend.optimizers import FusedAdam  # registered for loading: a saved model's optimizer may be one
 from showattend.captioning import caption_regions, check_decoding, compiled_functions
@@ -168,7 +168,8 @@ class Captioner(keras.Model):
 
     # --- training -------------------------------------------------------------------------------
 
-    def make_dataset(self, dataset, batch_size=64, shuffle=True, seed=None, feature_cache=None, deterministic=True):
+    def make_dataset(self, dataset, batch_size=64, shuffle=True, seed=None, feature_cache=None, deterministic=True,
+                     unreadable=None):
         """A tf.data pipeline of this model's inputs from a CaptionDataset.
 
         Every reference caption is one example, seen once per epoch; an image's captions share a
@@ -177,7 +178,8 @@ class Captioner(keras.Model):
         batch is dropped (a different one each epoch), so that every step has one shape. With a
         ``feature_cache`` the batches hold the cached grids instead of the images. Images are decoded in
         parallel and prefetched; ``deterministic=False`` lets slow images be overtaken (the order
-        then varies from run to run).
+        then varies from run to run). ``unreadable`` (an ``UnreadableImages``) meets the files that
+        cannot be read (see ``caption_dataset_to_tf``).
         """
         if feature_cache is not None:
             if self.backbone.trainable:
@@ -188,7 +190,8 @@ class Captioner(keras.Model):
         return caption_dataset_to_tf(dataset, self.vocabulary, self.image_size, batch_size=batch_size,
                                      shuffle=shuffle, seed=self.seed if seed is None else seed,
                                      max_length=min(self.max_length, longest), drop_remainder=shuffle,
-                                     group_by_image=True, feature_cache=feature_cache, deterministic=deterministic)
+                                     group_by_image=True, feature_cache=feature_cache, deterministic=deterministic,
+                                     unreadable=unreadable)
 
     def compile(self, optimizer="adam", jit_compile="auto", **kwargs):
         """Keras ``compile`` without a loss (the Captioner computes its own).
@@ -229,32 +232,30 @@ class Captioner(keras.Model):
         """
         from showattend.callbacks import CaptionMetrics
 
-        files = []  # decoded by this fit (not read from a cache): an unreadable one is named, or counted
+        passes = []  # one UnreadableImages per dataset this fit decodes from files
         deterministic = kwargs.pop("deterministic", True)
         if isinstance(x, CaptionDataset):
-            files = [] if isinstance(x.images, np.ndarray) or feature_cache else list(x.images)
-            x = self.make_dataset(x, batch_size or 64, shuffle=kwargs.pop("shuffle", True),
-                                  feature_cache=feature_cache, deterministic=deterministic)
+            x = self.make_dataset(x, batch_size or 64, shuffle=kwargs.pop("shuffle", True), feature_cache=feature_cache,
+                                  deterministic=deterministic, unreadable=_unreadable_for(x, passes))
             batch_size, kwargs["shuffle"] = None, False  # the pipeline shuffles
         if isinstance(validation_data, CaptionDataset):
-            files += [] if isinstance(validation_data.images, np.ndarray) or feature_cache else list(validation_data.images)
             validation_data = self.make_dataset(validation_data, batch_size or 64, shuffle=False,
-                                                feature_cache=feature_cache)
+                                                feature_cache=feature_cache,
+                                                unreadable=_unreadable_for(validation_data, passes))
         callbacks = sorted(callbacks or [], key=lambda c: not isinstance(c, CaptionMetrics))
-        with bad_image_errors(files):
-            history = super().fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data,
-                                  callbacks=callbacks, **kwargs)
-        warn_skipped_images(files)
-        return history
+        with _reading(passes):
+            return super().fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data,
+                               callbacks=callbacks, **kwargs)
 
     def evaluate(self, x=None, y=None, batch_size=None, feature_cache=None, **kwargs):
         """Keras ``evaluate`` (the loss); ``x`` may also be a CaptionDataset. For caption metrics see
         ``showattend.evaluation.evaluate``."""
-        files = []
+        passes = []
         if isinstance(x, CaptionDataset):
-            files = [] if isinstance(x.images, np.ndarray) else list(x.images)
-            x, batch_size = self.make_dataset(x, batch_size or 64, shuffle=False, feature_cache=feature_cache), None
-        with bad_image_errors(files):
+            x = self.make_dataset(x, batch_size or 64, shuffle=False, feature_cache=feature_cache,
+                                  unreadable=_unreadable_for(x, passes))
+            batch_size = None
+        with _reading(passes):
             return super().evaluate(x, y, batch_size=batch_size, **kwargs)
 
     # --- captioning -----------------------------------------------------------------------------
@@ -324,6 +325,25 @@ class Captioner(keras.Model):
         if os.path.exists(filepath) and not overwrite:
             raise FileExistsError(f"{filepath} exists and overwrite=False.")
         atomic_write(filepath, lambda partial: super(Captioner, self).save(partial, overwrite=True, **kwargs))
+
+
+def _unreadable_for(dataset, passes):
+    """The UnreadableImages of a dataset read from files (added to ``passes``), else None."""
+    if isinstance(dataset.images, np.ndarray):
+        return None
+    passes.append(UnreadableImages(dataset.on_bad_image))
+    return passes[-1]
+
+
+@contextlib.contextmanager
+def _reading(passes):
+    """An unreadable file met by one of ``passes`` is named if it stops the run, and counted if skipped."""
+    with contextlib.ExitStack() as stack:
+        for unreadable in passes:
+            stack.enter_context(unreadable.raising())
+        yield
+    for unreadable in passes:
+        unreadable.warn(stacklevel=4)
 
 
 def load_captioner(path):

@@ -195,31 +195,24 @@ def caption_dataset(captioner, dataset, beam_size=3, batch_size=32, return_atten
 
     >>> captions, captioned = caption_dataset(model, test, beam_size=3)  # doctest: +SKIP
     """
-    from showattend.data.images import BadImageError
+    from showattend.data.unreadable import UnreadableImages
 
-    unreadable = (BadImageError, FileNotFoundError)
-    images = dataset.images
-    captions, kept, bad = [], [], []
-    for first in range(0, len(dataset), batch_size):
-        rows = list(range(first, min(first + batch_size, len(dataset))))
-        try:
-            captions += captioner.caption(images[first:rows[-1] + 1], beam_size=beam_size,
-                                          return_attention=return_attention, batch_size=batch_size)
-            kept += rows
-        except unreadable:
-            if dataset.on_bad_image != "skip":
-                raise
-            for row in rows:  # find the bad files of this batch, keep the rest
-                try:
-                    captions += captioner.caption([images[row]], beam_size=beam_size,
-                                                  return_attention=return_attention)
-                    kept.append(row)
-                except unreadable as error:
-                    bad.append(str(error))
+    if isinstance(dataset.images, np.ndarray):
+        captions = captioner.caption(dataset.images, beam_size=beam_size, return_attention=return_attention,
+                                     batch_size=batch_size)
+        return captions, dataset
+    unreadable = UnreadableImages(dataset.on_bad_image)
+    captions, kept = [], []
+    for first in range(0, len(dataset), batch_size):  # a batch of files in memory at a time
+        arrays, rows = unreadable.read_all(dataset.images[first:first + batch_size], captioner.image_size)
+        if arrays:
+            captions += captioner.caption(arrays, beam_size=beam_size, return_attention=return_attention,
+                                          batch_size=batch_size)
+        kept += [first + row for row in rows]
     if not kept:
-        raise ValueError(f"None of the {len(dataset)} images of {dataset.name!r} could be read, e.g. {bad[0]}.")
-    if bad:
-        warnings.warn(f"{len(bad)} unreadable image{'s' if len(bad) > 1 else ''} skipped: {'; '.join(bad[:3])}")
+        raise ValueError(f"None of the {len(dataset)} images of {dataset.name!r} could be read, e.g. "
+                         f"{next(iter(unreadable.skipped.values()))}.")
+    unreadable.warn()
     return captions, dataset if len(kept) == len(dataset) else dataset.subset(kept)
 
 

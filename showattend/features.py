@@ -145,7 +145,7 @@ class FeatureCache:
         runs (a lock file holds its process id; a killed one's lock is taken over)."""
         import tensorflow as tf
 
-        from showattend.data.pipeline import bad_image_errors, decode_path, warn_skipped_images
+        from showattend.data.unreadable import UnreadableImages
 
         self.check(backbone)
         if isinstance(paths, np.ndarray) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
@@ -158,18 +158,19 @@ class FeatureCache:
         if not todo:
             return 0
         size = tuple(self.key["image_size"])
+        unreadable = UnreadableImages(on_bad_image)
         forward = tf.function(lambda images: backbone(tf.cast(images, "float32"), training=False))
         pipeline = (tf.data.Dataset.from_tensor_slices(todo)
-                    .map(lambda p: (p, *decode_path(p, size, on_bad_image)), num_parallel_calls=tf.data.AUTOTUNE)
+                    .map(lambda p: (p, *unreadable.decode(p, size)), num_parallel_calls=tf.data.AUTOTUNE)
                     .batch(batch_size).prefetch(2))
         progress = _progress(len(todo), verbose)
         number = max(self.shard_numbers, default=-1) + 1
         buffer, names, bad, done, started = [], [], {}, 0, time.time()
-        with _lock(os.path.join(self.directory, LOCK_FILE)), bad_image_errors(todo):
+        with _lock(os.path.join(self.directory, LOCK_FILE)), unreadable.raising():
             for batch_paths, images, ok in pipeline:
                 ok = ok.numpy()
                 batch_paths = [p.decode() for p in batch_paths.numpy()]
-                bad.update((p, self._why(p)) for p, good in zip(batch_paths, ok) if not good)
+                bad.update((p, unreadable.skipped[p]) for p, good in zip(batch_paths, ok) if not good)
                 features = forward(images).numpy().astype(np.float16)  # whole batches: same numbers on resume
                 buffer.append(features[ok])
                 names += [p for p, good in zip(batch_paths, ok) if good]
@@ -180,14 +181,8 @@ class FeatureCache:
                 progress.update(done)
         if verbose:
             print(f"Cached the features of {done:,} images in {time.time() - started:.0f} s to {self.directory}")
-        warn_skipped_images(todo)
+        unreadable.warn()
         return done
-
-    @staticmethod
-    def _why(path):
-        from showattend.data.pipeline import BAD_IMAGES
-
-        return BAD_IMAGES.get(path, "unreadable")
 
     def _write_shard(self, number, features, names, bad):
         stem = os.path.join(self.directory, f"shard_{number:05d}")

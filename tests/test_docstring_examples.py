@@ -5,7 +5,8 @@ import importlib
 import pytest
 
 MODULES = ["cnn_backbones.registry", "showattend.text.vocabulary", "showattend.data.dataset",
-           "showattend.data.pipeline", "showattend.datasets.load", "showattend.datasets.shapes",
+           "showattend.data.pipeline", "showattend.data.unreadable", "showattend.datasets.load",
+           "showattend.datasets.common", "showattend", "showattend.datasets.shapes",
            "showattend.generation", "showattend.training", "showattend.evaluation",
            "showattend.layers.decoder", "showattend.layers.attention"]
 

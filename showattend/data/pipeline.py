@@ -1,64 +1,13 @@
 """tf.data pipelines that feed a Captioner: every reference caption is one training example."""
 import collections
-import contextlib
-import warnings
 
 import numpy as np
 import tensorflow as tf
 
+from showattend.data import shutdown  # noqa: F401  (frees a stopped pipeline's iterator before exit)
 from showattend.data.dataset import CaptionDataset
-from showattend.data.images import load_image, resize_images, resize_tensor
-
-# Files the pipeline could not decode, path → reason. Filled from tf.data's threads, read by
-# ``bad_image_errors`` (to name the file instead of a TensorFlow error) and ``warn_skipped_images``.
-BAD_IMAGES = {}
-
-
-def decode_path(path, image_size, on_bad_image="error"):
-    """A tf op: an image file path → (uint8 image resized to ``image_size``, ok).
-
-    Decoding is PIL's (every format and mode, EXIF orientation, JPEG draft mode for large photos),
-    the resize the same as ``caption()``'s. A file that cannot be read is recorded in ``BAD_IMAGES``;
-    with ``on_bad_image="skip"`` it comes back as ``ok = False`` for the pipeline to drop, else the op
-    fails and ``bad_image_errors`` turns that failure into an error that names the file.
-    """
-    def decode(path_bytes):
-        path = path_bytes.decode()
-        try:
-            return load_image(path, min_size=tuple(image_size)), True
-        except (ValueError, OSError) as error:
-            BAD_IMAGES[path] = str(error)
-            if on_bad_image == "skip":
-                return np.zeros((1, 1, 3), np.uint8), False
-            raise
-
-    image, ok = tf.numpy_function(decode, [path], (tf.uint8, tf.bool), stateful=False)
-    image.set_shape([None, None, 3])
-    ok.set_shape([])
-    return tf.cast(tf.round(resize_tensor(image, image_size)), tf.uint8), ok
-
-
-@contextlib.contextmanager
-def bad_image_errors(paths):
-    """Re-raise a TensorFlow error caused by an unreadable file among ``paths`` as a ValueError naming it."""
-    try:
-        yield
-    except tf.errors.OpError as error:
-        bad = [p for p in paths if p in BAD_IMAGES and p in str(error)]  # this failure's file, not an older one
-        if not bad:
-            raise
-        raise ValueError(f"{BAD_IMAGES[bad[0]]}. Fix or remove the file, or pass on_bad_image='skip' to leave "
-                         "unreadable images out.") from error
-
-
-def warn_skipped_images(paths):
-    """One warning that counts the files among ``paths`` that were skipped as unreadable; returns them."""
-    bad = [p for p in dict.fromkeys(paths) if p in BAD_IMAGES]
-    if bad:
-        names = "; ".join(BAD_IMAGES[p] for p in bad[:3])
-        warnings.warn(f"{len(bad)} unreadable image{'s' if len(bad) > 1 else ''} skipped (on_bad_image='skip'): "
-                      f"{names}{' …' if len(bad) > 3 else ''}", stacklevel=2)
-    return bad
+from showattend.data.images import resize_images
+from showattend.data.unreadable import UnreadableImages
 
 
 def encode_captions(captions, vocabulary, max_length):
@@ -97,7 +46,7 @@ def longest_caption(dataset, vocabulary):
 
 def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffle=True, seed=0,
                           max_length=None, drop_remainder=False, group_by_image=False, feature_cache=None,
-                          deterministic=True):
+                          deterministic=True, unreadable=None):
     """A ``tf.data.Dataset`` of ``({"images", "tokens"}, targets)`` batches from a CaptionDataset.
 
     ``tokens`` are the caption ids from ``<start>``, ``targets`` the same ids shifted by one (they end
@@ -116,6 +65,11 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
     decoding times vary, the order then varies too). With a ``feature_cache``
     (``showattend.features.FeatureCache``) the batches hold ``"features"`` (batch, h, w, C) float16
     read from the cache instead of ``"images"``, in the same order.
+
+    Image files that cannot be read are met as ``dataset.on_bad_image`` says, by ``unreadable``
+    (a ``showattend.data.unreadable.UnreadableImages``; one is made if none is given): pass your
+    own to name the file after a failure (``with unreadable.raising(): ...``) and to count the
+    skipped ones (``unreadable.warn()``).
 
     >>> from showattend import Vocabulary
     >>> from showattend.datasets import shapes
@@ -173,9 +127,13 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
             return images[index], True
     else:
         paths = tf.constant([str(p) for p in dataset.images])
+        unreadable = unreadable or UnreadableImages(dataset.on_bad_image)
+        if unreadable.on_bad_image != dataset.on_bad_image:
+            raise ValueError(f"unreadable meets bad images with {unreadable.on_bad_image!r} but the dataset asks "
+                             f"for {dataset.on_bad_image!r}.")
 
         def load(index):
-            return decode_path(paths[index], image_size, dataset.on_bad_image)
+            return unreadable.decode(paths[index], image_size)
 
     def to_example(index, caption_ids):
         image, ok = load(index)

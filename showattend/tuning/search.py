@@ -10,6 +10,7 @@ import warnings
 import keras_tuner as kt
 import numpy as np
 
+from showattend.data.images import BadImageError
 from showattend.files import read_json, write_json
 from showattend.tuning.guards import parse_duration
 
@@ -55,6 +56,11 @@ def _oracle(algorithm, objective, max_epochs, max_trials, factor, seed, max_cons
     return oracle_class(**common, **arguments)
 
 
+class DataError(kt.errors.FatalValueError):
+    """An image that cannot be read: every trial would fail on it, so the whole search stops (keras-tuner
+    goes on to the next trial after any other error)."""
+
+
 class SearchTuner(kt.Tuner):
     """keras-tuner's Tuner for showattend's hypermodels (captioners and backbone classifiers).
 
@@ -92,7 +98,12 @@ class SearchTuner(kt.Tuner):
             fit_kwargs["epochs"], fit_kwargs["initial_epoch"] = values["tuner/epochs"], values["tuner/initial_epoch"]
         self.hypermodel.project_dir = self.project_dir
         self.hypermodel.deadline = self.oracle.deadline if hasattr(self.oracle, "deadline") else None
-        return super().run_trial(trial, *fit_args, **fit_kwargs)
+        try:
+            return super().run_trial(trial, *fit_args, **fit_kwargs)
+        except (BadImageError, FileNotFoundError) as error:
+            message = str(error)
+        # raised outside the except block, so that the failed fit's frames are not kept as its context
+        raise DataError(message)
 
     def _build_hypermodel(self, hp):
         model = super()._build_hypermodel(hp)

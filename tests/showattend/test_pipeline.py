@@ -89,7 +89,6 @@ def test_an_unreadable_file_stops_fit_naming_it_or_is_skipped_and_counted(tmp_pa
     import pytest
 
     from showattend import Captioner
-    from showattend.data.pipeline import BAD_IMAGES
 
     paths = list(_files_of_every_kind(tmp_path).values())
     broken = tmp_path / "broken.jpg"
@@ -100,7 +99,6 @@ def test_an_unreadable_file_stops_fit_naming_it_or_is_skipped_and_counted(tmp_pa
     strict = CaptionDataset(files, [["a red square"]] * len(files))
     with pytest.raises(ValueError, match=r"broken\.jpg.*on_bad_image='skip'"):
         model.fit(strict, epochs=1, batch_size=2, verbose=0, shuffle=False)
-    BAD_IMAGES.clear()
     lenient = CaptionDataset(files, [["a red square"]] * len(files), on_bad_image="skip")
     with pytest.warns(UserWarning, match=r"^1 unreadable image skipped.*broken\.jpg"):
         history = model.fit(lenient, epochs=2, batch_size=2, verbose=0)
