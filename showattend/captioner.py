@@ -94,7 +94,11 @@ class Captioner(keras.Model):
             raise ValueError(f"Unknown attention {attention!r}. Accepted: {', '.join(ATTENTION_KINDS)}.")
         if vocabulary is None:
             raise ValueError("A Captioner needs a vocabulary: Vocabulary.build(training_captions).")
+        if isinstance(max_length, bool) or not isinstance(max_length, (int, np.integer)) or max_length < 1:
+            raise ValueError("max_length must be a positive integer (the most words a caption is trained on and "
+                             f"written with), got {max_length!r}.")
         self.vocabulary = _as_vocabulary(vocabulary)
+        self.vocabulary.check_has_words()  # a model of special tokens alone could only ever write <unk>
         with _global_policy(self.dtype_policy):
             self._make_layers(backbone, image_size, attention, embed_dim, units, attention_dim, dropout, gate, seed,
                               cell, attention_score, deep_output, init_state, expectation_probability)
@@ -269,6 +273,28 @@ class Captioner(keras.Model):
         reads a region sampled from α at each step, ``argmax=True`` the most likely region, and the
         captions then carry the regions read (``Caption.regions``).
 
+        Args:
+            images: what to caption (see above); arrays of any size, numbers in 0..255 (floats are
+                rounded, values outside 0..255 clipped; NaN and ±inf are refused). Image files may
+                hold at most ``showattend.data.images.max_image_pixels()`` pixels.
+            beam_size: beams kept per image, 1 to the vocabulary's size less 2 (``<pad>`` and
+                ``<start>`` are never chosen); more is refused, not clamped.
+            max_length: the most words a caption gets (default: the model's ``max_length``); a
+                larger value than the model's is allowed (the LSTM has no fixed length).
+            return_attention: keep each word's attention map and gate value.
+            batch_size: images read, encoded and searched at a time (a positive integer).
+            sample, argmax: how a hard-attention model reads its regions (see above).
+
+        Returns:
+            A list of ``Caption``, one per image, in order.
+
+        Raises:
+            ValueError: a bad image (naming it, or its shape, dtype or non-finite values) or an
+                option out of range (naming its value and what is accepted).
+            FileNotFoundError: a path with no file.
+            showattend.data.BadImageError: a file that cannot be decoded, or that is too large
+                (``ImageTooLargeError``).
+
         >>> captions = model.caption("shapes.png", return_attention=True)  # doctest: +SKIP
         >>> captions[0].text, captions[0].attention.shape  # doctest: +SKIP
         ('a red circle in the center', (5, 8, 8))
@@ -289,6 +315,14 @@ class Captioner(keras.Model):
     def caption_features(self, features, beam_size=3, max_length=None, return_attention=False, batch_size=32,
                          sample=False, argmax=False):
         """``caption`` from the backbone's grids (images, h, w, C), e.g. read from a feature cache.
+
+        The options are ``caption``'s, with the same limits.
+
+        Returns:
+            A list of ``Caption``, one per grid.
+
+        Raises:
+            ValueError: grids of the wrong shape (naming the expected one), or an option out of range.
 
         >>> captions = model.caption_features(cache.read(paths), beam_size=1)  # doctest: +SKIP
         """

@@ -86,9 +86,24 @@ def compiled_functions(model):
 
 
 def check_decoding(model, beam_size, max_length, batch_size, sample, argmax):
-    """Validate captioning options; returns (max_length, reading)."""
+    """Validate captioning options; returns (max_length, reading).
+
+    ``max_length`` may exceed the model's own (the length it was trained to): the LSTM decoder has no
+    positions, so it can write longer captions. ``beam_size`` may be at most the number of words the
+    search can choose from, every word of the vocabulary but ``<pad>`` and ``<start>``: more beams
+    than that could never all hold different captions.
+
+    Raises:
+        ValueError: a ``batch_size``, ``max_length`` or ``beam_size`` that is not a positive integer,
+            a ``beam_size`` over the vocabulary's choosable words (naming both numbers), or a
+            ``sample``/``argmax`` the model cannot do.
+    """
     max_length = model.max_length if max_length is None else max_length
     check_search(batch_size, max_length, beam_size)
+    choosable = len(model.vocabulary) - 2  # every word but <pad> and <start>, which the search never chooses
+    if beam_size > choosable:
+        raise ValueError(f"beam_size={beam_size} is more than the {choosable} words the search can choose from (the "
+                         f"vocabulary's {len(model.vocabulary)} less <pad> and <start>); accepted: 1 to {choosable}.")
     if (sample or argmax) and model.attention_kind != "hard":
         raise ValueError("sample=True and argmax=True read one region per word; they need a model built "
                          "with attention='hard'.")

@@ -26,6 +26,11 @@ class Hypothesis:
 
 
 def check_search(batch_size, max_length, beam_size=1):
+    """Refuse a search size that is not a positive integer (numpy integers count; bools do not).
+
+    Raises:
+        ValueError: naming the argument and its value, e.g. "beam_size must be a positive integer, got 0."
+    """
     for label, value in (("batch_size", batch_size), ("max_length", max_length), ("beam_size", beam_size)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
             raise ValueError(f"{label} must be a positive integer, got {value!r}.")

@@ -4,6 +4,8 @@ import dataclasses
 
 import numpy as np
 
+from showattend.text.vocabulary import has_words
+
 BAD_IMAGE_CHOICES = ("error", "skip")
 
 
@@ -26,6 +28,11 @@ class CaptionDataset:
     cache's ``cached_part`` do with a file that cannot be decoded: "error" (raise, naming it) or
     "skip" (leave it out and count it in one warning); the readers set it.
 
+    Raises:
+        ValueError: for no images, a count of captions lists, ids or objects that differs from the
+            images', repeated ids, or a caption that is not a string with at least one word (a
+            letter or digit): the message names the image and the caption's place.
+
     >>> from showattend.datasets import shapes
     >>> data = shapes("test", num_images=8)
     >>> len(data), len(data.captions[0]) >= 3
@@ -47,7 +54,8 @@ class CaptionDataset:
             raise ValueError(f"{len(self.images)} images but {len(self.captions)} caption lists: "
                              "one list of reference captions per image is needed.")
         if len(self.captions) == 0:
-            raise ValueError("A CaptionDataset needs at least one image.")
+            raise ValueError("A CaptionDataset needs at least one image with at least one caption; got 0 images "
+                             "and 0 caption lists.")
         for i, refs in enumerate(self.captions):
             if isinstance(refs, str) or len(refs) == 0:
                 raise ValueError(f"Image {i} needs a non-empty list of reference captions, got {refs!r}.")
@@ -59,6 +67,7 @@ class CaptionDataset:
         if len(set(self.image_ids)) != len(self.image_ids):
             repeated = [i for i, n in collections.Counter(self.image_ids).items() if n > 1]
             raise ValueError(f"Image ids must be unique; {len(repeated)} repeat, e.g. {repeated[:5]!r}.")
+        self._check_captions()
         if self.on_bad_image not in BAD_IMAGE_CHOICES:
             raise ValueError(f"on_bad_image must be one of {', '.join(BAD_IMAGE_CHOICES)}; got {self.on_bad_image!r}.")
         if self.objects is not None:
@@ -74,6 +83,20 @@ class CaptionDataset:
                 raise ValueError("word_classes must map a class name to a set of words, e.g. "
                                  f"{{'colour': {{'red', 'blue'}}}}; got {self.word_classes!r}.")
             self.word_classes = {k: frozenset(v) for k, v in self.word_classes.items()}
+
+    def _check_captions(self):
+        """Every caption is a string with a word: an empty one would teach the model to stop at once."""
+        for i, refs in enumerate(self.captions):
+            for j, caption in enumerate(refs):
+                if isinstance(caption, str) and has_words(caption):
+                    continue
+                where = f"Caption {j + 1} of {len(refs)} of image {self.image_ids[i]!r} (captions[{i}][{j}])"
+                if not isinstance(caption, str):
+                    raise ValueError(f"{where} is not a string: {caption!r} ({type(caption).__name__}). Captions "
+                                     "are strings of words.")
+                raise ValueError(f"{where} is {'blank' if not caption.strip() else 'without words'}: {caption!r}. "
+                                 "Every reference caption needs at least one word (a letter or digit): remove the "
+                                 "caption or write it.")
 
     def __len__(self):
         return len(self.captions)

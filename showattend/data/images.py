@@ -15,8 +15,25 @@ A file that PIL cannot read, or that ends early, raises ``BadImageError``: the p
 inside ``load_image`` (PIL would otherwise decode lazily, later, where the error cannot name the
 file), and ``PIL.ImageFile.LOAD_TRUNCATED_IMAGES`` is left False so a cut-off JPEG is an error
 rather than a grey bottom half.
+
+**The pixel limit.** A file whose header declares more than ``max_image_pixels()`` pixels (width ×
+height; 89,478,485 by default, PIL's own ``PIL.Image.MAX_IMAGE_PIXELS``, about 0.25 GiB of RGB)
+raises ``ImageTooLargeError`` naming the file, its size and the limit, before any pixel is
+decoded: a decompression bomb (a few kilobytes of PNG or GIF that decode to gigabytes) is refused
+instead of exhausting memory. Raise the limit for one process with
+``showattend.data.images.MAX_IMAGE_PIXELS = 200_000_000``, or for every process (the ``showattend``
+command included) with the environment variable ``SHOWATTEND_MAX_IMAGE_PIXELS``, read at each
+file; the module setting wins when both are set. PIL's own guard still runs while a file is opened: it warns
+above ``PIL.Image.MAX_IMAGE_PIXELS`` and refuses above twice that, so a limit above 178,956,970
+pixels needs ``PIL.Image.MAX_IMAGE_PIXELS`` raised too (the error says so). Arrays and PIL images
+handed over directly are not limited: they are already in memory (a PIL image was opened under
+PIL's guard), so the guard against decoding has nothing to protect.
+
+Array pixels must be finite numbers: NaN or ±inf in an array is a ``ValueError`` that counts them
+(casting NaN to uint8 is undefined); finite values outside 0..255 are clipped, as documented.
 """
 import os
+import re
 import struct
 
 import numpy as np
@@ -29,6 +46,10 @@ ACCEPTED = ("a file path, a PIL image, a uint8 array of shape (H, W), (H, W, 1|3
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, EOFError, ValueError, IndexError, struct.error,
                   Image.DecompressionBombError)
 _TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+DEFAULT_MAX_IMAGE_PIXELS = 89_478_485  # PIL's default Image.MAX_IMAGE_PIXELS (1 GiB / 4 bytes / 3)
+MAX_IMAGE_PIXELS = None  # set it to override SHOWATTEND_MAX_IMAGE_PIXELS and the default
+MAX_PIXELS_VARIABLE = "SHOWATTEND_MAX_IMAGE_PIXELS"
+_PIL_BOMB_PIXELS = re.compile(r"Image size \((\d+) pixels\)")  # the pixels in PIL's DecompressionBombError
 
 
 class BadImageError(ValueError):
@@ -40,12 +61,83 @@ class BadImageError(ValueError):
     """
 
 
+class ImageTooLargeError(BadImageError):
+    """An image file with more pixels than ``max_image_pixels()`` (see the module's pixel limit).
+
+    A ``BadImageError``, so a dataset with ``on_bad_image="skip"`` leaves such a file out.
+
+    >>> load_image("bomb.png")  # doctest: +SKIP
+    Traceback (most recent call last):
+    ImageTooLargeError: 'bomb.png' is 20000×20000 = 400,000,000 pixels, more than the limit of 89,478,485 …
+    """
+
+
+def max_image_pixels():
+    """The most pixels (width × height) an image file may declare for ``load_image`` to decode it.
+
+    Returns:
+        ``MAX_IMAGE_PIXELS`` of this module if set, else the environment variable
+        ``SHOWATTEND_MAX_IMAGE_PIXELS`` if set, else 89,478,485 (PIL's default limit).
+
+    Raises:
+        ValueError: if the setting is not a positive whole number, naming it and where it came from.
+
+    >>> max_image_pixels()
+    89478485
+    """
+    if MAX_IMAGE_PIXELS is not None:
+        value, source = MAX_IMAGE_PIXELS, "showattend.data.images.MAX_IMAGE_PIXELS"
+    elif os.environ.get(MAX_PIXELS_VARIABLE, "").strip():
+        value, source = os.environ[MAX_PIXELS_VARIABLE].strip(), f"The environment variable {MAX_PIXELS_VARIABLE}"
+    else:
+        return DEFAULT_MAX_IMAGE_PIXELS
+    try:
+        limit = int(value)
+        valid = limit >= 1 and not isinstance(value, (bool, float))
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise ValueError(f"{source} must be a whole number of pixels, at least 1 (e.g. 200000000); got {value!r}.")
+    return limit
+
+
+def _too_large(path, pixels, size=None):
+    """The ImageTooLargeError for a file of ``pixels`` (``size`` (width, height) where known)."""
+    limit, pil_limit = max_image_pixels(), Image.MAX_IMAGE_PIXELS
+    shape = f"{size[0]}×{size[1]} = " if size else ""
+    over_pil = pil_limit is not None and pixels > 2 * pil_limit
+    how = (f"set showattend.data.images.MAX_IMAGE_PIXELS, or the environment variable {MAX_PIXELS_VARIABLE}, "
+           f"to {pixels} or more")
+    pil = (f"PIL.Image.MAX_IMAGE_PIXELS to {-(-pixels // 2)} or more (or None): PIL refuses a file over twice its "
+           "own limit while opening it")
+    if pixels > limit:
+        message = (f"{path!r} is {shape}{pixels:,} pixels, more than the limit of {limit:,} pixels (a guard against "
+                   f"decompression bombs). To read it, {how}" + (f", and {pil}." if over_pil else "."))
+    else:
+        message = (f"{path!r} is {shape}{pixels:,} pixels: within showattend's limit of {limit:,} but over twice "
+                   f"PIL's own ({2 * pil_limit:,} pixels). To read it, set {pil}.")
+    return ImageTooLargeError(message)
+
+
 def load_image(path, min_size=None):
     """Read an image file as an RGB uint8 array of shape (H, W, 3), EXIF orientation applied.
 
     ``min_size=(height, width)`` lets a large JPEG decode at 1/2, 1/4 or 1/8 scale, never below
     ``min_size`` (in the orientation the picture is shown in), so that a later resize to
     ``min_size`` is still a downscale; other formats, and smaller JPEGs, decode at full size.
+
+    Args:
+        path: the image file (a str or os.PathLike).
+        min_size: (height, width) the image will be resized to, or None.
+
+    Returns:
+        A uint8 array (H, W, 3).
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ImageTooLargeError: the file declares more pixels than ``max_image_pixels()``.
+        BadImageError: the file is not an image PIL can decode, or ends early.
+        ValueError: a bad ``min_size``.
 
     >>> load_image("photo.jpg", min_size=(224, 224)).shape  # a 4000×3000 photo  # doctest: +SKIP
     (375, 500, 3)
@@ -54,8 +146,11 @@ def load_image(path, min_size=None):
     min_size = _check_min_size(min_size)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No image file at {path!r}.")
+    limit = max_image_pixels()
     try:
         with Image.open(path) as image:
+            if image.width * image.height > limit:  # the header's size: nothing is decoded yet
+                raise _too_large(path, image.width * image.height, image.size)
             if min_size is not None and image.format == "JPEG":
                 height, width = min_size
                 if _orientation(image) in _TURNED:  # the stored picture is the shown one turned by 90°
@@ -63,6 +158,13 @@ def load_image(path, min_size=None):
                 image.draft("RGB", (width, height))
             image.load()
             return _pil_to_array(image)
+    except Image.DecompressionBombError as error:  # PIL's own guard, in Image.open, before the size can be read
+        found = _PIL_BOMB_PIXELS.search(str(error))
+        if found is None:
+            raise BadImageError(f"{path!r} is not a readable image: {_reason(error)}") from error
+        raise _too_large(path, int(found.group(1))) from None
+    except ImageTooLargeError:
+        raise
     except _DECODE_ERRORS as error:
         raise BadImageError(f"{path!r} is not a readable image: {_reason(error)}") from error
 
@@ -136,10 +238,18 @@ def _scale_to_uint8(values):
     return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
 
 
-def _array_to_rgb(array):
-    """One array of rank 2 or 3 to (H, W, 3) uint8; values are taken as 0..255."""
-    if array.dtype == bool or not np.issubdtype(array.dtype, np.number):
-        raise ValueError(f"Image arrays must hold numbers in 0..255, got dtype {array.dtype}. Accepted: {ACCEPTED}.")
+def _array_to_rgb(array, which="The image array"):
+    """One array of rank 2 or 3 to (H, W, 3) uint8; values are taken as 0..255 (finite ones clipped)."""
+    if array.dtype == bool or not np.issubdtype(array.dtype, np.number) or np.iscomplexobj(array):
+        raise ValueError(f"Image arrays must hold real numbers in 0..255, got dtype {array.dtype}. "
+                         f"Accepted: {ACCEPTED}.")
+    if np.issubdtype(array.dtype, np.inexact):
+        finite = np.isfinite(array)
+        if not finite.all():
+            nan = int(np.isnan(array).sum())
+            bad = array.size - int(finite.sum())
+            raise ValueError(f"{which} (shape {array.shape}) holds {bad:,} of {array.size:,} values that are not "
+                             f"finite ({nan:,} NaN, {bad - nan:,} infinite): pixels must be finite numbers in 0..255.")
     if array.ndim == 2:
         array = array[..., None]
     if array.ndim != 3 or array.shape[-1] not in (1, 3, 4) or min(array.shape[:2]) < 1:
@@ -182,7 +292,7 @@ def as_image_list(images, min_size=None):
         if array.ndim == 4:
             if len(array) == 0:
                 raise ValueError("Got an empty batch of images (shape %s)." % (array.shape,))
-            return [_array_to_rgb(a) for a in array]
+            return [_array_to_rgb(a, f"Image {i} of the batch") for i, a in enumerate(array)]
         if array.ndim in (2, 3):
             return [_array_to_rgb(array)]
         raise ValueError(f"Image arrays must have rank 2, 3 or 4, got shape {array.shape}. Accepted: {ACCEPTED}.")

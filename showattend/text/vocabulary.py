@@ -8,6 +8,7 @@ PAD, START, END, UNK = "<pad>", "<start>", "<end>", "<unk>"
 SPECIAL_TOKENS = (PAD, START, END, UNK)
 
 _PUNCTUATION = re.compile(r"[^\w\s']|_")
+_WORD_CHARACTER = re.compile(r"[^\W_]")  # what tokenize keeps: a letter or digit of any script
 
 
 def tokenize(text):
@@ -19,6 +20,21 @@ def tokenize(text):
     if not isinstance(text, str):
         raise ValueError(f"A caption must be a string, got {type(text).__name__}: {text!r}")
     return _PUNCTUATION.sub(" ", text.lower()).replace("'", " ").split()
+
+
+def has_words(text):
+    """Whether ``tokenize(text)`` has at least one word (a letter or digit), without tokenizing it.
+
+    Args:
+        text: a caption (a string).
+
+    Returns:
+        False for "", whitespace and punctuation alone; True otherwise.
+
+    >>> has_words("A red circle."), has_words("  "), has_words("?!")
+    (True, False, False)
+    """
+    return _WORD_CHARACTER.search(text) is not None
 
 
 class Vocabulary:
@@ -38,6 +54,7 @@ class Vocabulary:
         self.words = words
         self._ids = {word: i for i, word in enumerate(words)}
         self.stats = None  # set by build(): counts behind summary()
+        self._most_common = []  # set by build(): [(word, count)] of its most frequent word
 
     @classmethod
     def build(cls, captions, max_size=10000, min_count=5):
@@ -62,6 +79,7 @@ class Vocabulary:
         ranked = sorted((w for w, n in counts.items() if n >= min_count), key=lambda w: (-counts[w], w))
         vocabulary = cls(list(SPECIAL_TOKENS) + ranked[: int(max_size) - len(SPECIAL_TOKENS)])
         kept = vocabulary.words[len(SPECIAL_TOKENS):]
+        vocabulary._most_common = counts.most_common(1)  # what check_has_words would suggest as min_count
         total = sum(counts.values())
         vocabulary.stats = {"captions": len(captions), "words": total, "distinct_words": len(counts),
                             "kept": len(kept), "min_count": int(min_count),
@@ -76,6 +94,34 @@ class Vocabulary:
         seen = "once" if s["min_count"] == 1 else f"{s['min_count']} times"
         return (f"{s['kept']:,} of {s['distinct_words']:,} distinct words kept (seen at least {seen}), covering {100 * s['coverage']:.1f}% of the {s['words']:,} words of {s['captions']:,} "
                 f"caption{'s' if s['captions'] != 1 else ''}")
+
+    def check_has_words(self):
+        """Refuse a vocabulary of the special tokens alone: a model could only ever write ``<unk>``.
+
+        Raises:
+            ValueError: naming how the vocabulary was built and the ``min_count`` (or captions)
+                that would keep a word.
+
+        >>> Vocabulary.build(["a red circle"], min_count=1).check_has_words()
+        >>> Vocabulary.build(["a red circle"], min_count=5).check_has_words()
+        Traceback (most recent call last):
+        ValueError: The vocabulary holds only the special tokens ... (the most frequent, 'a', 1 time). Build it with min_count=1, or from more captions.
+        """
+        if len(self) > len(SPECIAL_TOKENS):
+            return
+        start = f"The vocabulary holds only the special tokens {', '.join(SPECIAL_TOKENS)}"
+        s = self.stats
+        if s is None:
+            raise ValueError(f"{start} and no word. Build it from the training captions: "
+                             "Vocabulary.build(captions, min_count=1), or give it words: Vocabulary(['a', 'red', …]).")
+        captions = f"{s['captions']:,} caption{'s' if s['captions'] != 1 else ''}"
+        if not self._most_common:
+            raise ValueError(f"{start}: none of the {captions} it was built from has a word (a letter or digit). "
+                             "Build it from captions that have words.")
+        word, count = self._most_common[0]
+        raise ValueError(f"{start}: none of the {s['distinct_words']:,} distinct words of the {captions} was seen "
+                         f"min_count={s['min_count']} times (the most frequent, {word!r}, {count} "
+                         f"time{'s' if count != 1 else ''}). Build it with min_count={count}, or from more captions.")
 
     pad_id = property(lambda self: 0)
     start_id = property(lambda self: 1)
