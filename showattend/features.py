@@ -5,12 +5,16 @@ A cache is a folder:
 - ``cache.json``: the key (backbone, the SHA-256 of its weights, image size, preprocessing, grid),
   checked whenever the cache is reused, so features of another backbone are never mixed in;
 - ``shard_00000.npy`` …: float16 grids (images, h, w, C), a few hundred images each, and beside
-  each one ``shard_00000.json`` with the image paths it holds (and the files it could not read).
+  each one ``shard_00000.json`` with the image paths it holds, each file's size and modification
+  time when it was read (and the files it could not read).
 
 A shard is written whole and atomically, its list last, so a killed extraction leaves only complete
 shards behind and the next run goes on from them. Reading memory-maps the shards: training streams
 the rows it needs and never holds the whole cache in memory (VGG's 14×14×512 grid in float16 is
-200,704 bytes an image, about 25 GB for COCO).
+200,704 bytes an image, about 25 GB for COCO). Before rows are read for training, the shards they
+come from are checked to be whole, and the image files to be the size and age they were when their
+features were computed: a damaged shard or a changed image is an error that names it and says
+which shard to delete (caches written before sizes were recorded are read without that check).
 """
 import hashlib
 import json
@@ -21,7 +25,8 @@ import time
 
 import numpy as np
 
-from showattend.files import atomic_write, read_json, write_json
+from showattend.files import atomic_write, read_json, writable_folder, write_json
+from showattend.locks import FolderLock
 
 CACHE_FILE = "cache.json"
 LOCK_FILE = "extracting.lock"
@@ -82,9 +87,17 @@ class FeatureCache:
                              f"{', '.join(n for n in KEY_FIELDS if n not in self.key)}): delete {self.directory!r} "
                              "and extract anew.")
         self.grid_shape = tuple(self.key["grid"])
+        self._scan()
+
+    def _scan(self):
+        """Read every complete shard's listing."""
+        self._shards = {}  # shard number → memory-mapped array, opened on first read
         self._rows = {}  # path → (shard number, row)
         self.bad = {}  # path → why it could not be read
-        self._shards = {}  # shard number → memory-mapped array, opened on first read
+        self._files = {}  # path → (size, mtime_ns) when its features were computed (older shards: none)
+        self._sizes = {}  # shard number → images it holds
+        self._whole = set()  # shard numbers this process found whole
+        self._unchanged = set()  # paths this process found unchanged since extraction
         self.shard_numbers = []  # every complete shard, those that kept no image included
         for name in sorted(os.listdir(self.directory)):
             match = SHARD_LISTING.fullmatch(name)  # a kill mid-write leaves *.partial.json: not a shard
@@ -92,7 +105,10 @@ class FeatureCache:
                 number = int(match.group(1))
                 contents = _read_json(os.path.join(self.directory, name))
                 self._rows.update((p, (number, row)) for row, p in enumerate(contents["images"]))
+                self._files.update((p, tuple(f)) for p, f in zip(contents["images"], contents.get("files", []))
+                                   if f is not None)
                 self.bad.update(contents.get("bad", {}))
+                self._sizes[number] = len(contents["images"])
                 self.shard_numbers.append(number)
 
     @classmethod
@@ -109,7 +125,7 @@ class FeatureCache:
                                  f"preprocessing ({'; '.join(differences)}). Features are never mixed: use "
                                  "another folder, or delete this one to start anew.")
             return cache
-        os.makedirs(directory, exist_ok=True)
+        writable_folder(directory, "The feature cache's folder")
         write_json(os.path.join(directory, CACHE_FILE), key)
         return cls(directory)
 
@@ -142,11 +158,7 @@ class FeatureCache:
         files it went through (those found unreadable included). Unreadable files raise an error
         naming them, or with ``on_bad_image="skip"`` are left out, remembered and counted in one
         warning. One extraction at a time writes to a cache: a second is refused while the first
-        runs (a lock file holds its process id; a killed one's lock is taken over)."""
-        import tensorflow as tf
-
-        from showattend.data.unreadable import UnreadableImages
-
+        runs (a lock file names its process; a killed one's lock is taken over)."""
         self.check(backbone)
         if isinstance(paths, np.ndarray) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
             raise ValueError("The feature cache holds the features of image files, by path; these images are "
@@ -154,9 +166,20 @@ class FeatureCache:
         if shard_size % batch_size:
             raise ValueError(f"shard_size ({shard_size}) must be a multiple of batch_size ({batch_size}), so "
                              "that a resumed run computes the same batches.")
-        todo = [p for p in dict.fromkeys(os.fspath(p) for p in paths) if p not in self._rows and p not in self.bad]
-        if not todo:
+        paths = list(dict.fromkeys(os.fspath(p) for p in paths))
+        if not [p for p in paths if p not in self._rows and p not in self.bad]:
             return 0
+        writable_folder(self.directory, "The feature cache's folder")
+        with FolderLock(os.path.join(self.directory, LOCK_FILE), "extraction"):
+            self._scan()  # what an extraction that held the lock before this one added
+            todo = [p for p in paths if p not in self._rows and p not in self.bad]
+            return self._extract(backbone, todo, batch_size, shard_size, on_bad_image, verbose) if todo else 0
+
+    def _extract(self, backbone, todo, batch_size, shard_size, on_bad_image, verbose):
+        import tensorflow as tf
+
+        from showattend.data.unreadable import UnreadableImages
+
         size = tuple(self.key["image_size"])
         unreadable = UnreadableImages(on_bad_image)
         forward = tf.function(lambda images: backbone(tf.cast(images, "float32"), training=False))
@@ -166,7 +189,9 @@ class FeatureCache:
         progress = _progress(len(todo), verbose)
         number = max(self.shard_numbers, default=-1) + 1
         buffer, names, bad, done, started = [], [], {}, 0, time.time()
-        with _lock(os.path.join(self.directory, LOCK_FILE)), unreadable.raising():
+        from showattend.signals import at_safe_points, stop_if_asked
+
+        with at_safe_points(), unreadable.raising():  # Ctrl-C or SIGTERM stop between two batches
             for batch_paths, images, ok in pipeline:
                 ok = ok.numpy()
                 batch_paths = [p.decode() for p in batch_paths.numpy()]
@@ -179,6 +204,7 @@ class FeatureCache:
                     self._write_shard(number, np.concatenate(buffer), names, bad)
                     number, buffer, names, bad = number + 1, [], [], {}
                 progress.update(done)
+                stop_if_asked()
         if verbose:
             print(f"Cached the features of {done:,} images in {time.time() - started:.0f} s to {self.directory}")
         unreadable.warn()
@@ -186,17 +212,22 @@ class FeatureCache:
 
     def _write_shard(self, number, features, names, bad):
         stem = os.path.join(self.directory, f"shard_{number:05d}")
+        files = [_identity(p) for p in names]  # read just now: what the features are the features of
         atomic_write(stem + ".npy", lambda partial: np.save(partial, features))
-        write_json(stem + ".json", {"images": names, "bad": bad})  # last: the shard counts from here on
+        write_json(stem + ".json", {"images": names, "files": files, "bad": bad})  # last: the shard counts from here
         self._rows.update((p, (number, row)) for row, p in enumerate(names))
+        self._files.update((p, f) for p, f in zip(names, files) if f is not None)
         self.bad.update(bad)
+        self._sizes[number] = len(names)
         self.shard_numbers.append(number)
 
     # --- reading ---------------------------------------------------------------------------------
 
     def locate(self, paths):
         """(images, 2) int64 array of (shard, row) for ``paths``; a path not cached is an error that
-        says how many are missing.
+        says how many are missing. The shards these rows are in are checked to be whole, and the
+        image files to be unchanged since extraction (same size and modification time); either
+        fault is a ValueError naming the shards to delete and extract again.
 
         >>> cache.read_rows(cache.locate(["photos/a.jpg"])).shape  # doctest: +SKIP
         (1, 14, 14, 512)
@@ -207,7 +238,71 @@ class FeatureCache:
             raise ValueError(f"{len(missing)} of {len(paths)} images are not in the feature cache at "
                              f"{self.directory!r}, e.g. {missing[:3]}. Extract them first (FeatureCache.build "
                              "or `showattend features`).")
-        return np.array([self._rows[p] for p in paths], dtype=np.int64).reshape(-1, 2)
+        locations = np.array([self._rows[p] for p in paths], dtype=np.int64).reshape(-1, 2)
+        for number in np.unique(locations[:, 0]):
+            self._check_shard(int(number))
+        self._check_unchanged(paths)
+        return locations
+
+    def _shard_paths(self, number):
+        stem = os.path.join(self.directory, f"shard_{number:05d}")
+        return stem + ".npy", stem + ".json"
+
+    def _rebuild(self, numbers):
+        named = [f"{os.path.basename(a)} and {os.path.basename(b)}" for a, b in map(self._shard_paths, numbers[:5])]
+        more = f" (and {len(numbers) - 5} more shards)" if len(numbers) > 5 else ""
+        return (f"Delete {'; '.join(named)}{more} in {self.directory!r} and run `showattend features` (or the same "
+                "`showattend train --cache-features`, or FeatureCache.build) again: it extracts only the images "
+                "the cache no longer holds.")
+
+    def _check_shard(self, number):
+        """Raise unless shard ``number``'s .npy is whole: its header, size and rows agree with its listing."""
+        if number in self._whole:
+            return
+        path = self._shard_paths(number)[0]
+        expected = (self._sizes.get(number, 0), *self.grid_shape)
+        try:
+            with open(path, "rb") as f:
+                version = np.lib.format.read_magic(f)
+                read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                               else np.lib.format.read_array_header_2_0)
+                shape, _, dtype = read_header(f)
+                needed = f.tell() + int(np.prod(shape)) * dtype.itemsize
+            size = os.path.getsize(path)
+            problem = (f"it holds {size:,} bytes of the {needed:,} its header announces" if size < needed else
+                       f"it holds an array of shape {shape}, its listing {expected}" if tuple(shape) != expected
+                       else None)
+        except FileNotFoundError:
+            problem = "the file is missing, its listing is not"
+        except (OSError, ValueError) as error:
+            problem = f"not a NumPy array file: {error}"
+        if problem:
+            raise ValueError(f"The feature cache shard {path!r} is damaged ({problem}). {self._rebuild([number])}")
+        self._whole.add(number)
+
+    def _check_unchanged(self, paths):
+        """Raise if image files changed on disk since their features were computed (caches without a record:
+        no check; a file gone is not checked: its features are still those of the image it was)."""
+        changed = {}
+        for path in paths:
+            if path in self._unchanged or path not in self._files:
+                continue
+            now = _identity(path)
+            if now is not None and now != self._files[path]:
+                changed[path] = now
+            else:
+                self._unchanged.add(path)
+        if not changed:
+            return
+        path, (size, mtime) = next(iter(changed.items()))
+        was_size, was_mtime = self._files[path]
+        how = (f"{was_size:,} bytes then, {size:,} now" if size != was_size else
+               f"modified {time.ctime(was_mtime / 1e9)} then, {time.ctime(mtime / 1e9)} now")
+        shards = sorted({self._rows[p][0] for p in changed})
+        count, many = len(changed), len(changed) > 1
+        raise ValueError(f"{count} image file{'s' if many else ''} changed on disk since {'their' if many else 'its'} "
+                         f"features were cached in {self.directory!r}, e.g. {path!r} ({how}), so the cached features "
+                         f"are not those of the image{'s' if many else ''} now. {self._rebuild(shards)}")
 
     def read_rows(self, locations):
         """Features (n, h, w, C) float16 of the (shard, row) pairs from ``locate``."""
@@ -215,8 +310,8 @@ class FeatureCache:
         out = np.empty((len(locations), *self.grid_shape), dtype=np.float16)
         for number in np.unique(locations[:, 0]):
             if number not in self._shards:
-                path = os.path.join(self.directory, f"shard_{number:05d}.npy")
-                self._shards[number] = np.load(path, mmap_mode="r")
+                self._check_shard(int(number))
+                self._shards[number] = np.load(self._shard_paths(number)[0], mmap_mode="r")
             where = locations[:, 0] == number
             out[where] = self._shards[number][locations[where, 1]]
         return out
@@ -270,35 +365,10 @@ def _read_json(path):
     return read_json(path, "the feature cache is damaged; delete the folder and extract anew")
 
 
-class _lock:
-    """Holds ``path`` (O_EXCL, with this process's id) for one extraction; a lock whose process is
-    gone, killed mid-extraction, is taken over."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __enter__(self):
-        for _ in range(2):
-            try:
-                descriptor = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            except FileExistsError:
-                try:
-                    with open(self.path, encoding="utf-8") as f:
-                        pid = int(f.read().strip() or 0)
-                    os.kill(pid, 0)  # raises if no such process
-                except (ValueError, ProcessLookupError, FileNotFoundError):
-                    if os.path.exists(self.path):
-                        os.remove(self.path)  # stale: its process was killed
-                    continue
-                except PermissionError:
-                    pass  # the process exists, under another user
-                raise FileExistsError(f"Another extraction (process {pid}) is writing to {os.path.dirname(self.path)!r}; "
-                                   f"wait for it to finish. If none is running, delete {self.path!r}.") from None
-            with os.fdopen(descriptor, "w") as f:
-                f.write(str(os.getpid()))
-            return self
-        raise FileExistsError(f"Could not take the lock {self.path!r}; delete it if no extraction is running.")
-
-    def __exit__(self, *exc):
-        if os.path.exists(self.path):
-            os.remove(self.path)
+def _identity(path):
+    """(size, mtime_ns) of a file, what tells a rewritten image from the one extracted; None if it is gone."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns)

@@ -259,9 +259,14 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
     ``cache_features`` runs the frozen backbone once per image into ``feature_dir`` (default
     ``out/features``) and trains from there. Returns the best model.
 
+    ``out`` must be a folder this process can write to (an error says so before anything is read),
+    and one run at a time trains into it: the run holds ``out/training.lock`` throughout, and a
+    second one is refused with the first one's process id and command line.
+
     >>> best = train("runs/coco", "karpathy:dataset_coco.json", images="coco", backbone="vgg19",
     ...              weights="imagenet", cache_features=True)  # doctest: +SKIP
     """
+    arguments = dict(locals())
     import cnn_backbones
     from showattend.captioner import Captioner
     from showattend.datasets import load
@@ -285,7 +290,17 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
               "epochs": epochs, "batch_size": batch_size, "max_length": max_length, "min_count": min_count,
               "max_vocab": max_vocab, "val_split": val_split, "seed": seed, "model": model,
               "recipe": dataclasses.asdict(recipe), "on_bad_image": on_bad_image, "tensorboard": tensorboard}
-    os.makedirs(out, exist_ok=True)
+    from showattend.files import writable_folder
+    from showattend.locks import FolderLock, held
+
+    lock = os.path.join(os.fspath(out), "training.lock")
+    if not held(lock):  # the whole run holds the folder: take its lock, then run this again inside it
+        writable_folder(out, "--out")
+        for folder, what in ((tensorboard, "--tensorboard"), (cache_features and feature_dir, "--feature-dir")):
+            if folder and not os.path.isfile(os.path.join(folder, "cache.json")):
+                writable_folder(folder, what)
+        with FolderLock(lock, "training"):
+            return train(**arguments)
     check_same_run(out, config)
     keras.utils.set_random_seed(seed)
 

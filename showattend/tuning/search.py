@@ -1,5 +1,11 @@
 """Tuners for showattend's hypermodels: the algorithm, the known-good first trial, the time budget, per-epoch
-histories kept per trial, and a resume that refuses a changed space or changed data."""
+histories kept per trial, and a resume that refuses a changed space or changed data.
+
+What a search saves is written whole or not at all (a partial file, then a rename): the oracle's
+``oracle.json``, each ``trial_*/trial.json``, the tuner's ``tuner0.json``, each trial's best-epoch
+``checkpoint.weights.h5`` and ``history.json``. A full disk stops the search (keras-tuner would fail
+every later trial too) with a message naming the file; a rerun goes on from the saved trials.
+"""
 import contextlib
 import hashlib
 import json
@@ -11,7 +17,7 @@ import keras_tuner as kt
 import numpy as np
 
 from showattend.data.images import BadImageError
-from showattend.files import read_json, write_json
+from showattend.files import DiskFullError, atomic_write, read_json, write_json, write_text
 from showattend.tuning.guards import parse_duration
 
 ALGORITHMS = ("hyperband", "bayesian", "random")
@@ -19,11 +25,42 @@ SEARCH_FILE = "showattend_search.json"  # the settings, space and data a resumed
 HISTORY_FILE = "history.json"  # per trial: one row per epoch (keras-tuner keeps only the best epoch)
 
 
+class SearchDiskFullError(DiskFullError, kt.errors.FatalError):
+    """The disk filled up while the search saved a file: every later trial would fail the same way, so the
+    search stops (keras-tuner goes on to the next trial after errors that are not its FatalError)."""
+
+    def __init__(self, error):
+        OSError.__init__(self, error.errno, error.message, error.filename)
+        self.message = error.message
+
+
+@contextlib.contextmanager
+def _stopping_when_full():
+    try:
+        yield
+    except SearchDiskFullError:
+        raise
+    except DiskFullError as error:
+        raise SearchDiskFullError(error) from None
+
+
+def _save_state(path, state):
+    """keras-tuner's ``Stateful.save``, written whole (keras-tuner truncates the file, then writes it)."""
+    with _stopping_when_full():
+        write_text(path, json.dumps(state))
+
+
 class _FirstTrialDefaultsAndBudget:
     """Oracle behaviour: the first trial takes every hyperparameter's default (a baseline for every
-    search), and no trial starts after ``deadline``."""
+    search), no trial starts after ``deadline``, and its files are written whole."""
 
     deadline = None
+
+    def save(self):
+        _save_state(self._get_oracle_fname(), self.get_state())
+
+    def _save_trial(self, trial):
+        _save_state(os.path.join(self._get_trial_dir(trial.trial_id), "trial.json"), trial.get_state())
 
     def populate_space(self, trial_id):
         if self.deadline is not None and time.time() >= self.deadline:
@@ -99,11 +136,25 @@ class SearchTuner(kt.Tuner):
         self.hypermodel.project_dir = self.project_dir
         self.hypermodel.deadline = self.oracle.deadline if hasattr(self.oracle, "deadline") else None
         try:
-            return super().run_trial(trial, *fit_args, **fit_kwargs)
+            with _stopping_when_full():
+                return super().run_trial(trial, *fit_args, **fit_kwargs)
         except (BadImageError, FileNotFoundError) as error:
             message = str(error)
         # raised outside the except block, so that the failed fit's frames are not kept as its context
         raise DataError(message)
+
+    def save(self):
+        if not self._is_worker():
+            self.oracle.save()
+        _save_state(self._get_tuner_fname(), self.get_state())
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
+
+        for callback in kwargs.get("callbacks", []):
+            if isinstance(callback, SaveBestEpoch):  # its best epoch's weights, written whole
+                callback._save_model = lambda c=callback: atomic_write(c.filepath, c.model.save_weights)
+        return super()._build_and_fit_model(trial, *args, **kwargs)
 
     def _build_hypermodel(self, hp):
         model = super()._build_hypermodel(hp)

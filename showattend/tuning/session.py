@@ -1,8 +1,10 @@
 """A whole search from a data spec (what `showattend tune` runs): data → vocabulary → hypermodel → tuner →
 search → results.csv and search.png; and the same search opened again from its folder."""
+import contextlib
 import os
 
-from showattend.files import read_json, write_json
+from showattend.files import read_json, writable_folder, write_json
+from showattend.locks import FolderLock
 from showattend.tuning.hypermodel import CaptionHyperModel
 from showattend.tuning.report import FIRST_COLUMNS, format_table, plot_results, results_table
 from showattend.tuning.search import is_chief_or_alone, make_tuner
@@ -18,6 +20,9 @@ def tune(directory, data, images=None, backbones=("small_vgg",), algorithm="hype
 
     ``fixed`` pins hyperparameters by name ({"units": 128}); the others are tuned. Writes
     ``results.csv`` and ``search.png`` beside the trials; a rerun resumes. Returns the tuner.
+    ``directory`` must be a folder this process can write to; one search at a time runs in a project:
+    it holds ``directory/<project_name>.lock`` (the chief does, in a search with worker processes, which
+    share the folder on purpose), and a second is refused with the first one's process id.
 
     >>> tuner = tune("tuning", "shapes", backbones=["small_vgg", "resnet20"], algorithm="random",
     ...              max_trials=4, max_epochs=2, fixed={"units": 64})  # doctest: +SKIP
@@ -27,13 +32,29 @@ def tune(directory, data, images=None, backbones=("small_vgg",), algorithm="hype
                      batch_size=batch_size, val_images=val_images, val_split=val_split, seed=seed,
                      mixed_precision=mixed_precision, strategy=strategy, fixed=dict(fixed or {}),
                      feature_dir=feature_dir, on_bad_image=on_bad_image)
-    tuner, train, val = _open(directory, project_name, arguments, overwrite, time_budget, verbose)
-    if is_chief_or_alone():
-        write_json(os.path.join(tuner.project_dir, ARGUMENTS_FILE), arguments)
-    tuner.search(train, validation_data=val, verbose=verbose)
-    if is_chief_or_alone():
-        summarize(tuner)
+    writable_folder(directory, "--directory")
+    with search_lock(directory, project_name):  # held before keras-tuner's overwrite deletes the project
+        tuner, train, val = _open(directory, project_name, arguments, overwrite, time_budget, verbose)
+        if is_chief_or_alone():
+            write_json(os.path.join(tuner.project_dir, ARGUMENTS_FILE), arguments)
+        tuner.search(train, validation_data=val, verbose=verbose)
+        if is_chief_or_alone():
+            summarize(tuner)
     return tuner
+
+
+def search_lock(directory, project_name="search"):
+    """The lock of the search ``directory/project_name``: ``directory/<project_name>.lock``, beside the project
+    (``overwrite`` deletes the project's folder). Only the chief or a lone process takes it; a worker, which
+    shares the search on purpose, gets a context that does nothing.
+
+    >>> with search_lock("tuning", "search"):  # doctest: +SKIP
+    ...     tuner.search(train, validation_data=val)
+    """
+    if not is_chief_or_alone():
+        return contextlib.nullcontext()
+    return FolderLock(os.path.join(os.fspath(directory), f"{project_name}.lock"), "search",
+                      folder=os.path.join(os.fspath(directory), project_name))
 
 
 def _open(directory, project_name, arguments, overwrite=False, time_budget=None, verbose=1):
