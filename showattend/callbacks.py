@@ -9,6 +9,7 @@ import numpy as np
 
 from showattend.data.dataset import CaptionDataset
 from showattend.evaluation import cider_d, corpus_bleu4
+from showattend.signals import stop_if_asked
 from showattend.text.vocabulary import tokenize
 
 
@@ -191,3 +192,74 @@ def write_history(path, rows):
     writer.writeheader()
     writer.writerows(rows)
     write_text(path, text.getvalue())
+
+
+class Backup(keras.callbacks.Callback):
+    """Back up the weights, the optimizer and the epoch at the end of every epoch, and restore them
+    when ``fit`` starts again: ``keras.callbacks.BackupAndRestore`` at epoch granularity, made safe
+    against a kill at any moment.
+
+    Keras' callback rewrites ``latest.weights.h5`` in place, so Ctrl-C during that write left a
+    file that no longer loads ("13 objects could not be loaded") and the run could not resume. Here
+    each epoch's weights go to a file of their own (``epoch_0003.weights.h5``); then
+    ``training_metadata.json``, written atomically, names it (the backup counts from that moment);
+    then the older file is removed. A backup written by ``BackupAndRestore`` (``latest.weights.h5``)
+    is still restored.
+
+    >>> model.fit(train, epochs=10, callbacks=[Backup("runs/mine/backup")])  # doctest: +SKIP
+    """
+
+    METADATA = "training_metadata.json"
+    KERAS_WEIGHTS = "latest.weights.h5"  # BackupAndRestore's file, for backups it wrote
+
+    def __init__(self, backup_dir):
+        super().__init__()
+        self.backup_dir = os.fspath(backup_dir)
+
+    def on_train_begin(self, logs=None):
+        from showattend.files import read_json
+
+        path = os.path.join(self.backup_dir, self.METADATA)
+        if not os.path.isfile(path):
+            return
+        metadata = read_json(path, advice=f"delete {self.backup_dir} to train from the start")
+        weights = os.path.join(self.backup_dir, metadata.get("weights", self.KERAS_WEIGHTS))
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)
+        try:
+            self.model.load_weights(weights)
+        except (OSError, ValueError) as error:
+            raise ValueError(f"The backup {weights!r} cannot be restored ({str(error).splitlines()[0]}): delete "
+                             f"{self.backup_dir} to train from the start.") from None
+        self.model._initial_epoch = int(metadata["epoch"])  # what Keras' BackupAndRestore sets
+
+    def on_epoch_end(self, epoch, logs=None):
+        from showattend.files import write_json
+
+        os.makedirs(self.backup_dir, exist_ok=True)
+        name = f"epoch_{epoch + 1:04d}.weights.h5"
+        self.model.save_weights(os.path.join(self.backup_dir, name), overwrite=True)
+        write_json(os.path.join(self.backup_dir, self.METADATA), {"epoch": epoch + 1, "batch": 0, "weights": name})
+        for old in os.listdir(self.backup_dir):
+            if old.endswith(".weights.h5") and old != name:
+                os.remove(os.path.join(self.backup_dir, old))
+
+
+class StopWhenAsked(keras.callbacks.Callback):
+    """Makes the end of every batch and epoch of ``fit``, ``evaluate`` and ``predict`` a safe point at
+    which a Ctrl-C or SIGTERM noted by ``showattend.signals`` stops the run (``Captioner.fit`` adds it)."""
+
+    def on_train_begin(self, logs=None):
+        stop_if_asked()
+
+    def on_train_batch_end(self, batch, logs=None):
+        stop_if_asked()
+
+    def on_test_batch_end(self, batch, logs=None):
+        stop_if_asked()
+
+    def on_predict_batch_end(self, batch, logs=None):
+        stop_if_asked()
+
+    def on_epoch_end(self, epoch, logs=None):
+        stop_if_asked()

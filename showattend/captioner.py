@@ -12,6 +12,7 @@ from showattend.data.images import as_image_list, resize_images
 from showattend.data.pipeline import caption_dataset_to_tf, longest_caption
 from showattend.data.unreadable import UnreadableImages
 from showattend.files import atomic_write
+from showattend.signals import at_safe_points, stop_if_asked
 from showattend.optimizers import FusedAdam  # registered for loading: a saved model's optimizer may be one
 from showattend.captioning import caption_regions, check_decoding, compiled_functions
 from showattend.layers.decoder import AttentionDecoder
@@ -185,6 +186,9 @@ class Captioner(keras.Model):
         then varies from run to run). ``unreadable`` (an ``UnreadableImages``) meets the files that
         cannot be read (see ``caption_dataset_to_tf``).
         """
+        from showattend.generation import check_search
+
+        check_search(batch_size, 1)  # batch_size: a positive integer, named if not
         if feature_cache is not None:
             if self.backbone.trainable:
                 raise ValueError("Cached features need a frozen backbone: build the Captioner with "
@@ -234,20 +238,20 @@ class Captioner(keras.Model):
         it, or, for a dataset with ``on_bad_image="skip"``, is left out and counted in one warning.
         ``deterministic=False`` lets slowly decoded images be overtaken (see ``make_dataset``).
         """
-        from showattend.callbacks import CaptionMetrics
+        from showattend.callbacks import CaptionMetrics, StopWhenAsked
 
         passes = []  # one UnreadableImages per dataset this fit decodes from files
         deterministic = kwargs.pop("deterministic", True)
         if isinstance(x, CaptionDataset):
-            x = self.make_dataset(x, batch_size or 64, shuffle=kwargs.pop("shuffle", True), feature_cache=feature_cache,
+            x = self.make_dataset(x, 64 if batch_size is None else batch_size, shuffle=kwargs.pop("shuffle", True), feature_cache=feature_cache,
                                   deterministic=deterministic, unreadable=_unreadable_for(x, passes))
             batch_size, kwargs["shuffle"] = None, False  # the pipeline shuffles
         if isinstance(validation_data, CaptionDataset):
-            validation_data = self.make_dataset(validation_data, batch_size or 64, shuffle=False,
+            validation_data = self.make_dataset(validation_data, 64 if batch_size is None else batch_size, shuffle=False,
                                                 feature_cache=feature_cache,
                                                 unreadable=_unreadable_for(validation_data, passes))
-        callbacks = sorted(callbacks or [], key=lambda c: not isinstance(c, CaptionMetrics))
-        with _reading(passes):
+        callbacks = sorted(callbacks or [], key=lambda c: not isinstance(c, CaptionMetrics)) + [StopWhenAsked()]
+        with at_safe_points(), _reading(passes):
             return super().fit(x, y, batch_size=batch_size, epochs=epochs, validation_data=validation_data,
                                callbacks=callbacks, **kwargs)
 
@@ -256,10 +260,14 @@ class Captioner(keras.Model):
         ``showattend.evaluation.evaluate``."""
         passes = []
         if isinstance(x, CaptionDataset):
-            x = self.make_dataset(x, batch_size or 64, shuffle=False, feature_cache=feature_cache,
+            x = self.make_dataset(x, 64 if batch_size is None else batch_size, shuffle=False, feature_cache=feature_cache,
                                   unreadable=_unreadable_for(x, passes))
             batch_size = None
-        with _reading(passes):
+        from showattend.callbacks import StopWhenAsked
+
+        if not isinstance(kwargs.get("callbacks"), keras.callbacks.CallbackList):  # fit's validation has fit's
+            kwargs["callbacks"] = list(kwargs.get("callbacks") or []) + [StopWhenAsked()]
+        with at_safe_points(), _reading(passes):
             return super().evaluate(x, y, batch_size=batch_size, **kwargs)
 
     # --- captioning -----------------------------------------------------------------------------
@@ -308,6 +316,7 @@ class Captioner(keras.Model):
         captions = []
         for first in range(0, len(images), batch_size):  # files are read a batch at a time
             arrays = as_image_list(list(images[first:first + batch_size]), min_size=self.image_size)
+            stop_if_asked()  # a signal noted during a long captioning stops it here
             features = encode(resize_images(arrays, self.image_size))
             captions.extend(caption_regions(self, features, beam_size, max_length, return_attention, reading))
         return captions

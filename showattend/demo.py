@@ -11,7 +11,8 @@ from showattend.datasets import shapes
 from showattend.evaluation import evaluate, format_metrics
 from showattend.files import write_json
 from showattend.text import Vocabulary
-from showattend.training import Recipe, check_same_run, fit_best, kept_epoch, plot_curves, read_history
+from showattend.training import (Recipe, check_same_run, fit_best, kept_epoch, plot_curves, read_history,
+                                 resume_note)
 from showattend.visualize import attention_animation, save_attention
 
 # Sized to train in a few minutes on a 2-core CPU and still name every object right.
@@ -35,11 +36,22 @@ def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=6
 
     >>> metrics = run_demo("runs/demo", num_images=3000)  # doctest: +SKIP
     """
+    from showattend.files import writable_folder
+    from showattend.locks import FolderLock
+
+    writable_folder(out, "--out")
+    with FolderLock(os.path.join(out, "training.lock"), "demo"):  # one demo writes to a folder at a time
+        return _demo(out, num_images, epochs, seed, batch_size, recipe, num_figures, verbose, log, model_options)
+
+
+def _demo(out, num_images, epochs, seed, batch_size, recipe, num_figures, verbose, log, model_options):
     started = time.time()
     os.makedirs(out, exist_ok=True)
     settings = {"num_images": num_images, "seed": seed, "batch_size": batch_size, "epochs": epochs,
                 "model": {**DEMO_MODEL, **model_options}, "recipe": dataclasses.asdict(recipe)}
     check_same_run(out, settings)  # resuming another seed's backup would be wrong
+    if resume_note(out, epochs):
+        log(resume_note(out, epochs))
     keras.utils.set_random_seed(seed)
     log(f"Generating the shapes data (seed {seed}) …")
     train = shapes("train", num_images=num_images, seed=seed)

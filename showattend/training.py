@@ -13,7 +13,7 @@ import os
 import keras
 import numpy as np
 
-from showattend.callbacks import AttentionFigures, CaptionMetrics, HistoryCSV, read_history, write_history
+from showattend.callbacks import AttentionFigures, Backup, CaptionMetrics, HistoryCSV, read_history, write_history
 from showattend.files import atomic_write, read_json, write_json
 from showattend.optimizers import FusedAdam
 
@@ -105,8 +105,7 @@ def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, fea
              keras.callbacks.ModelCheckpoint(model_path, monitor="val_bleu4", mode="max", save_best_only=True,
                                              initial_value_threshold=kept.get("val_bleu4")),
              HistoryCSV(history_path),
-             keras.callbacks.BackupAndRestore(os.path.join(out, "backup"), delete_checkpoint=False,
-                                              double_checkpoint=True)]
+             Backup(os.path.join(out, "backup"))]
     found.insert(2, KeptEpoch(found[1], os.path.join(out, KEPT_FILE)))
     if recipe.schedule == "plateau":
         found.append(keras.callbacks.ReduceLROnPlateau("val_bleu4", factor=0.5, patience=recipe.patience_lr,
@@ -154,9 +153,26 @@ def kept_epoch(out):
 
 
 def backed_up_epochs(out):
-    """How many epochs the run's ``backup/`` holds (keras.callbacks.BackupAndRestore's metadata)."""
+    """How many epochs the run's ``backup/`` holds (``showattend.callbacks.Backup``'s metadata)."""
     path = os.path.join(out, "backup", "training_metadata.json")
     return int(read_json_file(path).get("epoch", 0)) if os.path.isfile(path) else 0
+
+
+def resume_note(out, epochs=None):
+    """The line a rerun prints first: how far the run in ``out`` got (None for a run not started).
+
+    >>> resume_note("runs/demo", epochs=6)  # doctest: +SKIP
+    'Resuming runs/demo: 2 epochs done (model.keras holds epoch 2); training goes on from epoch 3 of 6.'
+    """
+    done = backed_up_epochs(out)
+    if not done:
+        return None
+    kept = kept_epoch(out).get("epoch")
+    held = f" (model.keras holds epoch {kept})" if kept else ""
+    if epochs is not None and done >= epochs:
+        return f"Resuming {out}: all {done} epochs done{held}; nothing left to train."
+    goes_on = f"training goes on from epoch {done + 1}" + (f" of {epochs}" if epochs else "")
+    return f"Resuming {out}: {done} epoch{'s' if done > 1 else ''} done{held}; {goes_on}."
 
 
 def plot_curves(history, path, kept=None):
@@ -206,7 +222,7 @@ def count_cut(captions, max_length):
 
 # The paper's decoder (REFERENCE.md): embedding, LSTM and attention of 512, dropout 0.5, λ = 1.
 PAPER_DECODER = dict(embed_dim=512, units=512, attention_dim=512, dropout=0.5, doubly_stochastic=1.0)
-RESUMABLE = ("epochs", "verbose", "tensorboard")  # settings a rerun may change and still resume
+RESUMABLE = ("epochs", "verbose", "tensorboard", "on_bad_image")  # settings a rerun may change and still resume
 
 
 def training_started(out):
@@ -302,6 +318,8 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
         with FolderLock(lock, "training"):
             return train(**arguments)
     check_same_run(out, config)
+    if resume_note(out, epochs):
+        log(resume_note(out, epochs))
     keras.utils.set_random_seed(seed)
 
     options = dict(images=images, val_split=val_split, seed=seed, on_bad_image=on_bad_image)

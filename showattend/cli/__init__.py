@@ -3,9 +3,12 @@
 Each subcommand is a module with ``add_parser(commands)`` and ``run(args)``.
 """
 import argparse
+import signal
 import sys
 
 from showattend.cli import caption, demo, evaluate, features, train, tune
+from showattend.files import DiskFullError
+from showattend.signals import Terminated, handle_signals
 
 
 def _parser():
@@ -21,11 +24,14 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     args.argv = argv
     try:
-        args.run(args)
-    except (FileNotFoundError, FileExistsError, ValueError) as error:
+        with handle_signals():  # Ctrl-C and SIGTERM stop between two batches
+            args.run(args)
+    except (FileNotFoundError, FileExistsError, ValueError, DiskFullError) as error:
         print(f"showattend: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("showattend: interrupted; run the same command again to resume.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as stop:
+        terminated = isinstance(stop, Terminated)
+        print(f"showattend: {'terminated (SIGTERM)' if terminated else 'interrupted'}; run the same command again "
+              "to resume.", file=sys.stderr)
+        return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
     return 0

@@ -26,6 +26,13 @@ def run(args):
     from showattend.datasets import load
     from showattend.features import FeatureCache
 
+    import os
+
+    from showattend.features import CACHE_FILE
+
+    if os.path.isfile(os.path.join(args.out, CACHE_FILE)):
+        print(f"Resuming the feature cache in {args.out}: {len(FeatureCache(args.out)):,} images already cached; "
+              "the others are extracted now.")
     data = load(args.data, args.split, images=args.images, val_split=args.val_split, seed=args.seed,
                 on_bad_image=args.on_bad_image)
     size = args.image_size or cnn_backbones.backbone_info(args.backbone).default_input_shape[:2]

@@ -11,6 +11,11 @@ can never take the interpreter lock again: the process hangs after its error mes
 iterator is destroyed while its in-flight calls can still finish. The traceback that the interpreter
 keeps for an uncaught error (``sys.last_traceback``, already printed by then) holds the frames of
 ``fit`` and with them the iterator, so it is dropped first.
+
+Then every object still alive is frozen (``gc.freeze``): the interpreter's own collections while it
+shuts down would otherwise walk TensorFlow's and Keras' half a million objects again and again
+(5.0 s from ``sys.exit`` to the end of a process that trained a small captioner here, 0.2 s
+frozen). What they would free is the process's memory, which the system takes back at once.
 """
 import atexit
 import gc
@@ -24,6 +29,7 @@ def _free_pipelines():
         if getattr(sys, name, None) is not None:
             setattr(sys, name, None)
     gc.collect()
+    gc.freeze()
 
 
 atexit.register(_free_pipelines)

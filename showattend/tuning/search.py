@@ -18,6 +18,7 @@ import numpy as np
 
 from showattend.data.images import BadImageError
 from showattend.files import DiskFullError, atomic_write, read_json, write_json, write_text
+from showattend.signals import stop_if_asked
 from showattend.tuning.guards import parse_duration
 
 ALGORITHMS = ("hyperband", "bayesian", "random")
@@ -130,6 +131,7 @@ class SearchTuner(kt.Tuner):
         return super().search(*fit_args, **fit_kwargs)
 
     def run_trial(self, trial, *fit_args, **fit_kwargs):
+        stop_if_asked()  # a Ctrl-C between two trials (which Python may have dropped) stops here
         values = trial.hyperparameters.values
         if "tuner/epochs" in values:  # a Hyperband round: train from initial_epoch to its epochs
             fit_kwargs["epochs"], fit_kwargs["initial_epoch"] = values["tuner/epochs"], values["tuner/initial_epoch"]

@@ -5,6 +5,7 @@ import os
 
 from showattend.files import read_json, writable_folder, write_json
 from showattend.locks import FolderLock
+from showattend.signals import at_safe_points
 from showattend.tuning.hypermodel import CaptionHyperModel
 from showattend.tuning.report import FIRST_COLUMNS, format_table, plot_results, results_table
 from showattend.tuning.search import is_chief_or_alone, make_tuner
@@ -37,7 +38,8 @@ def tune(directory, data, images=None, backbones=("small_vgg",), algorithm="hype
         tuner, train, val = _open(directory, project_name, arguments, overwrite, time_budget, verbose)
         if is_chief_or_alone():
             write_json(os.path.join(tuner.project_dir, ARGUMENTS_FILE), arguments)
-        tuner.search(train, validation_data=val, verbose=verbose)
+        with at_safe_points():  # Ctrl-C or SIGTERM stop at a trial's start, or at the end of one of its batches
+            tuner.search(train, validation_data=val, verbose=verbose)
         if is_chief_or_alone():
             summarize(tuner)
     return tuner

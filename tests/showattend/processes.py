@@ -87,6 +87,16 @@ class Child:
             reader.join(timeout=5)
 
 
+def wait_until(ready, child, timeout=300):
+    """Poll ``ready()`` until it is true; False if ``child`` ended or ``timeout`` passed first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and child.process.poll() is None:
+        if ready():
+            return True
+        time.sleep(0.2)
+    return False
+
+
 def run(args, message, script=None, cwd=None, timeout=600):
     """Run to the end; the GRACE clock starts when ``message`` is printed."""
     return Child(args, script=script, cwd=cwd).end(message=message, timeout=timeout)

@@ -134,11 +134,13 @@ def test_a_batch_size_that_is_not_a_positive_integer_is_refused(captioner, image
         captioner.caption_features(np.zeros((2, *captioner.grid_shape, captioner.feature_dim)), batch_size=batch_size)
 
 
-@pytest.mark.xfail(strict=True, reason="Captioner.make_dataset/fit/evaluate take batch_size=0 as 64 (`batch_size or "
-                                       "64`) and the pipeline takes a negative one as 1; not changed here")
-def test_make_dataset_refuses_batch_size_zero(captioner, small_data):
+def test_make_dataset_fit_and_evaluate_refuse_batch_size_zero(captioner, small_data):
     with pytest.raises(ValueError, match="batch_size.*got 0"):
         captioner.make_dataset(small_data, batch_size=0)
+    with pytest.raises(ValueError, match="batch_size.*got -2"):
+        captioner.fit(small_data, batch_size=-2, epochs=1, verbose=0)
+    with pytest.raises(ValueError, match="batch_size.*got 0"):
+        captioner.evaluate(small_data, batch_size=0, verbose=0)
 
 
 # 8. pixels that are not finite -----------------------------------------------------------------------

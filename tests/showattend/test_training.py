@@ -80,6 +80,41 @@ def test_training_resumes_from_its_backup(tmp_path):
     assert np.isfinite(history.history["loss"]).all()
 
 
+def test_a_kill_while_the_backup_is_written_leaves_the_previous_one(tmp_path):
+    """Keras' BackupAndRestore rewrote latest.weights.h5 in place: a kill during that write left a
+    file that did not load. Backup writes each epoch's weights apart and names them last."""
+    from showattend.callbacks import Backup
+
+    keras.utils.set_random_seed(0)
+    train = shapes("train", 24, seed=13)
+    model = Captioner("small_vgg", Vocabulary.build(train.all_captions(), min_count=1), units=16, embed_dim=8,
+                      attention_dim=8)
+    model.compile(optimizer="adam", jit_compile=False)
+    backup = tmp_path / "backup"
+    model.fit(train, epochs=1, verbose=0, callbacks=[Backup(backup)])
+    after_one = [w.numpy().copy() for w in model.weights]
+
+    def killed_while_writing(path, overwrite=True):
+        with open(path, "wb") as f:
+            f.write(b"\x89HDF\r\n")  # the first bytes of an HDF5 file, and then the kill
+        raise KeyboardInterrupt
+
+    model.save_weights = killed_while_writing
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(train, epochs=3, verbose=0, callbacks=[Backup(backup)])
+    assert json.loads((backup / "training_metadata.json").read_text())["epoch"] == 1
+    again = Captioner.from_config(model.get_config())
+    again.compile(optimizer="adam", jit_compile=False)
+    again.fit(train, epochs=1, verbose=0)  # builds the model and its optimizer
+    restore = Backup(backup)
+    restore.set_model(again)
+    restore.on_train_begin()
+    assert all(np.array_equal(a, w.numpy()) for a, w in zip(after_one, again.weights))  # epoch 1's weights
+    history = again.fit(train, epochs=3, verbose=0, callbacks=[Backup(backup)])
+    assert len(history.history["loss"]) == 2  # epochs 2 and 3: it resumed after epoch 1
+    assert sorted(p.name for p in backup.iterdir()) == ["epoch_0003.weights.h5", "training_metadata.json"]
+
+
 def test_frozen_backbone_does_not_change(small_data, vocabulary):
     model = Captioner("small_vgg", vocabulary, units=16, embed_dim=8, attention_dim=8, train_backbone=False)
     model.compile(optimizer="adam", jit_compile=False)

@@ -1,0 +1,90 @@
+"""Ctrl-C (SIGINT) and a scheduler's SIGTERM stop `train`, `features` and `tune` within GRACE seconds
+with a message, keep what was finished, and the same command resumes, saying from where first."""
+import csv
+import json
+import signal
+
+import pytest
+from PIL import Image
+
+from showattend.callbacks import read_history
+from showattend.datasets import shapes
+from showattend.training import backed_up_epochs
+from tests.showattend.processes import GRACE, Child, run, wait_until
+
+TINY = ["--backbone", "small_vgg", "--image-size", "32", "--units", "16", "--embed-dim", "8", "--attention-dim", "8",
+        "--batch-size", "32", "--val-images", "8"]
+STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143}
+SAID = {signal.SIGINT: "showattend: interrupted; run the same command again to resume.",
+        signal.SIGTERM: "showattend: terminated (SIGTERM); run the same command again to resume."}
+
+
+def stop(child, signum, ready, what):
+    assert wait_until(ready, child), f"{what} never happened:\n{child.text('stdout')[-1500:]}{child.text('stderr')[-1500:]}"
+    ended = child.end(since=child.send(signum))
+    assert ended.returncode == STATUS[signum], (ended.returncode, ended.output[-2000:])
+    assert ended.lingered < GRACE and SAID[signum] in ended.stderr and "Traceback" not in ended.stderr
+    return ended
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_train_stops_and_resumes_saying_from_where(signum, tmp_path):
+    out = tmp_path / "run"
+    command = ["train", "--data", "shapes:300", *TINY, "--epochs", "4", "--out", out]
+    first = Child(command)
+    stop(first, signum, lambda: backed_up_epochs(out) >= 1, "a backed-up epoch")
+    done = backed_up_epochs(out)
+    assert 1 <= done < 4 and (out / "model.keras").is_file()
+    again = run(command, message="Kept epoch")
+    assert again.returncode == 0, again.output[-2000:]
+    first_line = again.stdout.splitlines()[0]
+    assert first_line.startswith(f"Resuming {out}: {done} epoch") and f"from epoch {done + 1} of 4" in first_line
+    assert [r["epoch"] for r in read_history(out / "history.csv")] == [1, 2, 3, 4]
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """1,200 PNG files (the shapes data at 64×64) and a CSV of their captions."""
+    root = tmp_path_factory.mktemp("photos")
+    data = shapes("train", 1200, seed=5)
+    (root / "images").mkdir()
+    with open(root / "captions.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["image", "caption"])
+        for i, (image, refs) in enumerate(zip(data.images, data.captions)):
+            Image.fromarray(image).save(root / "images" / f"{i:04d}.png")
+            writer.writerow([f"{i:04d}.png", refs[0]])
+    return root
+
+
+def test_features_stops_on_sigterm_and_resumes_from_its_shards(photos, tmp_path):
+    cache = tmp_path / "cache"
+    command = ["features", "--data", f"folder:{photos / 'captions.csv'}", "--images", photos / "images",
+               "--backbone", "small_vgg", "--image-size", "96", "--batch-size", "4", "--out", cache]
+    stop(Child(command), signal.SIGTERM, lambda: (cache / "shard_00000.json").is_file(), "a first shard")
+    cached = sum(len(json.loads(p.read_text())["images"]) for p in cache.glob("shard_*.json"))
+    assert cached % 64 == 0 and 0 < cached < 1200  # whole shards of 16 batches of 4
+    again = run(command, message="holds")
+    assert again.returncode == 0, again.output[-2000:]
+    assert again.stdout.splitlines()[0] == (f"Resuming the feature cache in {cache}: {cached:,} images already "
+                                            "cached; the others are extracted now.")
+    assert f"{cache} holds 1,200 images (0 unreadable)" in again.stdout
+
+
+def test_tune_stops_on_ctrl_c_and_resumes_its_trials(tmp_path):
+    directory = tmp_path / "tuning"
+    command = ["tune", "--data", "shapes:120", "--algorithm", "random", "--max-trials", "3", "--max-epochs", "1",
+               "--directory", directory, "--set", "units=16", "--set", "embed_dim=8", "--set", "attention_dim=8",
+               "--set", "attention=soft", "--val-images", "8", "--batch-size", "32"]
+
+    def completed():
+        return sum('"status": "COMPLETED"' in p.read_text() for p in (directory / "search").glob("trial_*/trial.json"))
+
+    stop(Child(command), signal.SIGINT, lambda: completed() >= 1, "a completed trial")
+    done = completed()
+    assert 1 <= done < 3
+    again = run(command, message="results.csv")
+    assert again.returncode == 0, again.output[-2000:]
+    assert again.stdout.splitlines()[0].startswith(f"Resuming the search in {directory / 'search'}: ")
+    assert f"{done} completed" in again.stdout.splitlines()[0]
+    assert completed() == 3
