@@ -25,7 +25,7 @@ demo: install
 	$(BIN)/showattend demo --out runs/demo
 
 test: install-test
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile tests
 
 clean:
 	rm -rf $(VENV) runs build *.egg-info .pytest_cache

@@ -28,7 +28,8 @@ setup(
     ],
     extras_require={
         # the tests execute the notebooks too (nbclient on an ipykernel)
-        "test": ["pytest>=7", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6"],
+        # pytest-xdist: two workers (the suite's subprocess tests wait on their children half the time)
+        "test": ["pytest>=7", "pytest-xdist>=3", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6"],
         "notebooks": ["jupyterlab"],
     },
     entry_points={"console_scripts": ["showattend=showattend.cli:main"]},
