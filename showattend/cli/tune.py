@@ -76,7 +76,6 @@ def run(args):
         raise ValueError("showattend tune needs --data SPEC (or --summary DIR, or --export DIR FILE).")
     if args.gpus:
         return _distributed(args)
-    _say_if_resuming(args)
     tune(args.directory, args.data, images=args.images, backbones=args.backbones.split(","),
          algorithm=args.algorithm, max_epochs=args.max_epochs, max_trials=args.max_trials, factor=args.factor,
          objective=args.objective, project_name=args.project_name, overwrite=args.overwrite,
@@ -84,18 +83,6 @@ def run(args):
          val_images=args.val_images, val_split=args.val_split, seed=args.seed, mixed_precision=args.mixed_precision,
          strategy=args.strategy, fixed=dict(args.set), feature_dir=args.feature_dir, on_bad_image=args.on_bad_image,
          verbose=progress_verbosity())
-
-
-def _say_if_resuming(args):
-    import os
-
-    from showattend.tuning.report import search_progress
-
-    done = search_progress(os.path.join(args.directory, args.project_name))
-    if done and not args.overwrite:
-        counts = ", ".join(f"{n} {status.lower()}" for status, n in sorted(done.items()))
-        print(f"Resuming the search in {os.path.join(args.directory, args.project_name)}: {sum(done.values())} "
-              f"trial{'s' if sum(done.values()) > 1 else ''} so far ({counts}); an unfinished trial runs again.")
 
 
 def _distributed(args):

@@ -59,24 +59,6 @@ def results_table(tuner, csv_path=None):
     return rows
 
 
-def search_progress(project_dir):
-    """How far the search saved in ``project_dir`` got: {status: trials} from its ``trial_*/trial.json``
-    files (empty for a search not started).
-
-    >>> search_progress("tuning/search")  # doctest: +SKIP
-    {'COMPLETED': 3, 'RUNNING': 1}
-    """
-    counts = {}
-    if not os.path.isdir(project_dir):
-        return counts
-    for name in sorted(os.listdir(project_dir)):
-        path = os.path.join(project_dir, name, "trial.json")
-        if name.startswith("trial_") and os.path.isfile(path):
-            status = read_json(path).get("status", "UNKNOWN")
-            counts[status] = counts.get(status, 0) + 1
-    return counts
-
-
 def format_table(rows, columns=None):
     """``rows`` as an aligned text table (numbers to 4 significant digits)."""
     if not rows:

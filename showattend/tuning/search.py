@@ -8,6 +8,7 @@ every later trial too) with a message naming the file; a rerun goes on from the 
 """
 import contextlib
 import hashlib
+import io
 import json
 import os
 import time
@@ -294,8 +295,10 @@ def make_tuner(hypermodel, algorithm="hyperband", max_epochs=10, max_trials=None
     resuming = not overwrite and os.path.isfile(os.path.join(project_dir, "oracle.json"))
     if resuming and is_chief_or_alone():
         check_unchanged(project_dir, settings)
-    tuner = SearchTuner(oracle, hypermodel, max_epochs, settings, directory=directory, project_name=project_name,
-                        overwrite=overwrite, distribution_strategy=distribution_strategy)
+    quiet = contextlib.redirect_stdout(io.StringIO()) if resuming else contextlib.nullcontext()
+    with quiet:  # keras-tuner's "Reloading Tuner from …": resume_summary, below, says more and says it first
+        tuner = SearchTuner(oracle, hypermodel, max_epochs, settings, directory=directory, project_name=project_name,
+                            overwrite=overwrite, distribution_strategy=distribution_strategy)
     tuner.oracle.verbose = verbose
     if budget is not None:
         oracle.deadline = time.time() + budget

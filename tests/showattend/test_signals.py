@@ -86,5 +86,5 @@ def test_tune_stops_on_ctrl_c_and_resumes_its_trials(tmp_path):
     again = run(command, message="results.csv")
     assert again.returncode == 0, again.output[-2000:]
     assert again.stdout.splitlines()[0].startswith(f"Resuming the search in {directory / 'search'}: ")
-    assert f"{done} completed" in again.stdout.splitlines()[0]
+    assert f": {done} finished trial" in again.stdout.splitlines()[0]
     assert completed() == 3
