@@ -117,7 +117,7 @@ def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, fea
                   AttentionFigures(tensorboard, val.images[:3])]
     captioner.fit(train, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=verbose,
                   feature_cache=feature_cache, callbacks=found + list(callbacks))
-    from showattend.captioner import load_captioner
+    from showattend.saving import load_captioner
 
     if not os.path.isfile(model_path):  # no epoch ran (it had finished before) and no model was kept
         raise FileNotFoundError(f"{model_path} is missing: delete {out!r} and train anew.")
@@ -283,6 +283,21 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
     ...              weights="imagenet", cache_features=True)  # doctest: +SKIP
     """
     arguments = dict(locals())
+    from showattend.files import writable_folder
+    from showattend.locks import FolderLock
+
+    writable_folder(out, "--out")  # before anything is read
+    for folder, what in ((tensorboard, "--tensorboard"), (cache_features and feature_dir, "--feature-dir")):
+        if folder and not os.path.isfile(os.path.join(folder, "cache.json")):
+            writable_folder(folder, what)
+    with FolderLock(os.path.join(os.fspath(out), "training.lock"), "training"):  # one run at a time in ``out``
+        return _train(**arguments)
+
+
+def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_features, feature_dir, epochs,
+           batch_size, max_length, min_count, max_vocab, val_split, seed, recipe, model, tensorboard, on_bad_image,
+           verbose, log):
+    """``train``, inside the lock of its folder."""
     import cnn_backbones
     from showattend.captioner import Captioner
     from showattend.datasets import load
@@ -306,17 +321,6 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
               "epochs": epochs, "batch_size": batch_size, "max_length": max_length, "min_count": min_count,
               "max_vocab": max_vocab, "val_split": val_split, "seed": seed, "model": model,
               "recipe": dataclasses.asdict(recipe), "on_bad_image": on_bad_image, "tensorboard": tensorboard}
-    from showattend.files import writable_folder
-    from showattend.locks import FolderLock, held
-
-    lock = os.path.join(os.fspath(out), "training.lock")
-    if not held(lock):  # the whole run holds the folder: take its lock, then run this again inside it
-        writable_folder(out, "--out")
-        for folder, what in ((tensorboard, "--tensorboard"), (cache_features and feature_dir, "--feature-dir")):
-            if folder and not os.path.isfile(os.path.join(folder, "cache.json")):
-                writable_folder(folder, what)
-        with FolderLock(lock, "training"):
-            return train(**arguments)
     check_same_run(out, config)
     if resume_note(out, epochs):
         log(resume_note(out, epochs))

@@ -1,0 +1,101 @@
+"""Loading a saved Captioner, and saying what a file is when it is not one."""
+import os
+
+import keras
+
+from showattend.captioner import Captioner
+
+
+def load_captioner(path):
+    """Load a Captioner saved with ``Captioner.save`` (or ``showattend train``, ``tune --export``).
+
+    Args:
+        path: A ``.keras`` file.
+
+    Returns:
+        The Captioner.
+
+    Raises:
+        FileNotFoundError: No file at ``path``.
+        ValueError: The file is not a saved Captioner this version can load; the message says what
+            it is: not a zip archive, a truncated or damaged one, another Keras model, or a Captioner
+            saved by another version of showattend (with the arguments or classes that differ).
+
+    >>> model = load_captioner("runs/demo/model.keras")  # doctest: +SKIP
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        folder = " (it is a folder)" if os.path.isdir(path) else ""
+        raise FileNotFoundError(f"No saved captioner at {path!r}{folder}")
+    try:
+        model = keras.saving.load_model(path)
+    except MemoryError:
+        raise
+    except Exception as error:  # Keras reports a damaged file as anything from KeyError to TypeError
+        reason = _saved_file_problem(path, error) or f"could not be loaded as a showattend Captioner ({error})"
+        raise ValueError(f"{path!r} {reason}") from None
+    if not isinstance(model, Captioner):
+        raise ValueError(f"{path!r} {_saved_file_problem(path) or f'holds a {type(model).__name__}, not a Captioner'}; "
+                         "expected a Captioner saved with Captioner.save or `showattend train`.")
+    return model
+
+
+CAPTIONER_NAME = "showattend>Captioner"
+
+
+def _saved_file_problem(path, error=None):
+    """What is wrong with a ``.keras`` file that did not load as a Captioner, in words; None if unknown."""
+    import inspect
+    import json
+    import re
+    import zipfile
+
+    with open(path, "rb") as f:
+        start = f.read(8)
+    if not zipfile.is_zipfile(path):
+        if start.startswith(b"PK"):
+            return ("is not a complete .keras file (the zip archive is truncated: its table of contents, at the "
+                    "end, is missing); save or copy it again")
+        if start.startswith(b"\x89HDF"):
+            return ("is an HDF5 file (a Keras 2 .h5 model or a weights file), not a .keras file; expected a Captioner "
+                    "saved with Captioner.save")
+        return "is not a .keras file (not a zip archive); expected a Captioner saved with Captioner.save"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "config.json" not in names or "model.weights.h5" not in names:
+                missing = " and ".join(n for n in ("config.json", "model.weights.h5") if n not in names)
+                return f"is a zip archive but not a .keras file (it has no {missing})"
+            if error is not None and archive.testzip() is not None:
+                return (f"is not a complete .keras file (the zip archive is damaged: {archive.testzip()} fails its "
+                        "checksum); save or copy it again")
+            config = json.loads(archive.read("config.json"))
+    except (zipfile.BadZipFile, EOFError, OSError) as damage:
+        return f"is not a complete .keras file (the zip archive is damaged: {damage}); save or copy it again"
+    except (ValueError, UnicodeDecodeError):
+        return "is not a complete .keras file (its config.json is not valid JSON); save or copy it again"
+    name = config.get("registered_name") or config.get("class_name")
+    if name != CAPTIONER_NAME:
+        if str(name).startswith("showattend>"):
+            return (f"was saved by another version of showattend: its model class {name!r} is unknown to this one "
+                    f"(expected {CAPTIONER_NAME!r})")
+        kind = f"a keras {name} model" if str(config.get("module", "")).startswith("keras") else f"a {name!r} model"
+        return f"holds {kind}, not a showattend Captioner"
+    arguments = config.get("config", {})
+    accepted = set(inspect.signature(Captioner.__init__).parameters) - {"self", "kwargs"}
+    accepted |= {"name", "trainable", "dtype", "autocast"}  # what keras.Model itself takes
+    unknown = sorted(set(arguments) - accepted)
+    lacking = sorted(set(inspect.signature(Captioner.__init__).parameters) - {"self", "kwargs"} - set(arguments))
+    if unknown:
+        return (f"was saved by another version of showattend: its config has the unknown argument"
+                f"{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; this version's Captioner takes "
+                f"{', '.join(sorted(accepted - {'name', 'trainable', 'dtype', 'autocast'}))}")
+    missing_class = re.search(r"Could not locate class '([^']+)'", str(error or ""))
+    if missing_class:
+        return (f"was saved by another version of showattend or cnn_backbones: it uses the class "
+                f"{missing_class.group(1)!r}, which this version does not have")
+    if lacking and error is not None:
+        return (f"was saved by another version of showattend: its config lacks the argument"
+                f"{'s' if len(lacking) > 1 else ''} {', '.join(map(repr, lacking))}, and this version's defaults do "
+                f"not fit it ({str(error).splitlines()[0].rstrip(':')})")
+    return None
