@@ -17,7 +17,6 @@ features were computed: a damaged shard or a changed image is an error that name
 which shard to delete (caches written before sizes were recorded are read without that check).
 """
 import hashlib
-import json
 import os
 import re
 import sys

@@ -160,3 +160,22 @@ def with_list(path, image_dir):
 def not_utf8(path, image_dir):
     path.write_bytes(b"image,caption\na.jpg,caf\xe9\n")
     return folder(image_dir, path)
+
+
+def shapes_folder(root, count, seed, captions=4):
+    """``count`` shapes images as PNG files in ``root/photos`` and ``root/captions.csv`` (one row per caption,
+    the first ``captions`` of each image); returns the `--data` and `--images` arguments for them."""
+    import csv
+
+    from showattend.datasets import shapes
+
+    data = shapes("train", count, seed=seed)
+    width = max(2, len(str(count - 1)))  # 00.png … 39.png; 0000.png … 1199.png
+    (root / "photos").mkdir(parents=True)
+    with open(root / "captions.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["image", "caption"])
+        for i, (image, refs) in enumerate(zip(data.images, data.captions)):
+            Image.fromarray(image).save(root / "photos" / f"{i:0{width}d}.png")
+            writer.writerows([f"{i:0{width}d}.png", caption] for caption in refs[:captions])
+    return ["--data", f"folder:{root / 'captions.csv'}", "--images", str(root / "photos")]

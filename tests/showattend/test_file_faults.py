@@ -2,9 +2,7 @@
 written, a damaged or foreign model file, a damaged feature cache or images changed under it, two runs
 in one folder, images gone between a kill and a resume. Nothing a user made is lost, the message names
 the file, and a rerun goes on."""
-import csv
 import errno
-import importlib.util
 import json
 import os
 import re
@@ -22,6 +20,7 @@ from PIL import Image
 
 import showattend.files
 from showattend import load_captioner
+from tests.showattend.fixtures import shapes_folder
 from showattend.callbacks import read_history
 from showattend.cli import main
 from showattend.datasets import shapes
@@ -50,16 +49,7 @@ def partials(folder):
 
 
 def image_folder(root, count=24, seed=21):
-    """``count`` shapes images as PNG files in ``root/photos`` and ``root/captions.csv`` (4 captions each)."""
-    data = shapes("train", count, seed=seed)
-    (root / "photos").mkdir(parents=True)
-    with open(root / "captions.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["image", "caption"])
-        for i, (image, refs) in enumerate(zip(data.images, data.captions)):
-            Image.fromarray(image).save(root / "photos" / f"{i:02d}.png")
-            writer.writerows([f"{i:02d}.png", caption] for caption in refs)
-    return ["--data", f"folder:{root / 'captions.csv'}", "--images", str(root / "photos")]
+    return shapes_folder(root, count, seed)
 
 
 # --- 1. the disk fills up while a model, a feature shard or a trial is saved ---------------------------

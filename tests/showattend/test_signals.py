@@ -1,15 +1,13 @@
 """Ctrl-C (SIGINT) and a scheduler's SIGTERM stop `train`, `features` and `tune` within GRACE seconds
 with a message, keep what was finished, and the same command resumes, saying from where first."""
-import csv
 import json
 import signal
 
 import pytest
-from PIL import Image
 
 from showattend.callbacks import read_history
-from showattend.datasets import shapes
 from showattend.training import backed_up_epochs
+from tests.showattend.fixtures import shapes_folder
 from tests.showattend.processes import GRACE, Child, run, wait_until
 
 TINY = ["--backbone", "small_vgg", "--image-size", "32", "--units", "16", "--embed-dim", "8", "--attention-dim", "8",
@@ -44,23 +42,13 @@ def test_train_stops_and_resumes_saying_from_where(signum, tmp_path):
 
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory):
-    """1,200 PNG files (the shapes data at 64×64) and a CSV of their captions."""
-    root = tmp_path_factory.mktemp("photos")
-    data = shapes("train", 1200, seed=5)
-    (root / "images").mkdir()
-    with open(root / "captions.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["image", "caption"])
-        for i, (image, refs) in enumerate(zip(data.images, data.captions)):
-            Image.fromarray(image).save(root / "images" / f"{i:04d}.png")
-            writer.writerow([f"{i:04d}.png", refs[0]])
-    return root
+    """1,200 PNG files (the shapes data at 64×64) and a CSV of one caption each."""
+    return shapes_folder(tmp_path_factory.mktemp("photos"), 1200, seed=5, captions=1)
 
 
 def test_features_stops_on_sigterm_and_resumes_from_its_shards(photos, tmp_path):
     cache = tmp_path / "cache"
-    command = ["features", "--data", f"folder:{photos / 'captions.csv'}", "--images", photos / "images",
-               "--backbone", "small_vgg", "--image-size", "96", "--batch-size", "4", "--out", cache]
+    command = ["features", *photos, "--backbone", "small_vgg", "--image-size", "96", "--batch-size", "4", "--out", cache]
     stop(Child(command), signal.SIGTERM, lambda: (cache / "shard_00000.json").is_file(), "a first shard")
     cached = sum(len(json.loads(p.read_text())["images"]) for p in cache.glob("shard_*.json"))
     assert cached % 64 == 0 and 0 < cached < 1200  # whole shards of 16 batches of 4

@@ -1,5 +1,4 @@
 """End to end on a folder of images with a CSV: `showattend features`, `train` (resumed), `evaluate`."""
-import csv
 import json
 
 import numpy as np
@@ -9,7 +8,8 @@ from PIL import Image
 from showattend import load_captioner
 from showattend.callbacks import read_history
 from showattend.cli import main
-from showattend.datasets import load, shapes
+from showattend.datasets import load
+from tests.showattend.fixtures import shapes_folder
 
 SMALL = ["--backbone", "small_vgg", "--image-size", "32", "--units", "16", "--embed-dim", "8",
          "--attention-dim", "8", "--batch-size", "32", "--val-images", "8"]
@@ -19,14 +19,7 @@ SMALL = ["--backbone", "small_vgg", "--image-size", "32", "--units", "16", "--em
 def folder(tmp_path_factory):
     """40 shapes images as PNG files and a CSV with their 4 captions each (one row per caption)."""
     root = tmp_path_factory.mktemp("folder")
-    data = shapes("train", 40, seed=21)
-    (root / "photos").mkdir()
-    with open(root / "captions.csv", "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["image", "caption"])
-        for i, (image, refs) in enumerate(zip(data.images, data.captions)):
-            Image.fromarray(image).save(root / "photos" / f"{i:02d}.png")
-            writer.writerows([f"{i:02d}.png", caption] for caption in refs)
+    shapes_folder(root, 40, seed=21)
     return root
 
 
