@@ -3,9 +3,9 @@
 Python raises ``KeyboardInterrupt`` wherever the main thread is when the signal arrives. Inside
 ``fit`` that may be while TensorFlow calls back into Python (tracing a function, a tf.data
 callback), and an exception there can leave TensorFlow's state half-changed: a SIGTERM at a random
-moment of `showattend train` hung once in about twenty tries, in the destructor of the input
-pipeline's iterator. So the `showattend` command installs ``handle_signals()``; inside a loop that
-runs ``at_safe_points()`` (training, feature extraction) a signal is only noted, and the loop
+moment of `showattend train` once left it waiting forever in the destructor of the input pipeline's
+iterator. So the `showattend` command installs ``handle_signals()``; inside a loop that
+runs ``at_safe_points()`` (training, feature extraction, a search) a signal is only noted, and the loop
 stops at its next safe point (``stop_if_asked``, which ``showattend.callbacks.StopWhenAsked`` calls
 after every batch and epoch). Outside such a loop, and for a second signal, it stops at once as usual;
 and as Python prints and drops an exception raised while it runs a weakref callback or a destructor,

@@ -7,15 +7,15 @@ garbage collector frees them, and a script that ends there frees them while the 
 down. The iterator's destructor then waits for the decoding calls still in flight, and those calls
 can never take the interpreter lock again: the process hangs after its error message was printed.
 
-``release_at_exit`` runs the collector once more from ``atexit``, before the shutdown begins, so the
+``_free_pipelines`` runs the collector once more from ``atexit``, before the shutdown begins, so the
 iterator is destroyed while its in-flight calls can still finish. The traceback that the interpreter
 keeps for an uncaught error (``sys.last_traceback``, already printed by then) holds the frames of
 ``fit`` and with them the iterator, so it is dropped first.
 
 Then every object still alive is frozen (``gc.freeze``): the interpreter's own collections while it
-shuts down would otherwise walk TensorFlow's and Keras' half a million objects again and again
-(5.0 s from ``sys.exit`` to the end of a process that trained a small captioner here, 0.2 s
-frozen). What they would free is the process's memory, which the system takes back at once.
+shuts down would otherwise walk TensorFlow's and Keras' objects again and again, for seconds (the
+README's faults section has the figures). What they would free is the process's memory, which the
+system takes back at once.
 """
 import atexit
 import gc
