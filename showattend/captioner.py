@@ -241,14 +241,14 @@ class Captioner(keras.Model):
         from showattend.callbacks import CaptionMetrics, StopWhenAsked
 
         passes = []  # one UnreadableImages per dataset this fit decodes from files
+        batch = 64 if batch_size is None else batch_size  # 0 is refused by name, not taken as 64
         deterministic = kwargs.pop("deterministic", True)
         if isinstance(x, CaptionDataset):
-            x = self.make_dataset(x, 64 if batch_size is None else batch_size, shuffle=kwargs.pop("shuffle", True), feature_cache=feature_cache,
+            x = self.make_dataset(x, batch, shuffle=kwargs.pop("shuffle", True), feature_cache=feature_cache,
                                   deterministic=deterministic, unreadable=_unreadable_for(x, passes))
             batch_size, kwargs["shuffle"] = None, False  # the pipeline shuffles
         if isinstance(validation_data, CaptionDataset):
-            validation_data = self.make_dataset(validation_data, 64 if batch_size is None else batch_size, shuffle=False,
-                                                feature_cache=feature_cache,
+            validation_data = self.make_dataset(validation_data, batch, shuffle=False, feature_cache=feature_cache,
                                                 unreadable=_unreadable_for(validation_data, passes))
         callbacks = sorted(callbacks or [], key=lambda c: not isinstance(c, CaptionMetrics)) + [StopWhenAsked()]
         with at_safe_points(), _reading(passes):
@@ -260,7 +260,8 @@ class Captioner(keras.Model):
         ``showattend.evaluation.evaluate``."""
         passes = []
         if isinstance(x, CaptionDataset):
-            x = self.make_dataset(x, 64 if batch_size is None else batch_size, shuffle=False, feature_cache=feature_cache,
+            batch = 64 if batch_size is None else batch_size  # 0 is refused by name, not taken as 64
+            x = self.make_dataset(x, batch, shuffle=False, feature_cache=feature_cache,
                                   unreadable=_unreadable_for(x, passes))
             batch_size = None
         from showattend.callbacks import StopWhenAsked
