@@ -4,6 +4,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 README = Path(__file__).with_name("README.md")
+DOCS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"]
 
 setup(
     name="showattend",
@@ -29,7 +30,9 @@ setup(
     extras_require={
         # the tests execute the notebooks too (nbclient on an ipykernel)
         # pytest-xdist: two workers (the suite's subprocess tests wait on their children half the time)
-        "test": ["pytest>=7", "pytest-xdist>=3", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6"],
+        # the tests build the docs site strictly once, so they need its tools too
+        "test": ["pytest>=7", "pytest-xdist>=3", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6", *DOCS],
+        "docs": DOCS,
         "notebooks": ["jupyterlab"],
     },
     entry_points={"console_scripts": ["showattend=showattend.cli:main"]},

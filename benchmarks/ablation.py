@@ -26,8 +26,8 @@ from showattend import Captioner, Vocabulary  # noqa: E402
 from showattend.datasets import shapes  # noqa: E402
 from showattend.demo import DEMO_MODEL, DEMO_RECIPE  # noqa: E402
 from showattend.evaluation import evaluate  # noqa: E402
-from showattend.files import write_json  # noqa: E402
 from showattend.training import fit_best  # noqa: E402
+from record import write_result  # noqa: E402
 
 # name -> options changed from the demo model (soft attention, LSTM, additive score, β on, deep
 # output on, doubly stochastic λ = 0, initial state from the mean feature)
@@ -107,7 +107,7 @@ def main(argv=None):
         rows += [run(name, options, data, args.epochs, args.batch_size, args.learning_rate, seed)
                  for name, options in chosen.items()]
     summary = summarise(rows)
-    write_json(args.out, {"settings": vars(args), "demo_model": DEMO_MODEL, "variants": summary, "runs": rows})
+    write_result(args.out, {"settings": vars(args), "demo_model": DEMO_MODEL, "variants": summary, "runs": rows})
     print(table(summary))
 
 

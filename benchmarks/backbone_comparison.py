@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from cnn_backbones import classifier_compile_args, classifier_targets, create_classifier, inference_model  # noqa: E402
 from showattend.datasets.shapes import COLOURS, SHAPES, shapes  # noqa: E402
-from showattend.files import write_json  # noqa: E402
+from record import write_result  # noqa: E402
 
 CLASSES = [(c, s) for c in COLOURS for s in SHAPES]
 
@@ -99,7 +99,7 @@ def main(argv=None):
         deep.append(train(f"32 layers, {block}", model, *data32, **common))
 
     stories = {"GoogLeNet auxiliary heads (64 px)": googlenet, "highway vs plain, 32 layers (32 px)": deep}
-    write_json(args.out, {"task": "colour and shape of the first object (12 classes)", "settings": vars(args),
+    write_result(args.out, {"task": "colour and shape of the first object (12 classes)", "settings": vars(args),
                           "stories": stories})
     plot(stories, args.plot)
     for runs in stories.values():

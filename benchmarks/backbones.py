@@ -19,7 +19,7 @@ import tensorflow as tf
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from cnn_backbones import backbone_info, create_backbone, list_backbones  # noqa: E402
-from showattend.files import write_json  # noqa: E402
+from record import write_result  # noqa: E402
 
 
 def images_per_second(model, size, batch, seconds):
@@ -71,7 +71,7 @@ def main(argv=None):
     result = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "tensorflow": tf.__version__,
                           "devices": [d.device_type for d in tf.config.list_physical_devices()]},
               "batch": args.batch, "backbones": rows}
-    write_json(args.out, result)
+    write_result(args.out, result)
     print(table(rows))
 
 

@@ -43,8 +43,8 @@ from cnn_backbones import create_backbone  # noqa: E402
 from showattend import CaptionDataset, Captioner, Vocabulary  # noqa: E402
 from showattend.data.pipeline import caption_dataset_to_tf  # noqa: E402
 from showattend.features import FeatureCache  # noqa: E402
-from showattend.files import write_json  # noqa: E402
 from showattend.training import PAPER_DECODER  # noqa: E402
+from record import write_result  # noqa: E402
 
 BACKBONE, IMAGE_SIZE = "vgg16", (224, 224)
 VOCABULARY_SIZE, WORDS = 10_000, 20
@@ -296,7 +296,7 @@ def main(argv=None):
                      "vocabulary": VOCABULARY_SIZE, "words": WORDS, "captions_per_image": 1, **PAPER_DECODER},
         "jpeg_bytes": {"mean": round(float(np.mean(jpeg_bytes))), "min": min(jpeg_bytes), "max": max(jpeg_bytes)},
         "cache": cache_bytes, "rows": list(rows.values()), "notes": notes(rows, cache_bytes, jpeg_bytes)}
-    write_json(args.json, result)
+    write_result(args.json, result)
     print(table(rows))
     print()
     print("\n".join(f"- {line}" for line in result["notes"]))

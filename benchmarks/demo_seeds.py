@@ -17,7 +17,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from showattend.demo import run_demo  # noqa: E402
-from showattend.files import write_json  # noqa: E402
+from record import write_result  # noqa: E402
 
 REPORTED = ("semantic_f1", "BLEU-4", "METEOR", "CIDEr-D", "attention_correctness", "uniform_baseline",
             "best_epoch", "train_seconds")
@@ -46,7 +46,7 @@ def main(argv=None):
     summary = {attention: {k: {"min": float(np.min(v)), "mean": float(np.mean(v)), "max": float(np.max(v))}
                            for k in REPORTED if (v := [r[k] for r in by_seed.values() if k in r])}
                for attention, by_seed in runs.items()}
-    write_json(args.json, {"seeds": seeds, "runs": runs, "summary": summary})
+    write_result(args.json, {"seeds": seeds, "runs": runs, "summary": summary})
     print(f"\n| attention | metric | min | mean | max |  ({len(seeds)} seeds: {args.seeds})\n|---|---|---:|---:|---:|")
     for attention, rows in summary.items():
         for name, s in rows.items():

@@ -40,8 +40,8 @@ sys.path.insert(0, ROOT)
 from benchmarks.data_pipeline import iterate, synthetic_captions, training_pipeline, write_photos  # noqa: E402
 from benchmarks.op_profile import op_summary  # noqa: E402
 from showattend import Captioner  # noqa: E402
-from showattend.files import write_json  # noqa: E402
 from showattend.training import PAPER_DECODER  # noqa: E402
+from record import write_result  # noqa: E402
 
 GRID, CHANNELS, VOCABULARY, WORDS, BATCH = (14, 14), 512, 10_000, 20, 32
 # Option → (default, --quick)
@@ -206,7 +206,7 @@ def main(argv=None):
             operations[name] = op_summary(logdir, runs=runs)
             print(f"{name}, ms of each kind of operation:",
                   ", ".join(f"{o['op']} {o['ms_per_run']:.1f}" for o in operations[name]), flush=True)
-    write_json(args.json, {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+    write_result(args.json, {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                            "tensorflow": tf.__version__, "matmul_gflops": gflops,
                            "flops_per_image": {"training": flops_per_image(),
                                                **{f"beam {k}": flops_per_image(k) for k in (1, 3, 5)}},

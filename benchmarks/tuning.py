@@ -40,6 +40,7 @@ from showattend.datasets import shapes  # noqa: E402
 from showattend.files import read_json, write_json  # noqa: E402
 from showattend.tuning import CaptionHyperModel, make_tuner  # noqa: E402
 from showattend.tuning.report import best_epoch, results_table, trial_history  # noqa: E402
+from record import write_result  # noqa: E402
 
 BACKBONES = ["small_vgg", "resnet20", "small_densenet", "highway11"]
 DECODER = dict(units=128, embed_dim=64, attention_dim=64, attention="soft")
@@ -179,7 +180,7 @@ def main(argv=None):
                for k in ("trials_per_hour", "trials_per_hour_of_training", "best_val_bleu4", "default_val_bleu4",
                          "trials", "epochs") if any(r[k] is not None for r in runs.values())}
     summary["best_minus_default"] = spread([r["best_val_bleu4"] - r["default_val_bleu4"] for r in runs.values()])
-    write_json(args.json, {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+    write_result(args.json, {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
                            "settings": {k: getattr(args, k) for k in ("images", "val_images", "max_epochs", "factor")},
                            "backbones": BACKBONES, "decoder": DECODER, "seeds": seeds, "runs": runs,
                            "summary": summary, "feature_cache": cache})

@@ -1,7 +1,16 @@
 """showattend: "Show, Attend and Tell" image captioning in Keras 3 on TensorFlow.
 
-The subpackages are attributes of the package, each imported on first use (``showattend.tuning``
-imports keras-tuner only then), so ``import showattend`` costs no more than the classes below.
+What a first user needs is exported here: the model (`Captioner`, `Vocabulary`, `load_captioner`),
+the dataset readers (`load_dataset` and one reader per source), the recipe that trains and keeps
+the best epoch (`train`, `fit_best`, `Recipe`), `evaluate`, and the figures of where each word
+looked. The names beyond the model, and the subpackages (``showattend.tuning`` imports keras-tuner
+only then), are imported on first use, so ``import showattend`` costs no more than the model.
+
+Example:
+    >>> import showattend
+    >>> data = showattend.load_dataset("shapes:8")
+    >>> len(data), data.name
+    (8, 'shapes-train')
 """
 import importlib
 import os
@@ -16,21 +25,48 @@ from showattend.data import CaptionDataset  # noqa: E402
 from showattend.saving import load_captioner  # noqa: E402
 from showattend.text import Vocabulary  # noqa: E402
 
-__all__ = ["Caption", "Captioner", "CaptionDataset", "Vocabulary", "load_captioner"]
+# Loaded by ``__getattr__`` on first use (PEP 562): name -> (module, attribute).
+EXPORTS = {
+    "load_dataset": ("showattend.datasets", "load"),
+    **{reader: ("showattend.datasets", reader) for reader in ("coco", "flickr", "folder", "karpathy", "shapes", "tfds")},
+    "train": ("showattend.training", "train"),
+    "fit_best": ("showattend.training", "fit_best"),
+    "Recipe": ("showattend.training", "Recipe"),
+    "evaluate": ("showattend.evaluation", "evaluate"),
+    **{figure: ("showattend.visualize", figure) for figure in (
+        "attention_animation", "attention_overlays", "plot_attention", "plot_attention_grid", "save_attention")},
+}
+__all__ = ["Caption", "Captioner", "CaptionDataset", "Vocabulary", "load_captioner", *EXPORTS]
 __version__ = "0.1.0"
 
-# Loaded by ``__getattr__`` on first use (PEP 562); a module already imported is an attribute anyway.
 SUBMODULES = ("callbacks", "data", "datasets", "evaluation", "features", "generation", "layers", "optimizers",
               "text", "training", "tuning", "visualize")
 
 
 def __getattr__(name):
-    """``showattend.datasets`` and the other SUBMODULES, imported on first use.
+    """The names in EXPORTS and the SUBMODULES, imported on first use.
 
-    >>> import showattend
-    >>> showattend.datasets.load("shapes:5").name
-    'shapes-train'
+    Args:
+        name: the attribute asked for.
+
+    Returns:
+        The exported object or the subpackage.
+
+    Raises:
+        AttributeError: ``name`` is neither; the message lists what is available.
+
+    Example:
+        >>> import showattend
+        >>> showattend.datasets.load("shapes:5").name
+        'shapes-train'
+        >>> showattend.plot_attention.__module__
+        'showattend.visualize'
     """
+    if name in EXPORTS:
+        module, attribute = EXPORTS[name]
+        value = getattr(importlib.import_module(module), attribute)
+        globals()[name] = value  # asked once
+        return value
     if name in SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")  # also sets it as an attribute: asked once
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}. Available subpackages: "
@@ -38,4 +74,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | set(SUBMODULES))
+    return sorted(set(globals()) | set(SUBMODULES) | set(EXPORTS))

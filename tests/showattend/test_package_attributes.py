@@ -46,4 +46,4 @@ def test_an_unknown_attribute_names_itself_and_the_subpackages():
 
 def test_getattr_example_runs():
     result = doctest.testmod(showattend, optionflags=doctest.ELLIPSIS)
-    assert result.attempted == 2 and result.failed == 0
+    assert result.attempted == 6 and result.failed == 0
