@@ -39,6 +39,16 @@ class LSTMCell(_Cell):
     ``cifg_lstm``: coupled input and forget gate, f = 1 − i (no forget weights; the input gate's bias
     starts at −1, so f starts at 1 − σ(−1) ≈ 0.73 as with the forget bias 1 of the others).
 
+    Args:
+        units: the size of the state h (and c).
+        variant: "lstm", "peephole_lstm" or "cifg_lstm".
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
+
+    Raises:
+        ValueError: when ``variant`` is not one of the three.
+
+    Example:
+
     >>> import numpy as np
     >>> cell = LSTMCell(4)
     >>> h, c = cell(np.ones((2, 3), "float32"), (np.zeros((2, 4), "float32"),) * 2)
@@ -69,7 +79,15 @@ class LSTMCell(_Cell):
             self.peephole = self.add_weight(shape=(3, n), initializer="zeros", name="peephole")  # i, f, o
 
     def forget_gate(self, inputs, states):
-        """f_t for given inputs and state (for inspection and tests)."""
+        """The forget gate f_t for given inputs and state (for inspection and tests).
+
+        Args:
+            inputs: x_t, (batch, input size).
+            states: ``(h_{t-1}, c_{t-1})``, each (batch, units).
+
+        Returns:
+            f_t, (batch, units), in (0, 1); 1 − i_t for the "cifg_lstm" variant.
+        """
         h, c = states
         z = ops.matmul(inputs, self.kernel) + ops.matmul(h, self.recurrent_kernel) + self.bias
         if self.variant == "cifg_lstm":
@@ -111,11 +129,24 @@ class LSTMCell(_Cell):
 
 @keras.saving.register_keras_serializable(package="showattend")
 class GRUCell(_Cell):
-    """``keras.layers.GRUCell`` (reset after the recurrent product, Keras' default) behind the
-    decoder's ``(h, c)`` interface: c is passed through untouched.
+    """``keras.layers.GRUCell`` behind the decoder's ``(h, c)`` interface: c is passed through untouched.
 
-    Keras writes h_t = z·h_{t−1} + (1 − z)·h̃_t, Cho et al. (and REFERENCE.md) h_t = (1 − z)·h_{t−1} + z·h̃_t:
+    The GRU resets after the recurrent product (Keras' default). Keras writes
+    h_t = z·h_{t−1} + (1 − z)·h̃_t, Cho et al. (and REFERENCE.md) h_t = (1 − z)·h_{t−1} + z·h̃_t:
     the same cell with z read as 1 − z.
+
+    Args:
+        units: the size of the state h.
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
+
+    Example:
+
+    >>> import numpy as np
+    >>> cell = GRUCell(4)
+    >>> c = np.full((2, 4), 7.0, "float32")
+    >>> h, c_out = cell(np.ones((2, 3), "float32"), (np.zeros((2, 4), "float32"), c))
+    >>> tuple(h.shape), bool((np.asarray(c_out) == c).all())
+    ((2, 4), True)
     """
 
     def __init__(self, units, **kwargs):
@@ -136,6 +167,25 @@ class GRUCell(_Cell):
 
 
 def make_cell(kind, units, name="cell"):
+    """The recurrent cell ``kind`` (one of ``CELLS``) with a state of size ``units``.
+
+    Args:
+        kind: "lstm" (the paper's), "peephole_lstm", "cifg_lstm" or "gru".
+        units: the size of the state.
+        name: the layer's name.
+
+    Returns:
+        An ``LSTMCell`` of that variant, or a ``GRUCell``.
+
+    Raises:
+        ValueError: when ``kind`` is not one of ``CELLS``.
+
+    Example:
+
+    >>> cell = make_cell("cifg_lstm", 8)
+    >>> type(cell).__name__, cell.variant, cell.gates
+    ('LSTMCell', 'cifg_lstm', 3)
+    """
     if kind not in CELLS:
         raise ValueError(f"Unknown cell {kind!r}. Accepted: {', '.join(CELLS)}.")
     return GRUCell(units, name=name) if kind == "gru" else LSTMCell(units, kind, name=name)

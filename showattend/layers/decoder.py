@@ -20,6 +20,29 @@ class AttentionDecoder(keras.layers.Layer):
     general), ``gate`` (β, or β = 1), ``deep_output`` (off: logits = L_o(dropout(h_t))) and
     ``init_state`` ("mean": tanh layers of the mean region feature; "zeros").
 
+    Args:
+        vocab_size: the number of words (ids 0 … vocab_size − 1).
+        embed_dim: the size of the word embedding E y.
+        units: the size of the recurrent state h (and c).
+        attention_dim: the size of the attention's projections.
+        dropout: the dropout rate before the output layer L_o.
+        gate: whether the context is scaled by the gate β (else β = 1).
+        seed: seeds the dropout and hard attention's sampling (None: unseeded).
+        cell: "lstm", "peephole_lstm", "cifg_lstm" or "gru".
+        attention_score: "additive", "dot" or "general".
+        deep_output: logits from tanh(E y_{t-1} + L_h h_t + L_z ẑ_t) (True) or from h_t alone.
+        init_state: "mean" or "zeros".
+        hard: hard attention: in training, a step reads one region sampled from α.
+        expectation_probability: for hard attention, the probability that a training call reads
+            the expectation instead of sampling.
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
+
+    Raises:
+        ValueError: an ``expectation_probability`` outside [0, 1], or an unknown ``init_state``,
+            ``cell`` or ``attention_score``.
+
+    Example:
+
     >>> import numpy as np
     >>> decoder = AttentionDecoder(vocab_size=20, embed_dim=8, units=16, attention_dim=8)
     >>> out = decoder(np.ones((2, 9, 12), "float32"), np.ones((2, 5), "int32"))
@@ -78,8 +101,17 @@ class AttentionDecoder(keras.layers.Layer):
         self.output_logits.build((None, self.embed_dim if self.use_deep_output else self.units))
 
     def initial_state(self, features):
-        """h_0 and c_0 from the mean region feature (two separate tanh layers), or zeros (c_0 is
-        always zeros for the GRU, which has no cell state); float32 under mixed precision too."""
+        """The initial state h_0, c_0 from the mean region feature (two tanh layers), or zeros.
+
+        c_0 is always zeros for the GRU, which has no cell state; both are float32 under a
+        mixed-precision policy too.
+
+        Args:
+            features: region features (batch, regions, features).
+
+        Returns:
+            A pair ``(h_0, c_0)``, each (batch, units).
+        """
         zeros = ops.zeros((ops.shape(features)[0], self.units), dtype="float32")
         if self.init_state_kind == "zeros":
             return zeros, zeros
@@ -88,14 +120,30 @@ class AttentionDecoder(keras.layers.Layer):
                 ops.cast(self.init_c(mean), "float32") if self.has_cell_state else zeros)
 
     def step(self, embedded, h, c, features, projected, reading="expectation", products=(None, None), beams=1):
-        """One recurrence step from the embedded previous word. ``features`` and ``projected`` hold
-        one row per image, ``embedded``, ``h`` and ``c`` ``beams`` rows (image b's at rows b·K … b·K+K−1).
+        """One recurrence step from the embedded previous word.
 
-        Returns h, c, ẑ, α, β, the region read, and log α of that region. ``reading`` is
-        "expectation" (soft attention: ẑ = β Σ_i α_i a_i; the region is −1), "sample" (hard
-        attention: s ~ Categorical(α), ẑ = β a_s) or "argmax" (s = argmax α). A boolean tensor
-        chooses per call between "sample" and "expectation" (the training minibatch's coin).
-        ``products``: the cell's and the attention's ``step_products`` in an unrolled pass.
+        ``features`` and ``projected`` hold one row per image; ``embedded``, ``h`` and ``c`` hold
+        ``beams`` rows per image (image b's at rows b·K … b·K+K−1).
+
+        Args:
+            embedded: E y_{t-1}, (images·beams, embed_dim).
+            h: h_{t-1}, (images·beams, units).
+            c: c_{t-1}, (images·beams, units).
+            features: region features a_i, (images, regions, features).
+            projected: ``self.attention.project(features)``.
+            reading: "expectation" (soft attention: ẑ = β Σ_i α_i a_i; the region is −1),
+                "sample" (hard attention: s ~ Categorical(α), ẑ = β a_s) or "argmax"
+                (s = argmax α). A boolean tensor chooses per call between "sample" (True) and
+                "expectation" (the training minibatch's coin).
+            products: the cell's and the attention's ``step_products`` in an unrolled pass, else
+                ``(None, None)``.
+            beams: K, the rows per image of ``embedded``, ``h`` and ``c``.
+
+        Returns:
+            A tuple ``(h, c, context, alpha, beta, region, log_p_region)``: the new state, ẑ_t
+            (images·beams, features), α_t (images·beams, regions), β_t (images·beams,), the
+            region read (int32, −1 for the expectation) and log α of that region (0 for the
+            expectation).
         """
         cell_products, attention_products = products
         # α, β and the context stay in float32 under a mixed-precision policy (softmax over regions)
@@ -129,27 +177,70 @@ class AttentionDecoder(keras.layers.Layer):
         return h, c, context, alpha, beta, region, log_p_region
 
     def deep_output(self, embedded, h, context, training=None):
-        """Logits over the vocabulary from E y_{t-1}, h_t and ẑ_t (any leading dimensions);
-        from h_t alone when the deep output layer is off."""
+        """Logits over the vocabulary from E y_{t-1}, h_t and ẑ_t (any leading dimensions).
+
+        From h_t alone when the deep output layer is off.
+
+        Args:
+            embedded: E y_{t-1}, (..., embed_dim).
+            h: h_t, (..., units).
+            context: ẑ_t, (..., features).
+            training: whether the dropout is active.
+
+        Returns:
+            The logits (..., vocab_size), float32.
+        """
         return self.output_logits(self.output_features(embedded, h, context, training=training))
 
     def output_features(self, embedded, h, context, training=None):
-        """What the product over the vocabulary reads: dropout(tanh(E y_{t-1} + L_h h_t + L_z ẑ_t)),
-        or dropout(h_t) when the deep output layer is off."""
+        """What the product over the vocabulary reads: dropout(tanh(E y_{t-1} + L_h h_t + L_z ẑ_t)).
+
+        Or dropout(h_t) when the deep output layer is off.
+
+        Args:
+            embedded: E y_{t-1}, (..., embed_dim).
+            h: h_t, (..., units).
+            context: ẑ_t, (..., features).
+            training: whether the dropout is active.
+
+        Returns:
+            A tensor (..., embed_dim), or (..., units) without the deep output layer.
+        """
         if not self.use_deep_output:
             return self.output_dropout(h, training=training)
         x = ops.tanh(embedded + self.output_hidden(h) + self.output_context(context))
         return self.output_dropout(x, training=training)
 
     def decode_step(self, tokens, h, c, features, projected, reading="expectation"):
-        """For generation: previous word ids → log-probabilities of the next word, new state, α, β
-        and the region read (−1 for the expectation)."""
+        """One generation step: previous word ids → log-probabilities of the next word and more.
+
+        Args:
+            tokens: the previous word ids (rows,).
+            h: h_{t-1}, (rows, units).
+            c: c_{t-1}, (rows, units).
+            features: region features (rows, regions, features).
+            projected: ``self.attention.project(features)``.
+            reading: "expectation", "sample" or "argmax" (see ``step``).
+
+        Returns:
+            A tuple ``(log_probs, h, c, alpha, beta, region)``: log p(y_t) (rows, vocab_size), the
+            new state, α_t, β_t and the region read (−1 for the expectation).
+        """
         embedded = self.embedding(tokens)  # (batch, embed)
         h, c, context, alpha, beta, region, _ = self.step(embedded, h, c, features, projected, reading)
         return self.next_word_log_probs(embedded, h, context), h, c, alpha, beta, region
 
     def next_word_log_probs(self, embedded, h, context):
-        """log p(y_t) (batch, vocab) in float32 from E y_{t-1}, h_t and ẑ_t (generation: no dropout)."""
+        """The log-probabilities log p(y_t) from E y_{t-1}, h_t and ẑ_t (generation: no dropout).
+
+        Args:
+            embedded: E y_{t-1}, (batch, embed_dim).
+            h: h_t, (batch, units).
+            context: ẑ_t, (batch, features).
+
+        Returns:
+            log p(y_t), (batch, vocab_size), float32.
+        """
         return ops.log_softmax(ops.cast(self.deep_output(embedded, h, context, training=False), "float32"), axis=-1)
 
     def call(self, features, tokens, training=None):

@@ -4,18 +4,29 @@ Backpropagation through an unrolled loop of T steps gives a weight W used at eve
 gradient ∂L/∂W = Σ_t x_tᵀ g_t as T small products (their inner size is the batch) and a sum of T
 weight-sized matrices. Here each step multiplies by W with the gradient stopped and adds a zero
 "probe" whose gradient is g_t; the probe's gradient with respect to W is then Xᵀ G over all steps at
-once, one large product, and ∂L/∂x_t comes from a transposed copy of W made once. For the paper's
-configuration (LSTM inputs 1,024, state 512, 32 captions of 20 words) this took a training step from
-286 to 222–234 ms on a 2-core CPU.
+once, one large product, and ∂L/∂x_t comes from a transposed copy of W made once.
 """
 import tensorflow as tf
+
+__all__ = ["StepProducts"]
 
 
 class StepProducts:
     """``x_t @ W_1 + h_t @ W_2 + …`` at steps 0, 1, …, T−1 of one unrolled pass, in order.
 
-    ``kernels`` are the weights (in the products' dtype), ``steps`` the number of calls and ``batch``
-    the rows of each input. Call it once per step with one input per kernel.
+    Call it once per step with one input per kernel; it returns that step's sum of products. The
+    weights' gradient is taken once, over all steps, when the pass is differentiated.
+
+    Args:
+        kernels: the weights W_1, W_2, … (in the products' dtype), each (inputs, width).
+        steps: T, the number of calls.
+        batch: the rows of each input.
+
+    Raises:
+        RuntimeError: a call past step T − 1 or with one input too many or too few; a gradient
+            taken before all T steps were called.
+
+    Example:
 
     >>> import numpy as np
     >>> w = tf.Variable(np.ones((3, 2), "float32"))
@@ -59,10 +70,19 @@ class StepProducts:
 
 
 def transposed(matrix):
-    """matrixᵀ as a tensor of its own, made once. ∂L/∂x_t = g_t Wᵀ at every step: a product with
-    ``transpose_b`` re-lays W out at every call (4× slower for the LSTM's kernel on a CPU), and
-    TensorFlow's graph optimizer folds a plain Transpose feeding a MatMul back into ``transpose_b``.
-    Transposing through a 3-D view keeps the copy."""
+    """matrixᵀ as a tensor of its own, made once.
+
+    ∂L/∂x_t = g_t Wᵀ at every step: a product with ``transpose_b`` re-lays W out at every call
+    (slower for the LSTM's kernel on a CPU), and TensorFlow's graph optimizer folds a plain
+    Transpose feeding a MatMul back into ``transpose_b``. Transposing through a 3-D view keeps the
+    copy.
+
+    Args:
+        matrix: a 2-D tensor (rows, columns).
+
+    Returns:
+        Its transpose (columns, rows).
+    """
     rows, columns = matrix.shape
     return tf.reshape(tf.transpose(tf.reshape(matrix, (1, rows, columns)), (0, 2, 1)), (columns, rows))
 
