@@ -67,13 +67,12 @@ class AdditiveAttention(_ProjectedQuery):
         **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
 
     Example:
-
-    >>> import numpy as np
-    >>> attention = AdditiveAttention(16)
-    >>> regions = attention.project(np.ones((2, 9, 8), "float32"))
-    >>> alpha = attention(regions, np.ones((2, 4), "float32"))
-    >>> tuple(alpha.shape)
-    (2, 9)
+        >>> import numpy as np
+        >>> attention = AdditiveAttention(16)
+        >>> regions = attention.project(np.ones((2, 9, 8), "float32"))
+        >>> alpha = attention(regions, np.ones((2, 4), "float32"))
+        >>> tuple(alpha.shape)
+        (2, 9)
     """
 
     def __init__(self, attention_dim, **kwargs):
@@ -132,13 +131,12 @@ class DotAttention(_ProjectedQuery):
         **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
 
     Example:
-
-    >>> import numpy as np
-    >>> attention = DotAttention(16)
-    >>> regions = attention.project(np.ones((2, 9, 8), "float32"))
-    >>> alpha = attention(regions, np.ones((2, 4), "float32"))
-    >>> tuple(alpha.shape), np.round(alpha.numpy().sum(axis=-1), 5).tolist()
-    ((2, 9), [1.0, 1.0])
+        >>> import numpy as np
+        >>> attention = DotAttention(16)
+        >>> regions = attention.project(np.ones((2, 9, 8), "float32"))
+        >>> alpha = attention(regions, np.ones((2, 4), "float32"))
+        >>> tuple(alpha.shape), np.round(alpha.numpy().sum(axis=-1), 5).tolist()
+        ((2, 9), [1.0, 1.0])
     """
 
     def __init__(self, attention_dim, **kwargs):
@@ -198,12 +196,11 @@ class GeneralAttention(_Score):
         **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
 
     Example:
-
-    >>> import numpy as np
-    >>> attention = GeneralAttention(16, units=4)
-    >>> regions = attention.project(np.ones((2, 9, 8), "float32"))
-    >>> tuple(regions.shape), tuple(attention(regions, np.ones((2, 4), "float32")).shape)
-    ((2, 9, 4), (2, 9))
+        >>> import numpy as np
+        >>> attention = GeneralAttention(16, units=4)
+        >>> regions = attention.project(np.ones((2, 9, 8), "float32"))
+        >>> tuple(regions.shape), tuple(attention(regions, np.ones((2, 4), "float32")).shape)
+        ((2, 9, 4), (2, 9))
     """
 
     def __init__(self, attention_dim, units, **kwargs):
@@ -270,9 +267,8 @@ def make_attention(kind, attention_dim, units, name="attention"):
         ValueError: when ``kind`` is not one of ``SCORES``.
 
     Example:
-
-    >>> type(make_attention("dot", attention_dim=16, units=32)).__name__
-    'DotAttention'
+        >>> type(make_attention("dot", attention_dim=16, units=32)).__name__
+        'DotAttention'
     """
     if kind not in SCORES:
         raise ValueError(f"Unknown attention_score {kind!r}. Accepted: {', '.join(SCORES)}.")

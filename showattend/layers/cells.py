@@ -48,12 +48,11 @@ class LSTMCell(_Cell):
         ValueError: when ``variant`` is not one of the three.
 
     Example:
-
-    >>> import numpy as np
-    >>> cell = LSTMCell(4)
-    >>> h, c = cell(np.ones((2, 3), "float32"), (np.zeros((2, 4), "float32"),) * 2)
-    >>> tuple(h.shape), tuple(c.shape)
-    ((2, 4), (2, 4))
+        >>> import numpy as np
+        >>> cell = LSTMCell(4)
+        >>> h, c = cell(np.ones((2, 3), "float32"), (np.zeros((2, 4), "float32"),) * 2)
+        >>> tuple(h.shape), tuple(c.shape)
+        ((2, 4), (2, 4))
     """
 
     def __init__(self, units, variant="lstm", **kwargs):
@@ -140,13 +139,12 @@ class GRUCell(_Cell):
         **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
 
     Example:
-
-    >>> import numpy as np
-    >>> cell = GRUCell(4)
-    >>> c = np.full((2, 4), 7.0, "float32")
-    >>> h, c_out = cell(np.ones((2, 3), "float32"), (np.zeros((2, 4), "float32"), c))
-    >>> tuple(h.shape), bool((np.asarray(c_out) == c).all())
-    ((2, 4), True)
+        >>> import numpy as np
+        >>> cell = GRUCell(4)
+        >>> c = np.full((2, 4), 7.0, "float32")
+        >>> h, c_out = cell(np.ones((2, 3), "float32"), (np.zeros((2, 4), "float32"), c))
+        >>> tuple(h.shape), bool((np.asarray(c_out) == c).all())
+        ((2, 4), True)
     """
 
     def __init__(self, units, **kwargs):
@@ -181,10 +179,9 @@ def make_cell(kind, units, name="cell"):
         ValueError: when ``kind`` is not one of ``CELLS``.
 
     Example:
-
-    >>> cell = make_cell("cifg_lstm", 8)
-    >>> type(cell).__name__, cell.variant, cell.gates
-    ('LSTMCell', 'cifg_lstm', 3)
+        >>> cell = make_cell("cifg_lstm", 8)
+        >>> type(cell).__name__, cell.variant, cell.gates
+        ('LSTMCell', 'cifg_lstm', 3)
     """
     if kind not in CELLS:
         raise ValueError(f"Unknown cell {kind!r}. Accepted: {', '.join(CELLS)}.")

@@ -42,12 +42,11 @@ class AttentionDecoder(keras.layers.Layer):
             ``cell`` or ``attention_score``.
 
     Example:
-
-    >>> import numpy as np
-    >>> decoder = AttentionDecoder(vocab_size=20, embed_dim=8, units=16, attention_dim=8)
-    >>> out = decoder(np.ones((2, 9, 12), "float32"), np.ones((2, 5), "int32"))
-    >>> tuple(out["logits"].shape), tuple(out["alpha"].shape), tuple(out["beta"].shape)
-    ((2, 5, 20), (2, 5, 9), (2, 5))
+        >>> import numpy as np
+        >>> decoder = AttentionDecoder(vocab_size=20, embed_dim=8, units=16, attention_dim=8)
+        >>> out = decoder(np.ones((2, 9, 12), "float32"), np.ones((2, 5), "int32"))
+        >>> tuple(out["logits"].shape), tuple(out["alpha"].shape), tuple(out["beta"].shape)
+        ((2, 5, 20), (2, 5, 9), (2, 5))
     """
 
     unroll_limit = 64  # captions padded to at most this many steps are unrolled

@@ -27,15 +27,14 @@ class StepProducts:
             taken before all T steps were called.
 
     Example:
-
-    >>> import numpy as np
-    >>> w = tf.Variable(np.ones((3, 2), "float32"))
-    >>> with tf.GradientTape() as tape:
-    ...     products = StepProducts([tf.convert_to_tensor(w)], steps=2, batch=1)
-    ...     z = [products(tf.constant([[1.0, 2.0, 3.0]])), products(tf.constant([[1.0, 0.0, 0.0]]))]
-    ...     loss = tf.reduce_sum(z[0]) + tf.reduce_sum(z[1])
-    >>> tape.gradient(loss, w).numpy().tolist()
-    [[2.0, 2.0], [2.0, 2.0], [3.0, 3.0]]
+        >>> import numpy as np
+        >>> w = tf.Variable(np.ones((3, 2), "float32"))
+        >>> with tf.GradientTape() as tape:
+        ...     products = StepProducts([tf.convert_to_tensor(w)], steps=2, batch=1)
+        ...     z = [products(tf.constant([[1.0, 2.0, 3.0]])), products(tf.constant([[1.0, 0.0, 0.0]]))]
+        ...     loss = tf.reduce_sum(z[0]) + tf.reduce_sum(z[1])
+        >>> tape.gradient(loss, w).numpy().tolist()
+        [[2.0, 2.0], [2.0, 2.0], [3.0, 3.0]]
     """
 
     def __init__(self, kernels, steps, batch):
