@@ -14,10 +14,27 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
+__all__ = ["Hypothesis", "beam_search", "hypotheses", "top_k_of_rows"]
+
 
 @dataclasses.dataclass
 class Hypothesis:
-    """A decoded sequence: ids without ``<start>`` and ``<end>``, its log-probability, its extras."""
+    """A decoded sequence: ids without ``<start>`` and ``<end>``, its log-probability, its extras.
+
+    Attributes:
+        ids: the word ids, ``<start>`` and ``<end>`` left out.
+        score: the sequence's log-probability (``<end>`` included when it ended with it).
+        extras: name → array (len(ids), ...); ``extras[name][i]`` came with ``ids[i]`` (for a
+            captioner: the attention α, the gate β, the region read).
+        finished: True when the sequence ended with ``<end>``, False when it was cut at
+            ``max_length``.
+
+    Example:
+        >>> import numpy as np
+        >>> found = Hypothesis([5, 9], -1.5, {"beta": np.array([0.5, 0.25])})
+        >>> found.ids, found.extras["beta"].tolist(), found.finished
+        ([5, 9], [0.5, 0.25], True)
+    """
 
     ids: list
     score: float
@@ -27,6 +44,11 @@ class Hypothesis:
 
 def check_search(batch_size, max_length, beam_size=1):
     """Refuse a search size that is not a positive integer (numpy integers count; bools do not).
+
+    Args:
+        batch_size: the images searched at a time.
+        max_length: the most words a sequence gets.
+        beam_size: the beams kept per image.
 
     Raises:
         ValueError: naming the argument and its value, e.g. "beam_size must be a positive integer, got 0."
@@ -60,8 +82,14 @@ def _write(buffer, t, column):
 
 
 def block_width(width):
-    """The blocks ``top_k_of_rows`` splits a row of ``width`` into: the divisor of the width nearest
-    128 between 64 and 256 (no padding), else 128."""
+    """The size of the blocks ``top_k_of_rows`` splits a row of ``width`` columns into.
+
+    Args:
+        width: the row's number of columns.
+
+    Returns:
+        The divisor of ``width`` nearest 128 between 64 and 256 (no padding), else 128.
+    """
     return next((b for b in sorted(range(64, 257), key=lambda b: abs(b - 128)) if width % b == 0), 128)
 
 
@@ -89,14 +117,25 @@ def searched_scores(scores, block, banned, logits):
 
 
 def top_k_of_rows(values, k, block=None, maxima=None):
-    """``tf.math.top_k(values, k)`` for (rows, width) ``values``: the same values and indices, ties to
-    the lower index, in less time for wide rows. The k best of a row lie in the k blocks of ``block``
-    columns (default: ``block_width``) with the highest maxima (ties: the lower block), so only those are
-    searched; ``maxima`` (rows, blocks) may give the blocks' maxima already computed. For 96 rows of
-    10,000 (beam 3 at the paper's vocabulary) 1.3 → 0.6 ms on the 2-core CPU.
+    """``tf.math.top_k(values, k)`` for (rows, width) ``values``, in less time for wide rows.
 
-    >>> top_k_of_rows(tf.constant([[0.0, 3.0, 1.0, 3.0, 2.0]]), 2, block=2)[1].numpy().tolist()
-    [[1, 3]]
+    The same values and indices as ``tf.math.top_k``, ties to the lower index. The k best of a row
+    lie in the k blocks of ``block`` columns with the highest maxima (ties: the lower block), so
+    only those are searched. Rows too narrow for that go to ``tf.math.top_k`` itself.
+
+    Args:
+        values: a (rows, width) tensor.
+        k: how many of each row to keep.
+        block: the columns per block (default: a divisor of the width near 128).
+        maxima: the blocks' maxima (rows, blocks), when already computed (else computed here).
+
+    Returns:
+        A pair ``(values, indices)``, each (rows, k), best first.
+
+    Example:
+        >>> values, indices = top_k_of_rows(tf.constant([[0.0, 3.0, 1.0, 3.0, 2.0]]), 2, block=2)
+        >>> values.numpy().tolist(), indices.numpy().tolist()
+        ([[3.0, 3.0]], [[1, 3]])
     """
     block = block or block_width(values.shape[-1])
     if -(-values.shape[-1] // block) <= k or block < k:
@@ -119,26 +158,45 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
     finished one beats every live beam (scores only fall). At ``max_length`` the live beams compete
     with the finished ones. With ``beam_size=1`` this is greedy search.
 
-    ``logits=True``: ``step_fn`` returns logits instead of log-probabilities, and the search takes
-    their log-softmax only at the words it reads (the normaliser in one pass under XLA, instead of a
-    log-softmax written over the whole vocabulary at every step; 16-bit scores are read in float32).
-    A row whose normaliser is not finite (every logit −∞, or one +∞) offers no word. Words in
-    ``banned_ids`` are never chosen; with logits, their probability still counts in the normaliser
-    (scores stay the model's log-probabilities).
+    Args:
+        step_fn: ``step_fn(tokens, state)`` → ``(log_probs (rows, vocab), new_state, extras)``
+            (see the module's description); ``tokens`` are the previous word ids (rows,).
+        state: a tuple of tensors, one row per image.
+        batch_size: B, the number of images.
+        start_id: the id fed at the first step (``<start>``).
+        end_id: the id that ends a sequence (``<end>``).
+        beam_size: K, the beams kept per image (1: greedy search).
+        max_length: the most words a sequence gets, ``<end>`` not counted.
+        logits: ``step_fn`` returns logits instead of log-probabilities; the search takes their
+            log-softmax only at the words it reads (the normaliser in one pass under XLA; 16-bit
+            scores are read in float32). A row whose normaliser is not finite (every logit −∞, or
+            one +∞) offers no word.
+        banned_ids: word ids never chosen (e.g. ``<pad>`` and ``<start>``); with logits, their
+            probability still counts in the normaliser (scores stay the model's log-probabilities).
 
-    Returns a dict of tensors: ``ids`` (B, max_length) int32 without ``<end>``, ``length`` (B,),
-    ``score`` (B,) float64, ``finished`` (B,) bool (False: cut at max_length), and ``extras``
-    {name: (B, max_length, ...)}; entries past ``length`` are padding.
+    Returns:
+        A dict of tensors: ``ids`` (B, max_length) int32 without ``<end>``, ``length`` (B,),
+        ``score`` (B,) float64, ``finished`` (B,) bool (False: cut at max_length), and ``extras``
+        {name: (B, max_length, ...)}; entries past ``length`` are padding. ``hypotheses`` turns it
+        into one ``Hypothesis`` per image.
 
-    >>> import tensorflow as tf
-    >>> says_3 = tf.math.log([[.01, .01, .01, .96, .01]])  # then <end> (id 2) after a 3
-    >>> ends = tf.math.log([[.01, .01, .96, .01, .01]])
-    >>> def step(tokens, state):
-    ...     return tf.where(tokens[:, None] == 3, ends, says_3), state, {"previous": tokens}
-    >>> search = tf.function(lambda: beam_search(step, (), 1, start_id=1, end_id=2, beam_size=2, max_length=5))
-    >>> (found,) = hypotheses(search())
-    >>> found.ids, round(found.score, 4), found.extras["previous"].tolist(), found.finished
-    ([3], -0.0816, [1], True)
+    Raises:
+        ValueError: a ``batch_size``, ``max_length`` or ``beam_size`` that is not a positive
+            integer, a ``state`` tensor without one row per image, or a banned id outside the
+            vocabulary.
+
+    Example:
+        A model that says 3, then ``<end>`` (id 2):
+
+        >>> import tensorflow as tf
+        >>> says_3 = tf.math.log([[.01, .01, .01, .96, .01]])
+        >>> ends = tf.math.log([[.01, .01, .96, .01, .01]])
+        >>> def step(tokens, state):
+        ...     return tf.where(tokens[:, None] == 3, ends, says_3), state, {"previous": tokens}
+        >>> search = tf.function(lambda: beam_search(step, (), 1, start_id=1, end_id=2, beam_size=2, max_length=5))
+        >>> (found,) = hypotheses(search())
+        >>> found.ids, round(found.score, 4), found.extras["previous"].tolist(), found.finished
+        ([3], -0.0816, [1], True)
     """
     check_search(batch_size, max_length, beam_size)
     B, K, L = int(batch_size), int(beam_size), int(max_length)
@@ -237,7 +295,21 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
 
 
 def hypotheses(decoded):
-    """The tensors ``beam_search`` returns → one Hypothesis per image (numpy, cut to its length)."""
+    """The tensors ``beam_search`` returns → one Hypothesis per image (numpy, cut to its length).
+
+    Args:
+        decoded: the dict ``beam_search`` returns (tensors or arrays).
+
+    Returns:
+        A list of ``Hypothesis``, one per image, in order.
+
+    Example:
+        >>> import numpy as np
+        >>> decoded = {"ids": np.array([[4, 7, 0]]), "length": np.array([2]), "score": np.array([-0.5]),
+        ...            "finished": np.array([True]), "extras": {}}
+        >>> hypotheses(decoded)
+        [Hypothesis(ids=[4, 7], score=-0.5, extras={}, finished=True)]
+    """
     ids, lengths = np.asarray(decoded["ids"]), np.asarray(decoded["length"])
     scores, finished = np.asarray(decoded["score"]), np.asarray(decoded["finished"])
     extras = {n: np.asarray(v) for n, v in decoded["extras"].items()}
