@@ -24,7 +24,18 @@ def _gaussian_kernel(sigma):
 def gaussian_smooth(array, sigma):
     """Separable Gaussian filter with reflected borders (mass stays where it was).
 
-    ``sigma`` in pixels: one number, or (rows, columns).
+    Args:
+        array: a 2-D array.
+        sigma: the Gaussian's standard deviation in pixels: one number, or (rows, columns).
+
+    Returns:
+        The smoothed array, float64, of ``array``'s shape.
+
+    Example:
+        >>> import numpy as np
+        >>> smooth = gaussian_smooth(np.pad(np.ones((1, 1)), 3), sigma=1.0)  # one bright pixel in a 7×7 array
+        >>> smooth.shape, round(float(smooth[3, 3]), 3), round(float(smooth[3, 4]), 3)
+        ((7, 7), 0.159, 0.097)
     """
     sigmas = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (2,))
     out = np.asarray(array, dtype=np.float64)
@@ -41,11 +52,26 @@ def gaussian_smooth(array, sigma):
 def upsample_attention(attention_map, size, upscale="bilinear", sigma=None):
     """One (grid_h, grid_w) attention map → (height, width) float32 map that sums to 1.
 
-    ``"bilinear"`` is what attention correctness uses; ``"gaussian"`` (the paper's figures) smooths
-    the bilinear map with a Gaussian of ``sigma`` pixels (default: half a grid cell along each axis).
+    Args:
+        attention_map: one word's attention, (grid_h, grid_w).
+        size: the (height, width) to upsample to.
+        upscale: ``"bilinear"``, what attention correctness uses, or ``"gaussian"`` (the paper's
+            figures), which smooths the bilinear map with a Gaussian of ``sigma`` pixels.
+        sigma: for ``"gaussian"``: pixels, one number or (rows, columns); default: half a grid
+            cell along each axis.
 
-    >>> upsample_attention(np.eye(2) / 2, (4, 4)).sum().round(6)
-    1.0
+    Returns:
+        A float32 array (height, width) that sums to 1.
+
+    Raises:
+        ValueError: an unknown ``upscale``, a map that is not 2-D, or a ``sigma`` that is not
+            positive.
+
+    Example:
+        >>> import numpy as np
+        >>> up = upsample_attention(np.eye(2) / 2, (4, 6))
+        >>> up.shape, up.dtype, round(float(up.sum()), 5)
+        ((4, 6), dtype('float32'), 1.0)
     """
     if upscale not in UPSCALE_METHODS:
         raise ValueError(f"Unknown upscale {upscale!r}. Accepted: {', '.join(UPSCALE_METHODS)}.")
@@ -83,9 +109,31 @@ def attention_overlays(image, caption, upscale="gaussian", sigma=None):
     pixels (default: half a grid cell), which keeps each map's mass on its cell;
     ``"bilinear"`` skips the smoothing.
 
-    >>> maps = attention_overlays(image, captions[0])  # doctest: +SKIP
-    >>> len(maps) == len(captions[0].tokens), maps[0].shape == image.shape[:2]  # doctest: +SKIP
-    (True, True)
+    Args:
+        image: the captioned image: a file path, a PIL image or a uint8 array (H, W[, C]).
+        caption: a ``Caption`` with attention (``caption(..., return_attention=True)``).
+        upscale: ``"gaussian"`` or ``"bilinear"``.
+        sigma: the Gaussian's standard deviation in pixels (default: half a grid cell).
+
+    Returns:
+        A list of float32 arrays (H, W), one per word.
+
+    Raises:
+        ValueError: a caption without attention maps or with one map too many or too few, or a
+            bad image.
+
+    Example:
+        >>> import numpy as np
+        >>> from showattend import Caption
+        >>> attention = np.zeros((3, 2, 2), "float32")  # a 2×2 grid; each word looks at one cell
+        >>> attention[0, 0, 0] = attention[1, 0, 1] = attention[2, 1, 1] = 1
+        >>> caption = Caption("a red circle", ["a", "red", "circle"], -1.2, attention, np.array([0.5, 0.75, 0.25]))
+        >>> image = np.zeros((32, 48, 3), "uint8")
+        >>> maps = attention_overlays(image, caption)
+        >>> len(maps), maps[0].shape, round(float(maps[0].sum()), 5)
+        (3, (32, 48), 1.0)
+        >>> bool(maps[0][:16, :24].sum() > 0.5)  # "a" looked at the top left cell
+        True
     """
     _checked(caption)
     (array,) = as_image_list(image)
@@ -133,9 +181,35 @@ def plot_attention(image, caption, cols=5, show_beta=True, cmap="inferno", alpha
 
     Each panel has the word as title and, with ``show_beta``, the gate β of that step under it;
     for a hard-attention caption read with ``sample=True`` or ``argmax=True`` the grid cell the
-    model read is boxed. ``cols`` panels a row.
+    model read is boxed.
 
-    >>> fig = plot_attention(image, caption)  # doctest: +SKIP
+    Args:
+        image: the captioned image: a file path, a PIL image or a uint8 array (H, W[, C]).
+        caption: a ``Caption`` with attention (``caption(..., return_attention=True)``).
+        cols: panels a row.
+        show_beta: write each step's β under its panel.
+        cmap: the matplotlib colour map of the attention.
+        alpha: the attention's opacity over the image.
+        upscale: ``"gaussian"`` or ``"bilinear"`` (see ``attention_overlays``).
+        sigma: the Gaussian's standard deviation in pixels (default: half a grid cell).
+
+    Returns:
+        A ``matplotlib.figure.Figure`` (no pyplot state: save it with ``savefig``).
+
+    Raises:
+        ValueError: a ``cols`` that is not a positive integer, a caption without attention maps,
+            or a bad image.
+
+    Example:
+        >>> import numpy as np
+        >>> from showattend import Caption
+        >>> attention = np.zeros((3, 2, 2), "float32")  # a 2×2 grid; each word looks at one cell
+        >>> attention[0, 0, 0] = attention[1, 0, 1] = attention[2, 1, 1] = 1
+        >>> caption = Caption("a red circle", ["a", "red", "circle"], -1.2, attention, np.array([0.5, 0.75, 0.25]))
+        >>> image = np.zeros((32, 48, 3), "uint8")
+        >>> figure = plot_attention(image, caption)
+        >>> [axes.get_title() for axes in figure.axes], figure.axes[2].get_xlabel()
+        (['image', 'a', 'red', 'circle'], 'β = 0.75')
     """
     from matplotlib.figure import Figure  # a bare Figure needs no display and no pyplot state
 
@@ -159,7 +233,33 @@ def plot_attention_grid(images, captions, show_beta=True, cmap="inferno", alpha=
                         sigma=None, panel_size=1.6):
     """A matplotlib Figure for a batch: one row per image, the image and then a panel per word.
 
-    >>> fig = plot_attention_grid(test.images[:4], model.caption(test.images[:4], return_attention=True))  # doctest: +SKIP
+    Args:
+        images: the captioned images: paths, PIL images, uint8 arrays, or an array (N, H, W, C).
+        captions: one ``Caption`` with attention per image.
+        show_beta: write each step's β under its panel.
+        cmap: the matplotlib colour map of the attention.
+        alpha: the attention's opacity over the image.
+        upscale: ``"gaussian"`` or ``"bilinear"`` (see ``attention_overlays``).
+        sigma: the Gaussian's standard deviation in pixels (default: half a grid cell).
+        panel_size: each panel's width in inches.
+
+    Returns:
+        A ``matplotlib.figure.Figure``.
+
+    Raises:
+        ValueError: a count of captions that differs from the images', a caption without
+            attention maps, or a bad image.
+
+    Example:
+        >>> import numpy as np
+        >>> from showattend import Caption
+        >>> attention = np.zeros((3, 2, 2), "float32")  # a 2×2 grid; each word looks at one cell
+        >>> attention[0, 0, 0] = attention[1, 0, 1] = attention[2, 1, 1] = 1
+        >>> caption = Caption("a red circle", ["a", "red", "circle"], -1.2, attention, np.array([0.5, 0.75, 0.25]))
+        >>> image = np.zeros((32, 48, 3), "uint8")
+        >>> figure = plot_attention_grid([image, image], [caption, caption])
+        >>> len(figure.axes)  # 2 rows of the image and 3 words
+        8
     """
     from matplotlib.figure import Figure
 
@@ -180,7 +280,27 @@ def plot_attention_grid(images, captions, show_beta=True, cmap="inferno", alpha=
 
 
 def save_attention(path, image, caption, **options):
-    """Write ``plot_attention(image, caption, **options)`` to ``path`` as PNG (atomically)."""
+    """Write ``plot_attention(image, caption, **options)`` to ``path`` as PNG (atomically).
+
+    Args:
+        path: the PNG file to write.
+        image: the captioned image: a file path, a PIL image or a uint8 array (H, W[, C]).
+        caption: a ``Caption`` with attention.
+        **options: ``plot_attention``'s options (``cols``, ``show_beta``, ``cmap``, ...).
+
+    Returns:
+        ``path``.
+
+    Example:
+        >>> import numpy as np
+        >>> from showattend import Caption
+        >>> attention = np.zeros((3, 2, 2), "float32")  # a 2×2 grid; each word looks at one cell
+        >>> attention[0, 0, 0] = attention[1, 0, 1] = attention[2, 1, 1] = 1
+        >>> caption = Caption("a red circle", ["a", "red", "circle"], -1.2, attention, np.array([0.5, 0.75, 0.25]))
+        >>> image = np.zeros((32, 48, 3), "uint8")
+        >>> save_attention("attention.png", image, caption, cols=2)
+        'attention.png'
+    """
     figure = plot_attention(image, caption, **options)
     return atomic_write(path, lambda partial: figure.savefig(partial, format="png"))
 
@@ -199,10 +319,39 @@ def attention_animation(image, caption, path, seconds_per_word=0.8, size=4.0, sh
 
     The first frame is the image; frame i + 1 shows word i's attention, with the caption written
     underneath up to that word and the word in brackets. ``size`` is the frame's width in inches
-    at 100 dpi (its height follows the image's aspect ratio). Returns ``path``.
+    at 100 dpi (its height follows the image's aspect ratio).
 
-    >>> attention_animation(image, captions[0], "attention.gif")  # doctest: +SKIP
-    'attention.gif'
+    Args:
+        image: the captioned image: a file path, a PIL image or a uint8 array (H, W[, C]).
+        caption: a ``Caption`` with attention.
+        path: the GIF file to write (atomically).
+        seconds_per_word: how long each frame shows.
+        size: the frame's width in inches.
+        show_beta: write each step's β under the image.
+        cmap: the matplotlib colour map of the attention.
+        alpha: the attention's opacity over the image.
+        upscale: ``"gaussian"`` or ``"bilinear"`` (see ``attention_overlays``).
+        sigma: the Gaussian's standard deviation in pixels (default: half a grid cell).
+
+    Returns:
+        ``path``.
+
+    Raises:
+        ValueError: a ``seconds_per_word`` that is not positive, a caption without attention
+            maps, or a bad image.
+
+    Example:
+        >>> import numpy as np
+        >>> from showattend import Caption
+        >>> attention = np.zeros((3, 2, 2), "float32")  # a 2×2 grid; each word looks at one cell
+        >>> attention[0, 0, 0] = attention[1, 0, 1] = attention[2, 1, 1] = 1
+        >>> caption = Caption("a red circle", ["a", "red", "circle"], -1.2, attention, np.array([0.5, 0.75, 0.25]))
+        >>> image = np.zeros((32, 48, 3), "uint8")
+        >>> attention_animation(image, caption, "attention.gif", size=2.0)
+        'attention.gif'
+        >>> from PIL import Image
+        >>> Image.open("attention.gif").n_frames  # the image, then one frame per word
+        4
     """
     from matplotlib.figure import Figure
 
