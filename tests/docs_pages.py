@@ -1,4 +1,5 @@
 """What the docs tests share: the pages, their Python blocks, and the small files the guides use."""
+import json
 import re
 from pathlib import Path
 
@@ -47,3 +48,66 @@ def write_guide_files(root, count=24, seed=0):
         for i, (image, refs) in enumerate(zip(data.images, data.captions)):
             Image.fromarray(image).save(photos / f"{i:03d}.png")
             writer.writerows([f"{i:03d}.png", caption] for caption in refs[:2])
+
+
+# ---- measured figures: they reach a page from benchmarks/*.json, never typed by hand ----
+
+MARKER = re.compile(r"\{\{.*?\}\}", re.DOTALL)
+FENCE = re.compile(r"^(```|~~~).*?^\1\s*$", re.MULTILINE | re.DOTALL)
+CODE_SPAN = re.compile(r"`[^`\n]+`")
+COMMENT = re.compile(r"<!--.*?-->", re.DOTALL)
+# a timing or a throughput: measured on one machine, so it must come from a benchmark's JSON
+MEASURED = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?\s?(?:ms|s|min|images/s|img/s|steps/s|trials/hour|GFLOP/s)(?![\w/])")
+NOT_MEASURED_KEYS = {"settings", "seeds", "seed", "date", "recorded", "machine", "demo_model", "decoder", "options",
+                     "best", "backbones", "notes", "epochs", "parameters", "grid_224", "curve"}
+
+
+def prose(text):
+    """A page's text without code, markers and comments: what a reader reads as written."""
+    for pattern in (FENCE, MARKER, COMMENT, CODE_SPAN):
+        text = pattern.sub(" ", text)
+    return text
+
+
+def measured_values(value, key=None):
+    """The floats a benchmark JSON measured (settings and identifiers left out)."""
+    if key in NOT_MEASURED_KEYS:
+        return
+    if isinstance(value, dict):
+        for inner_key, inner in value.items():
+            yield from measured_values(inner, inner_key)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from measured_values(inner, key)
+    elif isinstance(value, float):
+        yield value
+
+
+def typed_forms(values):
+    """The ways a figure is written: 0.7627 → '0.76', '0.763', '76.3%'… (at least three digits)."""
+    forms = set()
+    for value in values:
+        for spec in (".1f", ".2f", ".3f"):
+            text = format(value, spec)
+            if sum(ch.isdigit() for ch in text.lstrip("-0.")) >= 2 and len(text.replace("-", "").replace(".", "")) >= 3:
+                forms.add(text)
+    return forms
+
+
+def benchmark_forms():
+    values = []
+    for path in (ROOT / "benchmarks").glob("*.json"):
+        values += list(measured_values(json.loads(path.read_text(encoding="utf-8"))))
+    return typed_forms(values)
+
+
+def typed_figures(text, forms):
+    """``(line, figure)`` of each measured figure typed by hand in a page's text."""
+    found = []
+    stripped = prose(text)
+    for number, line in enumerate(stripped.splitlines(), 1):
+        found += [(number, match.group(0)) for match in MEASURED.finditer(line)]
+        for token in re.findall(r"(?<![\w.])-?\d+\.\d+(?![\w.])", line):
+            if token in forms:
+                found.append((number, token))
+    return found
