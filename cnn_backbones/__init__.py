@@ -2,6 +2,12 @@
 
 Hyperparameter search over the backbones as classifiers (keras-tuner, imported only there):
 ``from cnn_backbones.tuning import BackboneHyperModel, OBJECTIVE``.
+
+Example:
+    >>> import cnn_backbones
+    >>> model = cnn_backbones.create_backbone("small_vgg")
+    >>> model.input_shape, model.output_shape  # images (0..255) → an 8×8 grid of 64-channel regions
+    ((None, 64, 64, 3), (None, 8, 8, 64))
 """
 from cnn_backbones.registry import (BackboneInfo, backbone_info, backbone_options, create_backbone, list_backbones,
                                     register_backbone)

@@ -1,4 +1,14 @@
-"""Building blocks shared by more than one backbone family."""
+"""Building blocks shared by more than one backbone family.
+
+Each function takes a symbolic Keras tensor and returns the next one, naming its layers after
+``name`` (the names keras.applications uses, where a family loads its published weights).
+
+Example:
+    >>> x = image_input((32, 32, 3))
+    >>> x = preprocessing(x)
+    >>> conv_bn_relu(x, 16, name="conv1").shape
+    (None, 32, 32, 16)
+"""
 import keras
 from keras import layers
 
@@ -11,6 +21,20 @@ class ImagePreprocessing(layers.Layer):
 
     ``"scale"``: to -1..1. ``"caffe"`` and ``"torch"``: keras.applications' own modes (RGB→BGR minus
     the ImageNet mean; /255 minus mean over std), for the families whose published weights expect them.
+
+    Args:
+        mode: one of ``PREPROCESSING_MODES``: ``"scale"`` (default), ``"caffe"`` or ``"torch"``.
+        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, …).
+
+    Raises:
+        ValueError: when ``mode`` is not one of ``PREPROCESSING_MODES``.
+
+    Example:
+        >>> import numpy as np
+        >>> np.asarray(ImagePreprocessing("scale")(np.array([[0.0, 127.5, 255.0]])))
+        array([[-1.,  0.,  1.]], dtype=float32)
+        >>> np.asarray(ImagePreprocessing("caffe")(np.full((1, 3), 255.0))).round(2)  # BGR minus the mean
+        array([[151.06, 138.22, 131.32]], dtype=float32)
     """
 
     def __init__(self, mode="scale", **kwargs):
@@ -29,23 +53,88 @@ class ImagePreprocessing(layers.Layer):
 
 
 def preprocessing(x, mode="scale", name="preprocess"):
+    """Apply an ``ImagePreprocessing`` layer to ``x``: the first layer of every backbone.
+
+    Args:
+        x: a symbolic tensor of images in 0..255, (batch, height, width, 3).
+        mode: ``"scale"``, ``"caffe"`` or ``"torch"`` (see ``ImagePreprocessing``).
+        name: the layer's name.
+
+    Returns:
+        The preprocessed tensor, of the same shape.
+
+    Example:
+        >>> preprocessing(image_input((32, 32, 3)), "torch").shape
+        (None, 32, 32, 3)
+    """
     return ImagePreprocessing(mode, name=name)(x)
 
 
 def conv_bn(x, filters, kernel_size=3, strides=1, padding="same", name=None):
-    """Convolution without bias (batch norm has the offset), then batch norm."""
+    """Convolution without bias (batch norm has the offset), then batch norm.
+
+    Args:
+        x: a symbolic tensor (batch, height, width, channels).
+        filters: the convolution's output channels.
+        kernel_size: its kernel size.
+        strides: its strides.
+        padding: ``"same"`` or ``"valid"``.
+        name: the prefix of the layers' names, ``{name}_conv`` and ``{name}_bn``; give one per call
+            (the default, None, names them ``None_conv`` and ``None_bn``).
+
+    Returns:
+        The batch norm's output tensor.
+
+    Example:
+        >>> conv_bn(image_input((32, 32, 3)), 16, strides=2, name="stem").shape
+        (None, 16, 16, 16)
+    """
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False,
                       kernel_initializer="he_normal", name=f"{name}_conv")(x)
     return layers.BatchNormalization(epsilon=1.001e-5, name=f"{name}_bn")(x)
 
 
 def conv_bn_relu(x, filters, kernel_size=3, strides=1, padding="same", name=None):
-    """Convolution without bias, batch norm, ReLU: the unit most families are made of."""
+    """Convolution without bias, batch norm, ReLU: the unit most families are made of.
+
+    Args:
+        x: a symbolic tensor (batch, height, width, channels).
+        filters: the convolution's output channels.
+        kernel_size: its kernel size.
+        strides: its strides.
+        padding: ``"same"`` or ``"valid"``.
+        name: the prefix of the layers' names, ``{name}_conv``, ``{name}_bn`` and ``{name}_relu``;
+            give one per call.
+
+    Returns:
+        The ReLU's output tensor.
+
+    Example:
+        >>> x = conv_bn_relu(image_input((32, 32, 3)), 8, 7, 2, padding="valid", name="conv1")
+        >>> x.shape
+        (None, 13, 13, 8)
+    """
     return layers.ReLU(name=f"{name}_relu")(conv_bn(x, filters, kernel_size, strides, padding, name))
 
 
 def bn_relu_conv(x, filters, kernel_size, name, conv_name=None):
-    """Pre-activation unit (DenseNet): batch norm, ReLU, then a bias-free convolution."""
+    """Pre-activation unit (DenseNet): batch norm, ReLU, then a bias-free convolution.
+
+    Args:
+        x: a symbolic tensor (batch, height, width, channels).
+        filters: the convolution's output channels.
+        kernel_size: its kernel size ("same" padding, stride 1).
+        name: the prefix of the layers' names, ``{name}_bn``, ``{name}_relu`` and ``{name}_conv``.
+        conv_name: the convolution's name instead of ``{name}_conv`` (keras.applications' DenseNet
+            numbers its convolutions apart from its batch norms).
+
+    Returns:
+        The convolution's output tensor.
+
+    Example:
+        >>> bn_relu_conv(image_input((32, 32, 3)), 12, 3, name="unit").shape
+        (None, 32, 32, 12)
+    """
     x = layers.BatchNormalization(epsilon=1.001e-5, name=f"{name}_bn")(x)
     x = layers.ReLU(name=f"{name}_relu")(x)
     return layers.Conv2D(filters, kernel_size, padding="same", use_bias=False, kernel_initializer="he_normal",
@@ -53,7 +142,20 @@ def bn_relu_conv(x, filters, kernel_size, name, conv_name=None):
 
 
 def imagenet_stem(x, filters=64, name="conv1"):
-    """7×7/2 conv-BN-ReLU then 3×3/2 max pool, padded as keras.applications and torchvision pad (3, 1)."""
+    """7×7/2 conv-BN-ReLU then 3×3/2 max pool, padded as keras.applications and torchvision pad (3, 1).
+
+    Args:
+        x: a symbolic tensor of preprocessed images (batch, height, width, 3).
+        filters: the convolution's output channels.
+        name: the prefix of the convolution's layers; the pooling layers are ``pool1_pad`` and ``pool1``.
+
+    Returns:
+        The pooled tensor, at stride 4.
+
+    Example:
+        >>> imagenet_stem(image_input((64, 64, 3))).shape
+        (None, 16, 16, 64)
+    """
     x = layers.ZeroPadding2D(3, name=f"{name}_pad")(x)
     x = conv_bn_relu(x, filters, 7, 2, padding="valid", name=name)
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)  # after a ReLU, zero padding is -inf padding for max
@@ -61,4 +163,17 @@ def imagenet_stem(x, filters=64, name="conv1"):
 
 
 def image_input(input_shape, name="images"):
+    """The ``keras.Input`` of a backbone: a batch of images of ``input_shape``.
+
+    Args:
+        input_shape: (height, width, channels), a tuple or a list.
+        name: the input's name.
+
+    Returns:
+        A symbolic tensor of shape (None, height, width, channels).
+
+    Example:
+        >>> image_input([64, 64, 3]).shape
+        (None, 64, 64, 3)
+    """
     return keras.Input(shape=tuple(input_shape), name=name)

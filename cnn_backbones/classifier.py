@@ -1,16 +1,19 @@
 """Any registered backbone as an image classifier, with GoogLeNet's auxiliary heads when asked.
 
->>> model = create_classifier("small_googlenet", 10, aux_heads=True)
->>> sorted(model.output)          # a dict of logits while training
-['aux1', 'aux2', 'logits']
->>> inference_model(model).output_shape  # the main head only, same weights
-(None, 10)
+Example:
+    >>> model = create_classifier("small_googlenet", 10, aux_heads=True)
+    >>> sorted(model.output)          # a dict of logits while training
+    ['aux1', 'aux2', 'logits']
+    >>> inference_model(model).output_shape  # the main head only, same weights
+    (None, 10)
 """
 import keras
 from keras import layers
 
 from cnn_backbones.blocks import conv_bn_relu
 from cnn_backbones.registry import backbone_info, create_backbone, list_backbones
+
+__all__ = ["AUX_LOSS_WEIGHT", "classifier_compile_args", "classifier_targets", "create_classifier", "inference_model"]
 
 AUX_LOSS_WEIGHT = 0.3
 
@@ -37,10 +40,28 @@ def create_classifier(name, num_classes, input_shape=None, aux_heads=False, drop
     weighted 0.3 each), fit it with ``classifier_targets(model, labels)``, and predict with
     ``inference_model(model)``. GoogLeNet's paper uses ``dropout=0.4`` before the main head.
 
-    >>> import numpy as np
-    >>> model = create_classifier("resnet18", 1000)
-    >>> sum(int(np.prod(w.shape)) for w in model.trainable_weights)  # the published count
-    11689512
+    Args:
+        name: a registered backbone (``list_backbones()``).
+        num_classes: the number of classes, a positive integer.
+        input_shape: (height, width, 3); None for the backbone's default.
+        aux_heads: add GoogLeNet's auxiliary classifiers (only backbones with ``aux_layers``).
+        dropout: the dropout rate before the main head (0: none).
+        weights: None, ``"imagenet"`` or a weights file, as for ``create_backbone``.
+        **options: the backbone's own options (``backbone_options(name)``).
+
+    Returns:
+        A ``keras.Model`` from images (0..255) to logits, or to a dict ``{"logits", "aux1", "aux2"}``
+        of logits with ``aux_heads=True``.
+
+    Raises:
+        ValueError: when ``num_classes`` is not a positive integer or the backbone has no auxiliary
+            heads to add (and, from ``create_backbone``, for an unknown name, option or weights).
+
+    Example:
+        >>> import numpy as np
+        >>> model = create_classifier("resnet18", 1000)
+        >>> sum(int(np.prod(w.shape)) for w in model.trainable_weights)  # the published count
+        11689512
     """
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
         raise ValueError(f"num_classes must be a positive integer, got {num_classes!r}.")
@@ -66,8 +87,25 @@ def _output_names(model):
 
 
 def classifier_compile_args(model, aux_weight=AUX_LOSS_WEIGHT):
-    """``loss``, ``loss_weights`` and ``metrics`` for ``model.compile``: sparse categorical
-    cross-entropy on logits, the auxiliary heads weighted ``aux_weight`` (0.3, the paper's)."""
+    """The ``loss``, ``loss_weights`` and ``metrics`` arguments of ``model.compile`` for a classifier.
+
+    Sparse categorical cross-entropy on logits, accuracy of the main head; with auxiliary heads,
+    one loss per head, the auxiliary ones weighted ``aux_weight`` (0.3, the paper's).
+
+    Args:
+        model: a model made by ``create_classifier``.
+        aux_weight: the weight of each auxiliary head's loss (the main head's is 1).
+
+    Returns:
+        A dict of keyword arguments for ``model.compile`` (``loss_weights`` only with auxiliary heads).
+
+    Example:
+        >>> model = create_classifier("small_googlenet", 10, input_shape=(40, 40, 3), aux_heads=True)
+        >>> arguments = classifier_compile_args(model)
+        >>> arguments["loss_weights"]
+        {'aux1': 0.3, 'aux2': 0.3, 'logits': 1.0}
+        >>> model.compile(optimizer="adam", **arguments)
+    """
     loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     names = _output_names(model)
     if not names:
@@ -78,11 +116,39 @@ def classifier_compile_args(model, aux_weight=AUX_LOSS_WEIGHT):
 
 
 def classifier_targets(model, labels):
-    """The ``y`` that ``model.fit`` takes: the labels, once per output of an aux-head model."""
+    """The ``y`` that ``model.fit`` takes: the labels, once per output of an aux-head model.
+
+    Args:
+        model: a model made by ``create_classifier``.
+        labels: integer class ids, shape (N,).
+
+    Returns:
+        ``labels`` itself for a single-head model; ``{output name: labels}`` for an aux-head model.
+
+    Example:
+        >>> import numpy as np
+        >>> labels = np.array([0, 2, 1])
+        >>> classifier_targets(create_classifier("small_vgg", 3, (32, 32, 3)), labels) is labels
+        True
+    """
     names = _output_names(model)
     return {n: labels for n in names} if names else labels
 
 
 def inference_model(model):
-    """The classifier without its auxiliary heads: images → main logits, sharing the weights."""
+    """The classifier without its auxiliary heads: images → main logits, sharing the weights.
+
+    Args:
+        model: a model made by ``create_classifier`` (with or without auxiliary heads).
+
+    Returns:
+        A ``keras.Model`` of the same name from images to the main head's logits; its layers are
+        ``model``'s own, so training one trains the other.
+
+    Example:
+        >>> model = create_classifier("small_googlenet", 10, input_shape=(40, 40, 3), aux_heads=True)
+        >>> plain = inference_model(model)
+        >>> plain.output_shape, plain.count_params() < model.count_params()
+        ((None, 10), True)
+    """
     return keras.Model(model.input, model.get_layer("logits").output, name=model.name)

@@ -13,6 +13,8 @@ from cnn_backbones.blocks import bn_relu_conv, conv_bn_relu, image_input, imagen
 from cnn_backbones.pretrained import copy_application_weights
 from cnn_backbones.registry import register_backbone
 
+__all__ = ["SMALL_BLOCKS", "densenet", "small_densenet"]
+
 
 def dense_block(x, repeats, growth_rate, name):
     for i in range(repeats):
@@ -34,10 +36,26 @@ def densenet(input_shape=(224, 224, 3), blocks=(6, 12, 24, 16), growth_rate=32, 
 
     ``stem="imagenet"``: 7×7/2 conv (2k channels) and 3×3/2 max pool, then the blocks with a
     transition between each (stride 32 with four blocks). ``stem="small"``: a 3×3 conv and a 2×2
-    max pool (stride 8 with three blocks).
+    max pool (stride 8 with three blocks). The defaults build DenseNet-121 (7×7×1024 at 224).
 
-    >>> densenet((224, 224, 3)).output.shape[1:]
-    (7, 7, 1024)
+    Args:
+        input_shape: (height, width, 3).
+        blocks: the number of dense layers in each block.
+        growth_rate: k, the channels each dense layer adds.
+        compression: the share of channels a transition keeps, in (0, 1].
+        stem: ``"imagenet"`` or ``"small"``.
+        preprocess: the ``ImagePreprocessing`` mode (``"torch"`` for keras.applications' weights).
+        name: the model's name.
+
+    Returns:
+        A ``keras.Model`` from images to the feature grid (batch, h, w, channels).
+
+    Raises:
+        ValueError: when ``compression`` is not in (0, 1] or ``growth_rate`` is not a positive integer.
+
+    Example:
+        >>> densenet((224, 224, 3), blocks=(2, 2, 2, 2)).output.shape[1:]
+        (7, 7, 128)
     """
     if not 0 < compression <= 1:
         raise ValueError(f"compression must be in (0, 1], got {compression!r}.")
@@ -93,7 +111,20 @@ SMALL_BLOCKS = (6, 6, 6)
 
 
 def small_densenet(input_shape=(64, 64, 3), growth_rate=12, compression=0.5):
-    """DenseNet-BC with three blocks of six dense layers, growth 12, for 32–96 px images (stride 8)."""
+    """DenseNet-BC with three blocks of six dense layers, growth 12, for 32–96 px images (stride 8).
+
+    Args:
+        input_shape: (height, width, 3).
+        growth_rate: k, the channels each dense layer adds.
+        compression: the share of channels a transition keeps, in (0, 1].
+
+    Returns:
+        A ``keras.Model`` named ``small_densenet`` from images (0..255) to the feature grid.
+
+    Example:
+        >>> small_densenet((64, 64, 3)).output.shape[1:]
+        (8, 8, 132)
+    """
     return densenet(input_shape, SMALL_BLOCKS, growth_rate, compression, stem="small", preprocess="scale",
                     name="small_densenet")
 

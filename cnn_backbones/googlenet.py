@@ -19,6 +19,8 @@ LAYOUT = (("3a", (64, 96, 128, 16, 32, 32)), ("3b", (128, 128, 192, 32, 96, 64))
           ("5a", (256, 160, 320, 32, 128, 128)), ("5b", (384, 192, 384, 48, 128, 128)))
 AUX_LAYERS = ("inception_4a", "inception_4d")
 
+__all__ = ["AUX_LAYERS", "LAYOUT", "googlenet", "small_googlenet"]
+
 
 def inception_module(x, widths, branch5_kernel, name):
     """Four parallel branches (1×1; 1×1→3×3; 1×1→5×5; 3×3 max pool→1×1), concatenated."""
@@ -40,8 +42,23 @@ def googlenet(input_shape=(224, 224, 3), feature_module="5b", branch5_kernel=5, 
     3×3 convs, 3×3/2 pool (stride 8 before 3a, 32 at 5b). ``stem="small"``: 3×3 convs and 2×2 pools
     (stride 4 before 3a) and no pool between 4e and 5a, so the whole net has stride 8.
 
-    >>> googlenet((224, 224, 3)).output.shape[1:]
-    (7, 7, 1024)
+    Args:
+        input_shape: (height, width, 3).
+        feature_module: ``"5b"`` (the last module) or ``"4e"`` (a grid twice as fine).
+        branch5_kernel: 5 (the paper's 5×5 branch) or 3 (torchvision's layout).
+        width: the factor on every module's widths (at least 4 channels each).
+        stem: ``"imagenet"`` or ``"small"``.
+        name: the model's name.
+
+    Returns:
+        A ``keras.Model`` from images to the output of inception ``feature_module``.
+
+    Raises:
+        ValueError: when ``feature_module`` is not ``"5b"`` or ``"4e"``, or ``branch5_kernel`` not 5 or 3.
+
+    Example:
+        >>> googlenet((224, 224, 3), feature_module="4e", width=0.25).output.shape[1:]
+        (14, 14, 208)
     """
     if feature_module not in ("4e", "5b"):
         raise ValueError(f"feature_module must be '5b' or '4e', got {feature_module!r}.")
@@ -83,7 +100,20 @@ def _googlenet(input_shape=(224, 224, 3), feature_module="5b", branch5_kernel=5)
 
 
 def small_googlenet(input_shape=(64, 64, 3), feature_module="5b", branch5_kernel=5):
-    """GoogLeNet at a quarter of the widths with a small stem, for 32–96 px images (stride 8: 8×8 at 64)."""
+    """GoogLeNet at a quarter of the widths with a small stem, for 32–96 px images (stride 8: 8×8 at 64).
+
+    Args:
+        input_shape: (height, width, 3); at least 40×40 for the auxiliary heads.
+        feature_module: ``"5b"`` or ``"4e"``.
+        branch5_kernel: 5 (the paper's 5×5 branch) or 3 (torchvision's layout).
+
+    Returns:
+        A ``keras.Model`` named ``small_googlenet`` from images (0..255) to the feature grid.
+
+    Example:
+        >>> small_googlenet((64, 64, 3)).output.shape[1:]
+        (8, 8, 256)
+    """
     return googlenet(input_shape, feature_module, branch5_kernel, width=0.25, stem="small", name="small_googlenet")
 
 

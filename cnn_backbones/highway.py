@@ -17,9 +17,33 @@ from cnn_backbones.registry import register_backbone
 
 WIDTHS = (32, 64, 128)
 
+__all__ = ["WIDTHS", "default_gate_bias", "highway_layer", "highway_net", "stage_sizes"]
+
 
 def highway_layer(x, kernel_size=3, gate_bias=-2.0, kernel_initializer="glorot_uniform", name="highway"):
-    """y = H(x)·T(x) + x·(1 − T(x)) = x + T(x)·(H(x) − x), keeping the width of ``x``."""
+    """One highway layer: y = H(x)·T(x) + x·(1 − T(x)) = x + T(x)·(H(x) − x).
+
+    H is a ReLU conv and T a sigmoid conv, both of ``x``'s width with "same" padding, so ``y`` has
+    the shape of ``x``.
+
+    Args:
+        x: a symbolic tensor (batch, height, width, channels).
+        kernel_size: the kernel size of H and T.
+        gate_bias: T's initial bias; the more negative, the more the layer carries ``x`` at first.
+        kernel_initializer: H's kernel initializer.
+        name: the name of the output layer, and the prefix of the others'.
+
+    Returns:
+        The output tensor, of the shape of ``x``.
+
+    Example:
+        >>> import keras, numpy as np
+        >>> inputs = keras.Input((4, 4, 8))
+        >>> model = keras.Model(inputs, highway_layer(inputs, gate_bias=-20.0))
+        >>> x = np.random.rand(1, 4, 4, 8).astype("float32")
+        >>> np.allclose(model(x), x, atol=1e-6)  # a closed gate carries its input
+        True
+    """
     channels = x.shape[-1]
     h = layers.Conv2D(channels, kernel_size, padding="same", activation="relu",
                       kernel_initializer=kernel_initializer, name=f"{name}_h")(x)
@@ -35,12 +59,38 @@ def plain_layer(x, kernel_size=3, kernel_initializer="glorot_uniform", name="pla
 
 
 def default_gate_bias(depth):
-    """The paper's choice by depth: −1 for about 10 layers, −2 for about 20, −3 for about 30."""
+    """The paper's choice by depth: −1 for about 10 layers, −2 for about 20, −3 for about 30.
+
+    Args:
+        depth: the number of layers of the net.
+
+    Returns:
+        The initial gate bias, a float from −3 to −1.
+
+    Example:
+        >>> [default_gate_bias(depth) for depth in (11, 19, 32)]
+        [-1.0, -2.0, -3.0]
+    """
     return -float(min(3, max(1, round(depth / 10))))
 
 
 def stage_sizes(depth, stages=3):
-    """Highway layers per stage for a net of ``depth`` layers (one plain conv opens each stage)."""
+    """Highway layers per stage for a net of ``depth`` layers (one plain conv opens each stage).
+
+    Args:
+        depth: the layers of the net, plain convs included.
+        stages: the number of stages.
+
+    Returns:
+        A tuple of ``stages`` counts, the later stages taking the remainder.
+
+    Raises:
+        ValueError: when ``depth`` is under twice ``stages`` (a stage needs a conv and a highway layer).
+
+    Example:
+        >>> stage_sizes(19)
+        (5, 5, 6)
+    """
     count = depth - stages
     if count < stages:
         raise ValueError(f"depth must be at least {2 * stages}, got {depth!r}.")
@@ -55,8 +105,25 @@ def highway_net(input_shape=(32, 32, 3), depth=19, widths=WIDTHS, kernel_size=3,
     then for stages 2 and 3 a 2×2 max pool, a plain 3×3 conv to the stage's width and its highway
     layers. ``depth`` counts the 3 plain convs and the highway layers (32×32 → 4×4, 64×64 → 8×8).
 
-    >>> highway_net((32, 32, 3), depth=19).output.shape[1:]
-    (4, 4, 128)
+    Args:
+        input_shape: (height, width, 3).
+        depth: the number of layers, plain convs included (at least twice the stages).
+        widths: the channels of each stage; one stage per width.
+        kernel_size: the kernel size of the highway (or plain) layers.
+        gate_bias: the gates' initial bias; None for the paper's by depth (``default_gate_bias``).
+        block: ``"highway"`` or ``"plain"`` (every highway layer a plain conv-ReLU layer).
+        kernel_initializer: the initializer of H and of the plain convs.
+        name: the model's name; None for ``f"{block}{depth}"``.
+
+    Returns:
+        A ``keras.Model`` from images (0..255) to the last stage's grid.
+
+    Raises:
+        ValueError: when ``block`` is neither ``"highway"`` nor ``"plain"`` or ``depth`` is too small.
+
+    Example:
+        >>> highway_net((32, 32, 3), depth=19).output.shape[1:]
+        (4, 4, 128)
     """
     if block not in ("highway", "plain"):
         raise ValueError(f"block must be 'highway' or 'plain', got {block!r}.")

@@ -11,6 +11,8 @@ import os
 
 import numpy as np
 
+__all__ = ["copy_application_weights"]
+
 
 def check_weights_argument(name, weights):
     """None, "imagenet" or an existing file; a ValueError names the value otherwise."""
@@ -38,7 +40,46 @@ def build_application(application, weights, input_shape, **kwargs):
 
 
 def copy_application_weights(model, application, weights):
-    """Load ``weights`` of keras.applications' ``application`` into ``model`` (same layer names)."""
+    """Load ``weights`` of keras.applications' ``application`` into ``model`` (same layer names).
+
+    Layers of the application that ``model`` lacks (beyond its feature layer) are left out; a
+    convolution bias that ``model`` lacks is folded into the batch norm named like it
+    (``…_conv`` → ``…_bn``).
+
+    Args:
+        model: a ``keras.Model`` whose layers carry the application's names.
+        application: a keras.applications constructor (such as ``keras.applications.ResNet50``), or
+            any callable taking ``include_top``, ``weights`` and ``input_shape`` that returns the donor model.
+        weights: ``"imagenet"`` (downloaded once into Keras' cache) or the path of a weights file of
+            the application without its top.
+
+    Returns:
+        ``model``, its weights replaced.
+
+    Raises:
+        ValueError: when no layer of the application matches one of ``model`` (and, from building the
+            donor, when its weights cannot be downloaded or do not fit it).
+
+    Example:
+        >>> import keras, numpy as np
+        >>> from cnn_backbones.blocks import conv_bn, image_input
+        >>> def application(include_top, weights, input_shape):  # stands in for keras.applications.ResNet50
+        ...     inputs = keras.Input(input_shape)
+        ...     x = keras.layers.Conv2D(4, 3, name="c1_conv")(inputs)  # with a bias, then batch norm
+        ...     model = keras.Model(inputs, keras.layers.BatchNormalization(epsilon=1.001e-5, name="c1_bn")(x))
+        ...     if weights is not None:
+        ...         model.load_weights(weights)
+        ...     return model
+        >>> donor = application(False, None, (8, 8, 3))
+        >>> donor.get_layer("c1_conv").set_weights([np.ones((3, 3, 3, 4)) / 27, np.ones(4)])  # a bias of 1
+        >>> donor.save_weights("donor.weights.h5")
+        >>> inputs = image_input((8, 8, 3))
+        >>> ours = keras.Model(inputs, conv_bn(inputs, 4, padding="valid", name="c1"))  # no bias
+        >>> ours = copy_application_weights(ours, application, "donor.weights.h5")
+        >>> x = np.random.rand(1, 8, 8, 3).astype("float32")
+        >>> np.allclose(ours(x), donor(x), atol=1e-5)  # the bias is in the batch norm's mean
+        True
+    """
     donor = build_application(application, weights, model.input_shape[1:])
     copied, folded = 0, {}
     for source in donor.layers:

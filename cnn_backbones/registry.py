@@ -8,18 +8,37 @@ from cnn_backbones.pretrained import check_weights_argument
 
 @dataclasses.dataclass(frozen=True)
 class BackboneInfo:
-    """What a registry entry promises about the model it builds."""
+    """What a registry entry promises about the model it builds.
+
+    Attributes:
+        name: the backbone's registered name.
+        family: its family (``"vgg"``, ``"resnet"``, ``"densenet"``, ``"googlenet"``, ``"highway"``).
+        builder: ``builder(input_shape, **options)`` → a ``keras.Model`` from images to the grid.
+        default_input_shape: (height, width, 3) when none is given.
+        feature_stride: input pixels per grid cell.
+        grid_channels: the channels of the grid at the default options.
+        feature_layer: the name of the layer whose output is the grid.
+        imagenet_weights: whether keras.applications publishes ImageNet weights for this architecture.
+        preprocessing: ``"scale"`` (to -1..1) or keras.applications' ``"caffe"`` / ``"torch"`` mode.
+        aux_layers: the layers the auxiliary classifier heads hang from (GoogLeNet: 4a, 4d).
+        description: one line for listings.
+
+    Example:
+        >>> info = backbone_info("small_vgg")
+        >>> info.family, info.feature_stride, info.grid_channels, info.default_input_shape
+        ('vgg', 8, 64, (64, 64, 3))
+    """
 
     name: str
     family: str
-    builder: object  # builder(input_shape, **options) -> keras.Model from images to the grid
+    builder: object
     default_input_shape: tuple
     feature_stride: int
     grid_channels: int
     feature_layer: str
-    imagenet_weights: bool = False  # keras.applications publishes ImageNet weights for this architecture
-    preprocessing: str = "scale"  # "scale" (to -1..1) or keras.applications' "caffe" / "torch" mode
-    aux_layers: tuple = ()  # layers the auxiliary classifier heads hang from (GoogLeNet: 4a, 4d)
+    imagenet_weights: bool = False
+    preprocessing: str = "scale"
+    aux_layers: tuple = ()
     description: str = ""
 
 
@@ -32,6 +51,42 @@ def register_backbone(name, builder, *, family, default_input_shape, feature_str
 
     ``builder(input_shape, **options)`` returns a ``keras.Model`` from images to the grid; when
     ``imagenet_weights`` is true it also takes ``weights`` (None, "imagenet" or a keras.applications file).
+    The builder's other keyword arguments are the backbone's options (``backbone_options``).
+
+    Args:
+        name: the name to register, unique.
+        builder: the function that builds the model.
+        family: the family it belongs to (searched together by ``cnn_backbones.tuning``).
+        default_input_shape: (height, width, 3) when ``create_backbone`` is given none.
+        feature_stride: input pixels per grid cell.
+        grid_channels: the channels of the grid at the default options.
+        feature_layer: the name of the layer whose output is the grid.
+        imagenet_weights: whether the builder takes ``weights`` (keras.applications' published ones).
+        preprocessing: the ``ImagePreprocessing`` mode the model applies.
+        aux_layers: the layers auxiliary classifier heads may hang from.
+        description: one line for listings.
+
+    Returns:
+        ``builder``, unchanged.
+
+    Raises:
+        ValueError: when a backbone of that name is already registered.
+
+    Example:
+        >>> import keras
+        >>> from cnn_backbones import registry
+        >>> from cnn_backbones.blocks import conv_bn_relu, image_input, preprocessing
+        >>> def tiny(input_shape=(32, 32, 3), width=8):
+        ...     inputs = image_input(input_shape)
+        ...     x = conv_bn_relu(preprocessing(inputs), width, strides=2, name="features")
+        ...     return keras.Model(inputs, x, name="tiny")
+        >>> _ = register_backbone("tiny", tiny, family="tiny", default_input_shape=(32, 32, 3),
+        ...                       feature_stride=2, grid_channels=8, feature_layer="features_relu")
+        >>> backbone_options("tiny")
+        {'width': 8}
+        >>> create_backbone("tiny", width=4).output_shape
+        (None, 16, 16, 4)
+        >>> del registry._REGISTRY["tiny"]  # only so that this example can run again
     """
     if name in _REGISTRY:
         raise ValueError(f"A backbone named {name!r} is already registered.")
@@ -44,14 +99,36 @@ def register_backbone(name, builder, *, family, default_input_shape, feature_str
 def list_backbones(pattern="*"):
     """Names of the registered backbones that match a shell-style ``pattern``.
 
-    >>> "small_vgg" in list_backbones("small_*")
-    True
+    Args:
+        pattern: an ``fnmatch`` pattern such as ``"resnet*"``; ``"*"`` for every backbone.
+
+    Returns:
+        A sorted list of names.
+
+    Example:
+        >>> list_backbones("small_*")
+        ['small_densenet', 'small_googlenet', 'small_vgg']
     """
     return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))
 
 
 def backbone_info(name):
-    """The registry entry of ``name``; a ValueError lists the names accepted."""
+    """The registry entry of ``name``.
+
+    Args:
+        name: a registered backbone's name.
+
+    Returns:
+        Its ``BackboneInfo``.
+
+    Raises:
+        ValueError: when ``name`` is not registered (the message lists the names accepted).
+
+    Example:
+        >>> info = backbone_info("resnet50")
+        >>> info.feature_stride, info.grid_channels, info.imagenet_weights
+        (32, 2048, True)
+    """
     if not isinstance(name, str) or name not in _REGISTRY:
         raise ValueError(f"Unknown backbone {name!r}. Available: {', '.join(list_backbones())}.")
     return _REGISTRY[name]
@@ -60,8 +137,18 @@ def backbone_info(name):
 def backbone_options(name):
     """The options backbone ``name``'s builder takes (besides input_shape and weights), with their defaults.
 
-    >>> backbone_options("resnet50")
-    {'feature_stage': 5}
+    Args:
+        name: a registered backbone's name.
+
+    Returns:
+        A dict ``{option: default}``, in the builder's order.
+
+    Raises:
+        ValueError: when ``name`` is not registered.
+
+    Example:
+        >>> backbone_options("resnet50")
+        {'feature_stage': 5}
     """
     parameters = inspect.signature(backbone_info(name).builder).parameters
     return {k: p.default for k, p in parameters.items() if k not in ("input_shape", "name", "weights")}
@@ -76,9 +163,29 @@ def create_backbone(name, input_shape=None, weights=None, trainable=True, **opti
     for those same architectures a weights file of the matching keras.applications model
     (``include_top=False``), for the others a file written by ``model.save_weights`` of this backbone.
 
-    >>> model = create_backbone("small_vgg", input_shape=(64, 64, 3))
-    >>> tuple(model.output.shape)
-    (None, 8, 8, 64)
+    Args:
+        name: a registered backbone's name (``list_backbones()``).
+        input_shape: (height, width, 3); None for the backbone's ``default_input_shape``.
+        weights: None, ``"imagenet"`` or the path of a weights file, as above.
+        trainable: False freezes the whole model.
+        **options: the backbone's own options (``backbone_options(name)``).
+
+    Returns:
+        The ``keras.Model``.
+
+    Raises:
+        ValueError: for an unknown name or option, an ``input_shape`` that is not (height, width, 3),
+            weights that are not None, ``"imagenet"`` or an existing file, ``"imagenet"`` for a
+            backbone without published weights, or a weights file that does not load.
+
+    Example:
+        >>> model = create_backbone("small_vgg", input_shape=(64, 64, 3))
+        >>> tuple(model.output.shape)
+        (None, 8, 8, 64)
+        >>> model.save_weights("small_vgg.weights.h5")
+        >>> frozen = create_backbone("small_vgg", (64, 64, 3), weights="small_vgg.weights.h5", trainable=False)
+        >>> frozen.trainable, len(frozen.trainable_weights)
+        (False, 0)
     """
     info = backbone_info(name)
     input_shape = tuple(input_shape or info.default_input_shape)

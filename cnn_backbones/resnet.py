@@ -13,6 +13,8 @@ from cnn_backbones.blocks import conv_bn, conv_bn_relu, image_input, imagenet_st
 from cnn_backbones.pretrained import copy_application_weights
 from cnn_backbones.registry import register_backbone
 
+__all__ = ["resnet", "resnet20"]
+
 
 def _shortcut(x, filters, strides, name):
     if strides == 1 and x.shape[-1] == filters:
@@ -44,8 +46,27 @@ def resnet(input_shape=(224, 224, 3), block="basic", stages=(2, 2, 2, 2), widths
     max pool, the first stage keeps the resolution (stride 32 after conv5, 16 after conv4).
     ``stem="cifar"``: one 3×3 conv and every stage halves the resolution (stride 8 with three stages).
 
-    >>> resnet((224, 224, 3), "basic", (2, 2, 2, 2)).output.shape[1:]
-    (7, 7, 512)
+    Args:
+        input_shape: (height, width, 3).
+        block: ``"basic"`` (two 3×3 convs) or ``"bottleneck"`` (1×1, 3×3, 1×1 with 4× expansion).
+        stages: the number of blocks in each stage.
+        widths: the channels of each stage (×4 at a bottleneck's output); ``widths[0]`` is also the stem's.
+        stem: ``"imagenet"`` or ``"cifar"``.
+        feature_stage: the last stage built, the last (None, the default) or the one before it.
+        preprocess: the ``ImagePreprocessing`` mode (``"caffe"`` for keras.applications' weights).
+        name: the model's name.
+
+    Returns:
+        A ``keras.Model`` from images to the grid of stage ``feature_stage``.
+
+    Raises:
+        ValueError: when ``feature_stage`` is neither the last stage nor the one before it.
+
+    Example:
+        >>> resnet((224, 224, 3), "basic", (2, 2, 2, 2)).output.shape[1:]
+        (7, 7, 512)
+        >>> resnet((224, 224, 3), "basic", (2, 2, 2, 2), feature_stage=4).output.shape[1:]
+        (14, 14, 256)
     """
     last = len(stages) + 1
     feature_stage = last if feature_stage is None else feature_stage
@@ -99,6 +120,16 @@ def resnet20(input_shape=(64, 64, 3)):
     He et al.'s CIFAR net keeps the first stage at full resolution (stride 4); here every stage
     halves it, so a 64×64 image gives an 8×8 grid like the other low-resolution backbones.
     Shortcuts that change shape are 1×1 projections (option B), not zero padding.
+
+    Args:
+        input_shape: (height, width, 3).
+
+    Returns:
+        A ``keras.Model`` named ``resnet20`` from images (0..255) to the feature grid.
+
+    Example:
+        >>> resnet20((64, 64, 3)).output.shape[1:]
+        (8, 8, 64)
     """
     return resnet(input_shape, "basic", (3, 3, 3), widths=(16, 32, 64), stem="cifar", name="resnet20")
 

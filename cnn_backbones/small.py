@@ -13,8 +13,19 @@ def small_vgg(input_shape=(64, 64, 3), widths=(16, 32, 64), name="small_vgg"):
     ``widths[-1]`` channels; the receptive field is 46 px. (A 22 px field, one grid cell, was tried
     and learnt the shapes data worse on every measure, attention correctness included.)
 
-    >>> small_vgg((64, 64, 3)).output.shape[1:]
-    (8, 8, 64)
+    Args:
+        input_shape: (height, width, 3).
+        widths: the channels of the three stages.
+        name: the model's name.
+
+    Returns:
+        A ``keras.Model`` from images (0..255) to the grid of the last conv-BN-ReLU unit.
+
+    Example:
+        >>> small_vgg((64, 64, 3)).output.shape[1:]
+        (8, 8, 64)
+        >>> small_vgg((32, 32, 3), widths=(8, 16, 32)).output.shape[1:]
+        (4, 4, 32)
     """
     inputs = image_input(input_shape)
     x = preprocessing(inputs)

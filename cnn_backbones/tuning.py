@@ -28,19 +28,18 @@ feature_stride, as the aux layers sit at or before the feature stride and their 
 <= 96 px) are searched: small_vgg, resnet20, small_densenet, small_googlenet, highway11/19/32; name
 ``families`` to add the ImageNet-size variants usable at ``input_shape``. Note that a tuner builds the
 model once per conditional scope when it starts (keras-tuner does, even with
-``declare_hyperparameters``); the builds only make graphs.
+``declare_hyperparameters``); the builds only make graphs. ``BackboneHyperModel``'s example runs a
+search.
 
->>> import keras_tuner
->>> from cnn_backbones.tuning import BackboneHyperModel, OBJECTIVE
->>> hypermodel = BackboneHyperModel(4, (32, 32, 3), families=["highway", "vgg"], learning_rate=3e-3)
->>> hp = keras_tuner.HyperParameters()
->>> hypermodel.declare_hyperparameters(hp)  # nothing built
->>> hp.values  # the baseline  # doctest: +NORMALIZE_WHITESPACE
-{'family': 'highway', 'highway/depth': 'highway19', 'highway/dropout': 0.0,
- 'highway/stage_widths': '32-64-128', 'highway/gate_bias': -2.0, 'learning_rate': 0.003}
->>> tuner = keras_tuner.RandomSearch(hypermodel, objective=OBJECTIVE, max_trials=9, directory="t")  # doctest: +SKIP
->>> tuner.search(images, labels, epochs=10, validation_split=0.2)  # doctest: +SKIP
->>> model = hypermodel.export_model(tuner.get_best_models(1)[0])  # images → logits  # doctest: +SKIP
+Example:
+    >>> import keras_tuner
+    >>> from cnn_backbones.tuning import BackboneHyperModel, OBJECTIVE
+    >>> hypermodel = BackboneHyperModel(4, (32, 32, 3), families=["highway", "vgg"], learning_rate=3e-3)
+    >>> hp = keras_tuner.HyperParameters()
+    >>> hypermodel.declare_hyperparameters(hp)  # nothing built
+    >>> hp.values  # the baseline
+    {'family': 'highway', 'highway/depth': 'highway19', 'highway/dropout': 0.0,
+     'highway/stage_widths': '32-64-128', 'highway/gate_bias': -2.0, 'learning_rate': 0.003}
 """
 
 import keras
@@ -117,6 +116,33 @@ class BackboneHyperModel(keras_tuner.HyperModel):
     a ``keras_tuner`` HyperParameter object (e.g. ``keras_tuner.engine.hyperparameters.Float(
     "dropout", 0, 0.3)``) replaces its range. Use with ``objective=OBJECTIVE``; ``fit`` takes integer
     labels of shape (N,). See the module docstring for the names, ranges and defaults.
+
+    Args:
+        num_classes: the number of classes, an integer >= 2.
+        input_shape: (height, width, 3), positive integers.
+        families: a family name or a list of them; None for the low-resolution families usable at
+            ``input_shape`` (or the family of a pinned ``family``/``depth``).
+        seed: the seed of Keras' random numbers in every ``build``.
+        **fixed: hyperparameters pinned to a value or given another range, by short name
+            (``dropout``) or scoped name (``googlenet/dropout``).
+
+    Raises:
+        ValueError: for a ``num_classes`` or ``input_shape`` out of range, an unknown family or
+            hyperparameter, a pinned ``family`` or ``depth`` that is not searched or not usable at
+            ``input_shape``, or a pinned hyperparameter that no searched backbone takes.
+
+    Example:
+        >>> import keras_tuner, numpy as np
+        >>> images = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3)).astype("float32")
+        >>> labels = np.arange(8) % 4
+        >>> hypermodel = BackboneHyperModel(4, (32, 32, 3), depth="small_vgg", stage_widths=(8, 16, 32))
+        >>> tuner = keras_tuner.RandomSearch(hypermodel, objective=OBJECTIVE, max_trials=1, directory="search")
+        >>> tuner.search(images, labels, epochs=1, validation_split=0.25, batch_size=8, verbose=0)
+        >>> tuner.get_best_hyperparameters()[0].get("vgg/depth")
+        'small_vgg'
+        >>> model = hypermodel.export_model(tuner.get_best_models(1)[0])  # images → logits
+        >>> model.output_shape
+        (None, 4)
     """
 
     def __init__(self, num_classes, input_shape, families=None, seed=0, **fixed):
@@ -205,7 +231,11 @@ class BackboneHyperModel(keras_tuner.HyperModel):
         return getattr(hp, kind)(name, *args, **kwargs)
 
     def declare_hyperparameters(self, hp):
-        """Declare the whole space in ``hp`` (conditional scopes, nothing built)."""
+        """Declare the whole space in ``hp`` (conditional scopes, nothing built).
+
+        Args:
+            hp: a ``keras_tuner.HyperParameters``; its values afterwards are the baseline's.
+        """
         size = min(self.input_shape[:2])
         self._declare(hp, None, "family", "Choice", list(self.variants), default=next(iter(self.variants)))
         for family, names in self.variants.items():
@@ -238,7 +268,14 @@ class BackboneHyperModel(keras_tuner.HyperModel):
         self._declare(hp, None, "learning_rate", "Float", 1e-4, 1e-2, sampling="log", default=1e-3)
 
     def build(self, hp):
-        """The classifier for ``hp``'s values (its defaults: the baseline), compiled with Adam."""
+        """The classifier for ``hp``'s values (its defaults: the baseline), compiled with Adam.
+
+        Args:
+            hp: a ``keras_tuner.HyperParameters``; the space is declared in it first.
+
+        Returns:
+            The compiled ``keras.Model`` (a dict of logits when it has auxiliary heads).
+        """
         self.declare_hyperparameters(hp)
         keras.utils.set_random_seed(self.seed)
         family = hp.get("family")
@@ -277,7 +314,24 @@ class BackboneHyperModel(keras_tuner.HyperModel):
         return y
 
     def fit(self, hp, model, x, y, validation_data=None, validation_split=0.2, **kwargs):
-        """``model.fit`` on images ``x`` and integer labels ``y`` (N,); the logs always hold ``val_accuracy``."""
+        """``model.fit`` on images ``x`` and integer labels ``y`` (N,); the logs always hold ``val_accuracy``.
+
+        Args:
+            hp: the trial's ``keras_tuner.HyperParameters`` (unused: ``model`` is built from them).
+            model: the model ``build`` made.
+            x: images, (N, *input_shape), in 0..255.
+            y: integer class ids, shape (N,).
+            validation_data: ``(images, labels)`` to score; None to hold out ``validation_split``.
+            validation_split: the share of ``x`` held out when no ``validation_data`` is given, in (0, 1).
+            **kwargs: passed to ``model.fit`` (``epochs``, ``batch_size``, ``callbacks``, …).
+
+        Returns:
+            The ``keras.callbacks.History`` of ``model.fit``.
+
+        Raises:
+            ValueError: for labels that are not integer ids in 0..num_classes-1 of shape (N,), images of
+                another shape or number, or neither ``validation_data`` nor a ``validation_split`` in (0, 1).
+        """
         y = classifier_targets(model, self._check(x, y, "y"))
         if validation_data is not None:
             x_val, y_val = validation_data[:2]
@@ -292,5 +346,12 @@ class BackboneHyperModel(keras_tuner.HyperModel):
 
     @staticmethod
     def export_model(model):
-        """A plain images → logits model (the main head only, same weights) for saving or serving."""
+        """A plain images → logits model (the main head only, same weights) for saving or serving.
+
+        Args:
+            model: a model built by ``build`` (or the tuner's best).
+
+        Returns:
+            ``inference_model(model)`` for a model with auxiliary heads, else ``model`` itself.
+        """
         return inference_model(model) if isinstance(model.output, dict) else model
