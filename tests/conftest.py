@@ -24,3 +24,16 @@ def captioner(vocabulary):
     """An untrained, small captioner: enough for shapes, inputs and save/load."""
     keras.utils.set_random_seed(0)
     return Captioner("small_vgg", vocabulary, embed_dim=16, units=32, attention_dim=16, max_length=12)
+
+
+# Two pytest workers (`make test`: -n 2 --dist loadgroup). A test file's tests stay on one worker, so
+# the models its module fixtures train are trained once; the files below hold many independent tests
+# (a page, a module's examples) and spread over both workers, test by test.
+SPREAD = {"test_docstring_examples.py", "test_guides.py", "test_docstrings.py"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        name = item.path.name
+        group = item.nodeid if name in SPREAD else str(item.path)
+        item.add_marker(pytest.mark.xdist_group(group))
