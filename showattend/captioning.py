@@ -1,10 +1,15 @@
-"""From a Captioner's region features to Captions: its compiled encoder and its caption search
-(``showattend.generation``'s, compiled whole), and the Caption each image gets back."""
+"""From a Captioner's region features to Captions: its compiled encoder and its caption search.
+
+The search is ``showattend.generation``'s, compiled whole; ``Captioner.caption`` calls it and gives
+back one ``Caption`` per image.
+"""
 import dataclasses
 
 import numpy as np
 
 from showattend.generation import beam_search, check_search, hypotheses
+
+__all__ = ["Caption"]
 
 
 @dataclasses.dataclass
@@ -14,6 +19,24 @@ class Caption:
     ``attention[i]`` (grid_h, grid_w), summing to 1, is the map that produced ``tokens[i]``;
     ``beta[i]`` is the gate's value at that step. ``regions[i]`` is the grid cell (row, col) that a
     hard-attention model read for ``tokens[i]`` when captioning with ``sample=True`` or ``argmax=True``.
+    ``Captioner.caption`` makes them; ``showattend.visualize`` draws their attention.
+
+    Attributes:
+        text: the words joined by spaces.
+        tokens: the words, a list of strings.
+        score: the caption's log-probability (the search's score).
+        attention: (words, grid_h, grid_w) float32, with ``return_attention=True``; else None.
+        beta: (words,) float32 gate values, with ``return_attention=True``; else None.
+        regions: (words, 2) ints, the (row, col) read for each word, with ``sample`` or ``argmax``; else None.
+
+    Example:
+        >>> import numpy as np
+        >>> caption = Caption("a red circle", ["a", "red", "circle"], -1.5,
+        ...                   attention=np.full((3, 2, 2), 0.25, "float32"), beta=np.ones(3, "float32"))
+        >>> caption.attention.shape, float(caption.attention[0].sum())
+        ((3, 2, 2), 1.0)
+        >>> caption.to_dict()["attention"][0]
+        [[0.25, 0.25], [0.25, 0.25]]
     """
 
     text: str
@@ -24,7 +47,11 @@ class Caption:
     regions: np.ndarray = None
 
     def to_dict(self):
-        """A JSON-ready dict: text, tokens, score, and attention, beta and regions where present."""
+        """A JSON-ready dict: text, tokens, score, and attention, beta and regions where present.
+
+        Returns:
+            A dict of plain Python values (arrays as nested lists).
+        """
         out = {"text": self.text, "tokens": self.tokens, "score": self.score}
         if self.attention is not None:
             out.update(attention=self.attention.tolist(), beta=self.beta.tolist())
@@ -51,14 +78,14 @@ def compiled_functions(model):
             # under XLA, which fuses the attention's sum, tanh and score into one pass over the regions;
             # the product over the vocabulary and the search's bookkeeping stay with TensorFlow's own
             # kernels (faster there on a CPU), and the search normalises the logits only where it reads
-            # them (beam_search(logits=True): one XLA pass over the float32 logits per step). Beam 3 at
-            # the paper configuration on a 2-core CPU: 119 images/s without XLA, 136 with the whole step
-            # under it, 150 with the recurrence alone; the whole search under XLA ran 10× slower. Under a
-            # 16-bit policy, XLA's rounding dropped a bfloat16 model's agreement with the float32 one's
+            # them (beam_search(logits=True): one XLA pass over the float32 logits per step). Of the
+            # layouts measured (no XLA, the whole step under it, the recurrence alone, the whole search
+            # under it), the recurrence alone was the fastest and the whole search by far the slowest;
+            # the figures are on the benchmarks pages. Under a 16-bit policy, XLA's rounding dropped a bfloat16 model's agreement with the float32 one's
             # captions below 95 % (94 of 100 shapes test images), so there the step runs as is.
             xla = decoder.compute_dtype == "float32"
             features = tf.cast(regions, "float32")
-            h, c = tf.function(decoder.initial_state, jit_compile=xla)(features)  # mean over regions: 3 → 0.3 ms
+            h, c = tf.function(decoder.initial_state, jit_compile=xla)(features)  # the mean over regions, faster fused
             projected = decoder.attention.project(features)
 
             def recurrence(embedded, h, c):  # one row per image at the first step, then one per beam

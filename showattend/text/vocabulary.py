@@ -14,8 +14,20 @@ _WORD_CHARACTER = re.compile(r"[^\W_]")  # what tokenize keeps: a letter or digi
 def tokenize(text):
     """Lower-case ``text``, strip punctuation and split it into words.
 
-    >>> tokenize("A red Circle, at the top!")
-    ['a', 'red', 'circle', 'at', 'the', 'top']
+    Punctuation and underscores become spaces; an apostrophe splits a word (``"it's"`` → ``it``, ``s``).
+
+    Args:
+        text: a caption.
+
+    Returns:
+        A list of words (letters and digits of any script).
+
+    Raises:
+        ValueError: when ``text`` is not a string.
+
+    Example:
+        >>> tokenize("A red Circle, at the top!")
+        ['a', 'red', 'circle', 'at', 'the', 'top']
     """
     if not isinstance(text, str):
         raise ValueError(f"A caption must be a string, got {type(text).__name__}: {text!r}")
@@ -31,8 +43,9 @@ def has_words(text):
     Returns:
         False for "", whitespace and punctuation alone; True otherwise.
 
-    >>> has_words("A red circle."), has_words("  "), has_words("?!")
-    (True, False, False)
+    Example:
+        >>> has_words("A red circle."), has_words("  "), has_words("?!")
+        (True, False, False)
     """
     return _WORD_CHARACTER.search(text) is not None
 
@@ -40,9 +53,22 @@ def has_words(text):
 class Vocabulary:
     """The caption vocabulary: ``<pad>`` is 0, then ``<start>``, ``<end>``, ``<unk>``, then words.
 
-    >>> vocab = Vocabulary.build(["a red circle", "a blue square"], min_count=1)
-    >>> vocab.decode(vocab.encode("a red square"))
-    'a red square'
+    Usually made by ``Vocabulary.build`` from training captions, and saved beside a model as JSON.
+
+    Args:
+        words: the words in id order; the special tokens are put first when they are not already.
+
+    Raises:
+        ValueError: when a word appears twice.
+
+    Example:
+        >>> vocab = Vocabulary.build(["a red circle", "a blue square"], min_count=1)
+        >>> vocab.encode("a red square", add_start_end=True)
+        [1, 4, 7, 8, 2]
+        >>> vocab.decode(vocab.encode("a red square"))
+        'a red square'
+        >>> Vocabulary(["a", "red"]).words
+        ['<pad>', '<start>', '<end>', '<unk>', 'a', 'red']
     """
 
     def __init__(self, words):
@@ -58,16 +84,29 @@ class Vocabulary:
 
     @classmethod
     def build(cls, captions, max_size=10000, min_count=5):
-        """The words of ``captions`` seen at least ``min_count`` times, most frequent first, at most
-        ``max_size`` in all (specials included); the rest become ``<unk>``.
+        """A vocabulary of the words that ``captions`` use often enough; the rest become ``<unk>``.
 
-        The defaults are the field's for real data (COCO keeps about 10k words, Flickr8k about 2.5k);
+        The words seen at least ``min_count`` times, most frequent first (ties alphabetical), at most
+        ``max_size`` in all (specials included). The defaults are the field's for real data (COCO keeps about 10k words, Flickr8k about 2.5k);
         pass ``min_count=1`` for a small closed vocabulary such as the shapes data. ``summary()``
         says how many words were kept and how much of the captions' text they cover.
 
-        >>> vocab = Vocabulary.build(["a red circle", "a blue circle"], min_count=2)
-        >>> vocab.words[4:], vocab.summary()
-        (['a', 'circle'], '2 of 4 distinct words kept (seen at least 2 times), covering 66.7% of the 6 words of 2 captions')
+        Args:
+            captions: the training captions (strings).
+            max_size: the most words kept, special tokens included (more than 4).
+            min_count: how often a word must appear to be kept (at least 1).
+
+        Returns:
+            A ``Vocabulary`` that remembers how it was built (``summary()``).
+
+        Raises:
+            ValueError: when ``captions`` is empty, a caption is not a string, ``min_count`` is under 1
+                or ``max_size`` is 4 or less.
+
+        Example:
+            >>> vocab = Vocabulary.build(["a red circle", "a blue circle"], min_count=2)
+            >>> vocab.words[4:], vocab.summary()
+            (['a', 'circle'], '2 of 4 distinct words kept (seen at least 2 times), covering 66.7% of the 6 words of 2 captions')
         """
         captions = list(captions)
         if not captions:
@@ -87,7 +126,11 @@ class Vocabulary:
         return vocabulary
 
     def summary(self):
-        """How the vocabulary was built: words kept, and the share of the training text they cover."""
+        """How the vocabulary was built: words kept, and the share of the training text they cover.
+
+        Returns:
+            One line of text; for a vocabulary not made by ``build``, its size alone.
+        """
         s = self.stats
         if s is None:
             return f"{len(self)} words (specials included)"
@@ -102,10 +145,11 @@ class Vocabulary:
             ValueError: naming how the vocabulary was built and the ``min_count`` (or captions)
                 that would keep a word.
 
-        >>> Vocabulary.build(["a red circle"], min_count=1).check_has_words()
-        >>> Vocabulary.build(["a red circle"], min_count=5).check_has_words()
-        Traceback (most recent call last):
-        ValueError: The vocabulary holds only the special tokens ... (the most frequent, 'a', 1 time). Build it with min_count=1, or from more captions.
+        Example:
+            >>> Vocabulary.build(["a red circle"], min_count=1).check_has_words()
+            >>> Vocabulary.build(["a red circle"], min_count=5).check_has_words()
+            Traceback (most recent call last):
+            ValueError: The vocabulary holds only the special tokens ... (the most frequent, 'a', 1 time). Build it with min_count=1, or from more captions.
         """
         if len(self) > len(SPECIAL_TOKENS):
             return
@@ -141,15 +185,46 @@ class Vocabulary:
         return f"Vocabulary({len(self)} words)"
 
     def id(self, word):
+        """The id of ``word``.
+
+        Args:
+            word: a word (already tokenized: lower case, no punctuation).
+
+        Returns:
+            Its id, or ``unk_id`` (3) for a word outside the vocabulary.
+        """
         return self._ids.get(word, self.unk_id)
 
     def encode(self, caption, add_start_end=False):
-        """Ids of a caption's words, unknown words as ``<unk>``."""
+        """Ids of a caption's words, unknown words as ``<unk>``.
+
+        Args:
+            caption: a caption, tokenized here (``tokenize``).
+            add_start_end: put ``<start>`` before the words and ``<end>`` after them.
+
+        Returns:
+            A list of ints.
+
+        Raises:
+            ValueError: when ``caption`` is not a string.
+        """
         ids = [self.id(w) for w in tokenize(caption)]
         return [self.start_id] + ids + [self.end_id] if add_start_end else ids
 
     def decode_tokens(self, ids):
-        """Words of ``ids`` up to the first ``<end>``, without special tokens."""
+        """Words of ``ids`` up to the first ``<end>``, without special tokens.
+
+        ``<pad>`` and ``<start>`` are dropped; ``<unk>`` stays as the word ``<unk>``.
+
+        Args:
+            ids: token ids (ints, or anything ``int()`` takes, such as a NumPy array's items).
+
+        Returns:
+            A list of words.
+
+        Raises:
+            ValueError: when an id before the first ``<end>`` is outside the vocabulary.
+        """
         words = []
         for i in ids:
             i = int(i)
@@ -162,30 +237,88 @@ class Vocabulary:
         return words
 
     def decode(self, ids):
+        """The caption that ``ids`` spell: ``decode_tokens(ids)`` joined by spaces.
+
+        Args:
+            ids: token ids.
+
+        Returns:
+            A string.
+
+        Raises:
+            ValueError: when an id before the first ``<end>`` is outside the vocabulary.
+        """
         return " ".join(self.decode_tokens(ids))
 
     def get_config(self):
+        """The vocabulary as a JSON-ready dict, which ``from_config`` reads back.
+
+        Returns:
+            ``{"words": [...]}``, special tokens first.
+        """
         return {"words": list(self.words)}
 
     @classmethod
     def from_config(cls, config):
+        """The vocabulary that ``get_config`` described.
+
+        Args:
+            config: a dict with the key ``"words"``.
+
+        Returns:
+            A ``Vocabulary``.
+        """
         return cls(config["words"])
 
     def to_json(self):
+        """The vocabulary as JSON text, which ``from_json`` reads back.
+
+        Returns:
+            A string.
+        """
         return json.dumps(self.get_config())
 
     @classmethod
     def from_json(cls, text):
+        """The vocabulary that ``to_json`` wrote.
+
+        Args:
+            text: JSON text.
+
+        Returns:
+            A ``Vocabulary``.
+        """
         return cls.from_config(json.loads(text))
 
     def save(self, path):
-        """Write the vocabulary as JSON, atomically."""
+        """Write the vocabulary as JSON, atomically (a reader never sees half a file).
+
+        Args:
+            path: the file to write; ``Vocabulary.load(path)`` reads it back.
+        """
         from showattend.files import write_text
 
         write_text(path, self.to_json())
 
     @classmethod
     def load(cls, path):
+        """Read a vocabulary that ``save`` wrote.
+
+        Args:
+            path: a JSON file.
+
+        Returns:
+            A ``Vocabulary``.
+
+        Raises:
+            FileNotFoundError: when there is no file at ``path``.
+
+        Example:
+            >>> vocab = Vocabulary.build(["a red circle"], min_count=1)
+            >>> vocab.save("vocabulary.json")
+            >>> Vocabulary.load("vocabulary.json") == vocab
+            True
+        """
         if not os.path.exists(path):
             raise FileNotFoundError(f"No vocabulary file at {path}")
         with open(path, encoding="utf-8") as f:
