@@ -1,5 +1,9 @@
-"""Keras callbacks for captioners: free-running validation metrics every epoch (CaptionMetrics), attention
-figures in TensorBoard (AttentionFigures), and a history file that survives a resume (HistoryCSV)."""
+"""Keras callbacks for training captioners.
+
+Free-running validation metrics every epoch (``CaptionMetrics``), attention figures in TensorBoard
+(``AttentionFigures``), a history file and a backup that survive a kill and a resume (``HistoryCSV``,
+``Backup``), and the safe points at which a Ctrl-C or SIGTERM stops training (``StopWhenAsked``).
+"""
 import os
 import time
 import warnings
@@ -14,19 +18,44 @@ from showattend.text.vocabulary import tokenize
 
 
 class CaptionMetrics(keras.callbacks.Callback):
-    """Captions a fixed validation subset free-running (never teacher-forced) at the end of every epoch
-    and writes ``val_bleu4`` and ``val_cider`` into the epoch's logs.
+    """Scores free-running validation captions at the end of every epoch: ``val_bleu4`` and ``val_cider``.
 
-    ``Captioner.fit`` runs it before the other callbacks, so ``ModelCheckpoint(monitor="val_bleu4",
-    mode="max", save_best_only=True)``, ``EarlyStopping``, ``CSVLogger``, TensorBoard and keras-tuner
-    all see the scores. The subset is ``max_images`` images drawn once with ``seed``; the images are
-    decoded once, at the start of training, or read from ``feature_cache``. ``last_captions`` holds the
-    latest epoch's captions.
+    It captions a fixed validation subset free-running (never teacher-forced) and writes the scores
+    into the epoch's logs. ``Captioner.fit`` runs it before the other callbacks, so
+    ``ModelCheckpoint(monitor="val_bleu4", mode="max", save_best_only=True)``, ``EarlyStopping``,
+    ``CSVLogger``, TensorBoard and keras-tuner all see them:
+    ``model.fit(train, epochs=10, callbacks=[CaptionMetrics(val), checkpoint])``. The images are
+    decoded once, at the start of training, or read from ``feature_cache``.
 
-    >>> metrics = CaptionMetrics(val, max_images=200)  # doctest: +SKIP
-    >>> checkpoint = keras.callbacks.ModelCheckpoint("best.keras", monitor="val_bleu4", mode="max",
-    ...                                              save_best_only=True)  # doctest: +SKIP
-    >>> model.fit(train, epochs=10, callbacks=[metrics, checkpoint])  # doctest: +SKIP
+    Args:
+        val_data: The validation ``CaptionDataset``.
+        max_images: How many of its images to caption, drawn once with ``seed``.
+        beam_size: The beam width of the captions scored (1: greedy).
+        batch_size: Images captioned at a time.
+        feature_cache: A ``FeatureCache`` to read the images' features from (a model trained from it).
+        seed: The seed of the draw of ``max_images`` images.
+        verbose: 1 prints the scores and a caption every epoch.
+
+    Attributes:
+        last_captions: The latest epoch's captions (a list of ``Caption``), None before the first.
+
+    Raises:
+        ValueError: When ``val_data`` is not a ``CaptionDataset`` or ``max_images`` not a positive
+            integer; at the start of training, when none of the images can be read.
+
+    Example:
+
+    >>> from showattend import Captioner, Vocabulary
+    >>> from showattend.datasets import shapes
+    >>> val = shapes("val", 4, image_size=32)
+    >>> model = Captioner("small_vgg", Vocabulary.build(val.all_captions()), image_size=(32, 32), units=16,
+    ...                   max_length=8, seed=0)
+    >>> metrics = CaptionMetrics(val, max_images=2)
+    >>> metrics.set_model(model)  # what fit does, then on_epoch_end after every epoch
+    >>> logs = {"loss": 3.1}
+    >>> metrics.on_epoch_end(0, logs)
+    >>> sorted(logs), len(metrics.last_captions)
+    (['loss', 'val_bleu4', 'val_cider'], 2)
     """
 
     def __init__(self, val_data, max_images=500, beam_size=1, batch_size=64, feature_cache=None, seed=0,
@@ -89,10 +118,30 @@ class CaptionMetrics(keras.callbacks.Callback):
 
 
 class AttentionFigures(keras.callbacks.Callback):
-    """Writes, at the end of every epoch, the attention figure of a few fixed images to TensorBoard
-    (``log_dir/attention``), so you can watch attention form while the model trains.
+    """Writes the attention figures of a few fixed images to TensorBoard at the end of every epoch.
 
-    >>> callbacks = [keras.callbacks.TensorBoard("logs"), AttentionFigures("logs", val.images[:3])]  # doctest: +SKIP
+    The figures go to ``log_dir/attention``, so you can watch attention form while the model
+    trains: ``callbacks=[keras.callbacks.TensorBoard("logs"), AttentionFigures("logs", val.images[:3])]``.
+    An image that cannot be read is left out with a warning.
+
+    Args:
+        log_dir: TensorBoard's log folder.
+        images: An image or a list of them: arrays, or files read at the model's size.
+        beam_size: The beam width of the captions drawn (1: greedy).
+
+    Example:
+
+    >>> from showattend import Captioner, Vocabulary
+    >>> from showattend.datasets import shapes
+    >>> val = shapes("val", 1, image_size=32)
+    >>> model = Captioner("small_vgg", Vocabulary.build(val.all_captions()), image_size=(32, 32), units=16,
+    ...                   max_length=8, seed=0)
+    >>> figures = AttentionFigures("logs", list(val.images))
+    >>> figures.set_model(model)  # what fit does, then on_epoch_end after every epoch
+    >>> figures.on_epoch_end(0)
+    >>> figures.on_train_end()
+    >>> os.listdir("logs/attention")
+    ['events.out.tfevents...']
     """
 
     def __init__(self, log_dir, images, beam_size=1):
@@ -147,7 +196,21 @@ class HistoryCSV(keras.callbacks.Callback):
     Unlike ``keras.callbacks.CSVLogger`` it is safe across a kill and a resume: a rerun epoch replaces
     its row instead of adding a second one, and rows of later epochs (from an older run) are dropped.
 
-    >>> model.fit(train, epochs=5, callbacks=[HistoryCSV("history.csv")])  # doctest: +SKIP
+    Args:
+        path: The CSV file (``read_history`` reads it back).
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> x, y = np.ones((8, 2)), np.ones((8, 1))
+    >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[HistoryCSV("history.csv")])
+    >>> [(row["epoch"], sorted(row)) for row in read_history("history.csv")]
+    [(1, ['epoch', 'loss']), (2, ['epoch', 'loss'])]
+    >>> _ = model.fit(x, y, initial_epoch=1, epochs=2, verbose=0,  # epoch 2 again, as a resumed run does
+    ...               callbacks=[HistoryCSV("history.csv")])
+    >>> [row["epoch"] for row in read_history("history.csv")]
+    [1, 2]
     """
 
     def __init__(self, path):
@@ -162,10 +225,22 @@ class HistoryCSV(keras.callbacks.Callback):
 
 
 def read_history(path):
-    """The rows of a history CSV as dicts of floats (``epoch`` an int); [] when there is no file.
+    """The rows of a history CSV (``HistoryCSV``'s, a run's ``history.csv``) as dicts.
 
-    >>> [row["val_bleu4"] for row in read_history("runs/demo/history.csv")]  # doctest: +SKIP
-    [0.51, 0.79, 0.94, 0.98, 0.99, 0.99]
+    Args:
+        path: The CSV file.
+
+    Returns:
+        A list of one dict per row, ``{"epoch": int, column: float, ...}`` (an empty cell left out);
+        ``[]`` when there is no file.
+
+    Example:
+
+    >>> write_history("history.csv", [{"epoch": 1, "loss": 3.2}, {"epoch": 2, "loss": 2.1, "val_bleu4": 0.5}])
+    >>> read_history("history.csv")
+    [{'epoch': 1, 'loss': 3.2}, {'epoch': 2, 'loss': 2.1, 'val_bleu4': 0.5}]
+    >>> read_history("no_such_run/history.csv")
+    []
     """
     import csv
 
@@ -177,9 +252,19 @@ def read_history(path):
 
 
 def write_history(path, rows):
-    """Write history rows (dicts with an ``epoch``) as CSV, atomically; columns are every key seen.
+    """Write history rows as CSV, atomically; the columns are every key seen, ``epoch`` first.
 
-    >>> write_history("history.csv", [{"epoch": 1, "loss": 3.2}, {"epoch": 2, "loss": 2.1}])  # doctest: +SKIP
+    Args:
+        path: The CSV file.
+        rows: A list of dicts with an ``epoch`` (a row without some key has an empty cell there).
+
+    Example:
+
+    >>> write_history("history.csv", [{"epoch": 1, "loss": 3.2}, {"epoch": 2, "loss": 2.1, "val_bleu4": 0.5}])
+    >>> print(open("history.csv").read(), end="")
+    epoch,loss,val_bleu4
+    1,3.2,
+    2,2.1,0.5
     """
     import csv
     import io
@@ -195,18 +280,34 @@ def write_history(path, rows):
 
 
 class Backup(keras.callbacks.Callback):
-    """Back up the weights, the optimizer and the epoch at the end of every epoch, and restore them
-    when ``fit`` starts again: ``keras.callbacks.BackupAndRestore`` at epoch granularity, made safe
-    against a kill at any moment.
+    """Backs up the weights, the optimizer and the epoch every epoch, and restores them when ``fit`` starts again.
 
-    Keras' callback rewrites ``latest.weights.h5`` in place, so Ctrl-C during that write left a
+    It is ``keras.callbacks.BackupAndRestore`` at epoch granularity, made safe against a kill at any
+    moment. Keras' callback rewrites ``latest.weights.h5`` in place, so Ctrl-C during that write left a
     file that no longer loads ("13 objects could not be loaded") and the run could not resume. Here
     each epoch's weights go to a file of their own (``epoch_0003.weights.h5``); then
     ``training_metadata.json``, written atomically, names it (the backup counts from that moment);
     then the older file is removed. A backup written by ``BackupAndRestore`` (``latest.weights.h5``)
     is still restored.
 
-    >>> model.fit(train, epochs=10, callbacks=[Backup("runs/mine/backup")])  # doctest: +SKIP
+    Args:
+        backup_dir: The backup's folder (created at the end of the first epoch).
+
+    Raises:
+        ValueError: When ``fit`` starts and the backup cannot be restored (a broken or foreign file);
+            the message says to delete the folder.
+
+    Example:
+
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> x, y = np.ones((8, 2)), np.ones((8, 1))
+    >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[Backup("backup")])
+    >>> sorted(os.listdir("backup"))
+    ['epoch_0002.weights.h5', 'training_metadata.json']
+    >>> history = model.fit(x, y, epochs=3, verbose=0, callbacks=[Backup("backup")])  # run again: restored
+    >>> history.epoch  # only the third epoch was left to train
+    [2]
     """
 
     METADATA = "training_metadata.json"
@@ -246,8 +347,31 @@ class Backup(keras.callbacks.Callback):
 
 
 class StopWhenAsked(keras.callbacks.Callback):
-    """Makes the end of every batch and epoch of ``fit``, ``evaluate`` and ``predict`` a safe point at
-    which a Ctrl-C or SIGTERM noted by ``showattend.signals`` stops the run (``Captioner.fit`` adds it)."""
+    """Makes the end of every batch and epoch a safe point at which a Ctrl-C or SIGTERM stops the run.
+
+    A signal noted by ``showattend.signals`` (under ``handle_signals()`` and ``at_safe_points()``)
+    stops ``fit``, ``evaluate`` or ``predict`` there, never inside TensorFlow. ``Captioner.fit`` and
+    ``Captioner.evaluate`` add it themselves.
+
+    Example:
+
+    >>> import signal
+    >>> from showattend.signals import Terminated, at_safe_points, handle_signals
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> class Sigterm(keras.callbacks.Callback):  # a scheduler's SIGTERM as the second batch starts
+    ...     def on_train_batch_begin(self, batch, logs=None):
+    ...         if batch == 1:
+    ...             signal.raise_signal(signal.SIGTERM)
+    >>> with handle_signals():
+    ...     try:
+    ...         with at_safe_points():
+    ...             model.fit(np.ones((8, 2)), np.ones((8, 1)), batch_size=2, epochs=3, verbose=0,
+    ...                       callbacks=[Sigterm(), StopWhenAsked()])
+    ...     except Terminated:
+    ...         print(f"stopped after {int(model.optimizer.iterations)} whole batches")
+    stopped after 2 whole batches
+    """
 
     def on_train_begin(self, logs=None):
         stop_if_asked()

@@ -3,13 +3,40 @@ import tensorflow as tf
 
 
 def replicas_in_sync():
-    """How many replicas the active strategy runs a step on (1 without a strategy)."""
+    """How many replicas the active strategy runs a step on.
+
+    Returns:
+        The active ``tf.distribute`` strategy's ``num_replicas_in_sync``: 1 without a strategy.
+
+    Example:
+
+    >>> replicas_in_sync()
+    1
+    >>> with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+    ...     replicas_in_sync()
+    1
+    """
     return tf.distribute.get_strategy().num_replicas_in_sync
 
 
 def replica_sum(value):
-    """``value`` summed over the replicas of the active strategy (itself when there is one replica),
-    so that every replica can divide by a global-batch count."""
+    """``value`` summed over the replicas of the active strategy.
+
+    The captioner's losses divide by a count summed this way, so that every replica divides by the
+    number of captions in the global batch.
+
+    Args:
+        value: A tensor, computed in a replica's step.
+
+    Returns:
+        The sum of ``value`` over the replicas; ``value`` itself outside a replica context or with
+        one replica.
+
+    Example:
+
+    >>> float(replica_sum(tf.constant(3.0)))
+    3.0
+    """
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
         return value
@@ -21,7 +48,21 @@ def jit_compile_for_strategy(jit_compile):
 
     "auto" keeps Keras' choice (XLA on a GPU) with one replica and turns XLA off with several: Keras 3
     compiles the whole replicated step, and XLA cannot reach the other devices' copies of the
-    variables. An explicit True with several replicas is refused for the same reason.
+    variables. ``Captioner.compile`` passes its ``jit_compile`` through it.
+
+    Args:
+        jit_compile: What the user asked for: ``"auto"``, True or False.
+
+    Returns:
+        ``jit_compile`` unchanged with one replica; with several, False for ``"auto"`` (and for False).
+
+    Raises:
+        ValueError: When ``jit_compile`` is True and the active strategy has several replicas.
+
+    Example:
+
+    >>> jit_compile_for_strategy("auto"), jit_compile_for_strategy(True)
+    ('auto', True)
     """
     replicas = replicas_in_sync()
     if replicas == 1:

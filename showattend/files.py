@@ -10,6 +10,9 @@ import json
 import os
 import tempfile
 
+__all__ = ["DiskFullError", "UnwritableFolderError", "atomic_write", "read_json", "writable_folder", "write_json",
+           "write_text"]
+
 FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))  # no space left; the user's quota spent
 COMPOUND_EXTENSIONS = (".weights.h5",)  # Keras chooses the format by these whole endings
 
@@ -18,7 +21,21 @@ class DiskFullError(OSError):
     """The disk (or the user's quota) filled up while a file was written; the message names the file.
 
     It is an ``OSError`` with ``errno.ENOSPC`` (or ``EDQUOT``) and ``filename`` set to the file that
-    could not be written.
+    could not be written. ``atomic_write`` raises it; the ``showattend`` command turns it into its
+    message and exit status 2.
+
+    Args:
+        path: The file that could not be written.
+        cause: The ``OSError`` the write raised (its ``errno`` is kept when it is ``EDQUOT``).
+
+    Example:
+
+    >>> import errno
+    >>> error = DiskFullError("model.keras", OSError(errno.ENOSPC, "No space left on device"))
+    >>> isinstance(error, OSError), error.errno == errno.ENOSPC, error.filename
+    (True, True, 'model.keras')
+    >>> print(error)
+    The disk is full: could not write 'model.keras' (No space left on device); nothing partial is left behind. ...
     """
 
     def __init__(self, path, cause):
@@ -34,7 +51,20 @@ class DiskFullError(OSError):
 
 
 class UnwritableFolderError(ValueError):
-    """A folder given to write into that is a file, or that this process cannot create or write to."""
+    """A folder given to write into that is a file, or that this process cannot create or write to.
+
+    ``writable_folder`` raises it; it is a ``ValueError``, so the ``showattend`` command prints its
+    message and exits with status 2.
+
+    Example:
+
+    >>> _ = write_text("notes.txt", "a file, not a folder")
+    >>> try:
+    ...     writable_folder("notes.txt")
+    ... except UnwritableFolderError as error:
+    ...     print(error)
+    --out 'notes.txt' is a file; it must be a folder (a new one, or one that holds earlier outputs). ...
+    """
 
 
 def _partial_path(path):
@@ -63,8 +93,24 @@ def atomic_write(path, write):
         DiskFullError: The disk filled up while writing (``errno.ENOSPC`` or ``EDQUOT``).
         FileNotFoundError: ``path``'s folder does not exist.
 
-    >>> atomic_write("notes.txt", lambda partial: open(partial, "w").write("kept whole"))  # doctest: +SKIP
+    Example:
+
+    >>> def write(partial):
+    ...     with open(partial, "w") as f:
+    ...         f.write("kept whole")
+    >>> atomic_write("notes.txt", write)
     'notes.txt'
+    >>> open("notes.txt").read()
+    'kept whole'
+    >>> def fail(partial):
+    ...     with open(partial, "w") as f:
+    ...         f.write("half")
+    ...     raise OSError("the writer failed")
+    >>> atomic_write("notes.txt", fail)
+    Traceback (most recent call last):
+    OSError: the writer failed
+    >>> open("notes.txt").read(), os.path.exists("notes.partial.txt")
+    ('kept whole', False)
     """
     path = os.fspath(path)
     directory = os.path.dirname(path)
@@ -85,7 +131,22 @@ def atomic_write(path, write):
 
 
 def write_text(path, text):
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    """Write ``text`` (UTF-8) to ``path`` atomically (see ``atomic_write``).
+
+    Args:
+        path: The file to write.
+        text: A string.
+
+    Returns:
+        ``path``.
+
+    Example:
+
+    >>> write_text("notes.txt", "héllo")
+    'notes.txt'
+    >>> open("notes.txt", encoding="utf-8").read()
+    'héllo'
+    """
     def write(partial):
         with open(partial, "w", encoding="utf-8") as f:
             f.write(text)
@@ -94,12 +155,51 @@ def write_text(path, text):
 
 
 def write_json(path, data):
-    """Write ``data`` as indented JSON to ``path`` atomically."""
+    """Write ``data`` as indented JSON to ``path`` atomically (see ``atomic_write``).
+
+    Args:
+        path: The file to write.
+        data: Anything ``json.dumps`` takes.
+
+    Returns:
+        ``path``.
+
+    Example:
+
+    >>> write_json("run.json", {"epochs": 2, "backbone": "small_vgg"})
+    'run.json'
+    >>> print(open("run.json").read())
+    {
+      "epochs": 2,
+      "backbone": "small_vgg"
+    }
+    """
     return write_text(path, json.dumps(data, indent=2) + "\n")
 
 
 def read_json(path, advice="delete it to start anew"):
-    """A JSON file's contents; a broken file is a ValueError that names it, its line, and ``advice``."""
+    """A JSON file's contents; a broken file is a ValueError that names it, its line, and ``advice``.
+
+    Args:
+        path: The JSON file.
+        advice: What the user should do about a broken file, ending the message.
+
+    Returns:
+        What the file holds (a dict, a list, ...).
+
+    Raises:
+        ValueError: When the file is not valid JSON (a write that was cut short, a hand edit).
+
+    Example:
+
+    >>> _ = write_json("run.json", {"epochs": 2})
+    >>> read_json("run.json")
+    {'epochs': 2}
+    >>> _ = write_text("broken.json", '{"epochs": ')
+    >>> read_json("broken.json")
+    Traceback (most recent call last):
+    ValueError: broken.json is not valid JSON (Expecting value at line 1): delete it to start anew.
+    """
     try:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
@@ -108,8 +208,11 @@ def read_json(path, advice="delete it to start anew"):
 
 
 def probe_writable(folder):
-    """Create and remove a file in ``folder``: the one test of writability that holds for every user
-    (root ignores permission bits, ``os.access`` ignores read-only mounts). Raises the ``OSError``."""
+    """Create and remove a file in ``folder``, raising the ``OSError`` if that fails.
+
+    The one test of writability that holds for every user (root ignores permission bits,
+    ``os.access`` ignores read-only mounts).
+    """
     descriptor, name = tempfile.mkstemp(prefix=".write-probe-", dir=folder)
     os.close(descriptor)
     os.remove(name)
@@ -129,8 +232,12 @@ def writable_folder(path, what="--out"):
         UnwritableFolderError: ``path`` (or a folder above it) is a file, or the folder cannot be
             created or written to (read-only, another user's, a read-only mount).
 
-    >>> writable_folder("runs/mine")  # doctest: +SKIP
+    Example:
+
+    >>> writable_folder("runs/mine")
     'runs/mine'
+    >>> os.path.isdir("runs/mine")
+    True
     """
     folder = os.fspath(path)
     if os.path.exists(folder) and not os.path.isdir(folder):

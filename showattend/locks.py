@@ -15,19 +15,47 @@ try:
 except ImportError:  # not POSIX: the process id alone tells a live holder from a dead one
     fcntl = None
 
+__all__ = ["FolderLock", "LockedError", "held"]
 
 _HELD = set()  # the real paths of the lock files this process holds
 
 
 class LockedError(FileExistsError):
-    """A folder that another process is writing to; the message names that process."""
+    """A folder that another process is writing to; the message names that process.
+
+    ``FolderLock`` raises it on entering. It is a ``FileExistsError``, so the ``showattend`` command
+    prints its message and exits with status 2.
+
+    Example:
+
+    >>> with FolderLock("training.lock", "training"):
+    ...     try:
+    ...         with FolderLock("training.lock", "training"):  # a second writer (here: the same process)
+    ...             pass
+    ...     except LockedError as error:
+    ...         print(error)
+    Another training (process ...) is writing to '.'; wait for it to finish, or stop it, before running
+    this again. If no such process is running, delete 'training.lock'.
+    """
 
 
 def held(path):
-    """Whether this process holds the lock file ``path`` now (a function that takes a lock can call
-    itself inside it).
+    """Whether this process holds the lock file ``path`` now.
 
-    >>> held("runs/mine/training.lock")
+    A function that takes a lock can check it first, and so call itself inside the lock.
+
+    Args:
+        path: A lock file.
+
+    Returns:
+        True while a ``FolderLock`` of this process holds ``path``.
+
+    Example:
+
+    >>> with FolderLock("training.lock", "training"):
+    ...     held("training.lock")
+    True
+    >>> held("training.lock")
     False
     """
     return os.path.realpath(path) in _HELD
@@ -86,8 +114,13 @@ class FolderLock:
         LockedError: On entering, when a live process holds the lock; the message gives its process id
             and command line and what to do.
 
-    >>> with FolderLock("runs/mine/training.lock", "training"):  # doctest: +SKIP
-    ...     train_the_model()
+    Example:
+
+    >>> with FolderLock("training.lock", "training"):
+    ...     read_holder("training.lock")["pid"] == os.getpid()  # the file names its holder
+    True
+    >>> os.path.exists("training.lock")  # removed on leaving
+    False
     """
 
     def __init__(self, path, what="run", folder=None):

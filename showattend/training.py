@@ -17,19 +17,40 @@ from showattend.callbacks import AttentionFigures, Backup, CaptionMetrics, Histo
 from showattend.files import atomic_write, read_json, write_json
 from showattend.optimizers import FusedAdam
 
+__all__ = ["PAPER_DECODER", "Recipe", "fit_best", "kept_epoch", "plot_curves", "steps_per_epoch", "train"]
+
 SCHEDULES = ("cosine", "constant", "plateau")
 
 
 @dataclasses.dataclass
 class Recipe:
-    """How a captioner is trained.
+    """How a captioner is trained: ``fit_best``'s optimizer, schedule, validation and stopping.
 
-    ``clipnorm`` clips the global gradient norm (the most used PyTorch port of the paper clamps every
-    gradient value to ±5; other ports clip the norm at 0.1–1). ``schedule`` is "cosine" (a linear
-    warm-up over ``warmup_epochs``, then a cosine decay to ``final_learning_rate_share`` of the peak
-    by the last epoch), "constant", or "plateau" (×0.5 after ``patience_lr`` epochs without a better
-    val BLEU-4). Validation: ``val_images`` captioned free-running with beam ``val_beam`` every epoch;
-    ``early_stopping`` epochs without a better val BLEU-4 stop training (None: never).
+    Args:
+        learning_rate: Adam's (peak) learning rate.
+        schedule: "cosine" (a linear warm-up from a tenth of the peak over ``warmup_epochs``, then a cosine
+            decay to ``final_learning_rate_share`` of the peak by the last epoch), "constant", or "plateau"
+            (×0.5 after ``patience_lr`` epochs without a better val BLEU-4).
+        warmup_epochs: The cosine schedule's warm-up, in epochs.
+        final_learning_rate_share: Where the cosine schedule ends, as a share of ``learning_rate``.
+        clipnorm: The global gradient norm is clipped to it (the most used PyTorch port of the paper clamps
+            every gradient value to ±5; other ports clip the norm at 0.1–1).
+        patience_lr: The plateau schedule's patience, in epochs.
+        val_images: Validation images captioned free-running every epoch (``CaptionMetrics``).
+        val_beam: Their beam width.
+        early_stopping: Epochs without a better val BLEU-4 before training stops; None: never.
+
+    Raises:
+        ValueError: When ``schedule`` is unknown, or ``learning_rate`` or ``clipnorm`` not positive.
+
+    Example:
+
+    >>> optimizer = Recipe().optimizer(steps_per_epoch=100, epochs=10)  # the warm-up starts at a tenth
+    >>> type(optimizer).__name__, optimizer.global_clipnorm, round(float(optimizer.learning_rate), 6)
+    ('FusedAdam', 5.0, 4e-05)
+    >>> Recipe(schedule="linear")
+    Traceback (most recent call last):
+    ValueError: Unknown learning-rate schedule 'linear'. Accepted: cosine, constant, plateau.
     """
 
     learning_rate: float = 4e-4
@@ -40,7 +61,7 @@ class Recipe:
     patience_lr: int = 2
     val_images: int = 500
     val_beam: int = 1
-    early_stopping: int = None  # epochs without a better val BLEU-4 before stopping; None: never
+    early_stopping: int = None
 
     def __post_init__(self):
         if self.schedule not in SCHEDULES:
@@ -50,7 +71,15 @@ class Recipe:
                              f"{self.clipnorm!r}.")
 
     def optimizer(self, steps_per_epoch, epochs):
-        """Adam (TensorFlow's fused kernel) over this recipe's schedule, clipping the global gradient norm."""
+        """Adam (TensorFlow's fused kernel) over this recipe's schedule, clipping the global gradient norm.
+
+        Args:
+            steps_per_epoch: Training steps in an epoch (``steps_per_epoch()``): the cosine schedule counts them.
+            epochs: Epochs the cosine schedule spans.
+
+        Returns:
+            A ``FusedAdam``.
+        """
         rate = self.learning_rate
         if self.schedule == "cosine":
             total = max(1, steps_per_epoch * epochs)
@@ -63,11 +92,25 @@ class Recipe:
 
 
 def steps_per_epoch(captioner, train, batch_size, feature_cache=None):
-    """Batches in one epoch of ``captioner.make_dataset(train, batch_size)`` (the last partial one
-    dropped): what the learning-rate schedule counts steps in.
+    """Batches in one epoch of ``captioner.make_dataset(train, batch_size)``: what the schedule counts.
 
-    >>> steps_per_epoch(captioner, shapes("train", 2500), batch_size=64)  # doctest: +SKIP
-    156
+    A batch holds an image once, with the number of captions most images have; the last partial
+    batch is dropped.
+
+    Args:
+        captioner: The captioner to train (the count does not depend on it).
+        train: The training ``CaptionDataset``.
+        batch_size: Captions in a batch.
+        feature_cache: A ``FeatureCache`` to train from: its unreadable images are not counted.
+
+    Returns:
+        The number of batches, at least 1.
+
+    Example:
+
+    >>> from showattend.datasets import shapes
+    >>> steps_per_epoch(None, shapes("train", 100, image_size=32), batch_size=16)  # 4 images of 4 captions
+    25
     """
     from showattend.data.pipeline import group_captions
 
@@ -81,13 +124,42 @@ def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, fea
              tensorboard=None, callbacks=(), verbose=1):
     """Compile and fit ``captioner`` with ``recipe``, keeping the best epoch by validation BLEU-4.
 
-    Writes ``out/model.keras`` (the best epoch), ``out/history.csv`` and ``out/backup/``; run it
-    again with the same arguments after a kill and it resumes from the last finished epoch (a run
-    that finished trains no further unless ``epochs`` grew). Returns the best model, loaded back.
-    A cosine schedule spans ``epochs``: resuming a finished run with more epochs stretches it, so
-    the learning rate goes back up to where the longer schedule is at that epoch.
+    Writes ``out/model.keras`` (the best epoch), ``kept_epoch.json``, ``history.csv`` and ``backup/``;
+    run it again with the same arguments after a kill and it resumes from the last finished epoch (a
+    run that finished trains no further unless ``epochs`` grew). A cosine schedule spans ``epochs``:
+    resuming a finished run with more epochs stretches it, so the learning rate goes back up to where
+    the longer schedule is at that epoch.
 
-    >>> best = fit_best(captioner, train, val, "runs/mine", epochs=10)  # doctest: +SKIP
+    Args:
+        captioner: A ``Captioner`` (compiled here).
+        train: The training ``CaptionDataset``.
+        val: The validation ``CaptionDataset`` (``recipe.val_images`` of its images are captioned).
+        out: The run's folder.
+        epochs: Epochs to train, in all (a resumed run counts those done).
+        batch_size: Captions in a batch.
+        recipe: A ``Recipe``; None: ``Recipe()``.
+        feature_cache: A ``FeatureCache`` of the frozen backbone's features to train from.
+        tensorboard: A TensorBoard log folder (with ``AttentionFigures`` of 3 validation images); None: none.
+        callbacks: More Keras callbacks.
+        verbose: Keras' progress output (0, 1 or 2).
+
+    Returns:
+        The best epoch's model, loaded back from ``out/model.keras``.
+
+    Raises:
+        FileNotFoundError: When no epoch ran and ``out`` holds no ``model.keras``.
+
+    Example:
+
+    >>> from showattend import Captioner, Vocabulary
+    >>> from showattend.datasets import shapes
+    >>> train, val = shapes("train", 8, image_size=32), shapes("val", 2, image_size=32)
+    >>> model = Captioner("small_vgg", Vocabulary.build(train.all_captions()), image_size=(32, 32), units=16,
+    ...                   max_length=8, seed=0)
+    >>> best = fit_best(model, train, val, "runs/mine", epochs=1, batch_size=8, recipe=Recipe(val_images=2),
+    ...                 verbose=0)
+    >>> sorted(os.listdir("runs/mine")), kept_epoch("runs/mine")["epoch"]
+    (['backup', 'history.csv', 'kept_epoch.json', 'model.keras'], 1)
     """
     recipe = recipe or Recipe()
     os.makedirs(out, exist_ok=True)
@@ -128,8 +200,10 @@ KEPT_FILE = "kept_epoch.json"
 
 
 class KeptEpoch(keras.callbacks.Callback):
-    """Writes ``kept_epoch.json`` (the epoch and validation scores of the model in ``model.keras``)
-    whenever the ``ModelCheckpoint`` before it saves a better model."""
+    """Writes ``kept_epoch.json`` whenever the ``ModelCheckpoint`` before it saves a better model.
+
+    The file holds the epoch and the validation scores of the model in ``model.keras``.
+    """
 
     def __init__(self, checkpoint, path):
         super().__init__()
@@ -143,10 +217,21 @@ class KeptEpoch(keras.callbacks.Callback):
 
 
 def kept_epoch(out):
-    """The epoch kept in ``out/model.keras`` and its validation scores (``{}`` before the first).
+    """The epoch kept in ``out/model.keras`` and its validation scores, from ``out/kept_epoch.json``.
 
-    >>> kept_epoch("runs/demo")  # doctest: +SKIP
-    {'epoch': 5, 'val_bleu4': 0.9906, 'val_cider': 4.88, 'val_loss': 1.6, …}
+    Args:
+        out: A run's folder (``train``'s or ``fit_best``'s).
+
+    Returns:
+        A dict such as ``{"epoch": 5, "val_bleu4": 0.99, "val_cider": 4.9, ...}``; ``{}`` before the first epoch.
+
+    Example:
+
+    >>> kept_epoch(".")  # nothing kept yet
+    {}
+    >>> _ = write_json("kept_epoch.json", {"epoch": 3, "val_bleu4": 0.42})  # as fit_best writes it
+    >>> kept_epoch(".")
+    {'epoch': 3, 'val_bleu4': 0.42}
     """
     path = os.path.join(out, KEPT_FILE)
     return read_json_file(path) if os.path.isfile(path) else {}
@@ -161,7 +246,10 @@ def backed_up_epochs(out):
 def resume_note(out, epochs=None):
     """The line a rerun prints first: how far the run in ``out`` got (None for a run not started).
 
-    >>> resume_note("runs/demo", epochs=6)  # doctest: +SKIP
+    >>> os.makedirs("runs/demo/backup")  # as a run leaves it after 2 epochs
+    >>> _ = write_json("runs/demo/backup/training_metadata.json", {"epoch": 2})
+    >>> _ = write_json("runs/demo/kept_epoch.json", {"epoch": 2})
+    >>> resume_note("runs/demo", epochs=6)
     'Resuming runs/demo: 2 epochs done (model.keras holds epoch 2); training goes on from epoch 3 of 6.'
     """
     done = backed_up_epochs(out)
@@ -176,10 +264,28 @@ def resume_note(out, epochs=None):
 
 
 def plot_curves(history, path, kept=None):
-    """``curves.png``: loss and validation loss (left; cross-entropy too where the loss has other terms),
-    validation BLEU-4 (right), per epoch; the epoch kept is marked.
+    """Draw a run's ``curves.png``: the losses and the validation BLEU-4 per epoch.
 
-    >>> plot_curves(read_history("runs/demo/history.csv"), "curves.png", kept_epoch("runs/demo"))  # doctest: +SKIP
+    Loss and validation loss are on the left (cross-entropy too where the loss has other terms),
+    validation BLEU-4 on the right, with the epoch kept marked.
+
+    Args:
+        history: The rows of ``history.csv`` (``read_history``).
+        path: The PNG file to write (atomically).
+        kept: ``kept_epoch(out)``, to mark that epoch; None: no mark.
+
+    Returns:
+        ``path``.
+
+    Example:
+
+    >>> history = [{"epoch": 1, "loss": 3.0, "val_loss": 2.9, "val_bleu4": 0.21},
+    ...            {"epoch": 2, "loss": 2.5, "val_loss": 2.6, "val_bleu4": 0.34}]
+    >>> plot_curves(history, "curves.png", kept={"epoch": 2, "val_bleu4": 0.34})
+    'curves.png'
+    >>> from PIL import Image
+    >>> Image.open("curves.png").size  # 9 × 3.4 inches at 100 dpi
+    (900, 340)
     """
     from matplotlib.figure import Figure
 
@@ -220,8 +326,8 @@ def count_cut(captions, max_length):
     return int(np.sum([len(tokenize(c)) > max_length for c in captions]))
 
 
-# The paper's decoder (REFERENCE.md): embedding, LSTM and attention of 512, dropout 0.5, λ = 1.
 PAPER_DECODER = dict(embed_dim=512, units=512, attention_dim=512, dropout=0.5, doubly_stochastic=1.0)
+"""The paper's decoder (Xu et al., 2015): embedding, LSTM and attention of 512, dropout 0.5, λ = 1."""
 RESUMABLE = ("epochs", "verbose", "tensorboard", "on_bad_image")  # settings a rerun may change and still resume
 
 
@@ -231,11 +337,16 @@ def training_started(out):
 
 
 def check_same_run(out, settings):
-    """Refuse to resume the run in ``out`` with other ``settings`` than its ``config.json`` holds
-    (``RESUMABLE`` ones aside); the error lists what changed. A run that never finished an epoch
-    binds nothing: its settings may change.
+    """Refuse to resume the run in ``out`` with other ``settings`` than its ``config.json`` holds.
 
-    >>> check_same_run("runs/mine", {"data": "folder:captions.csv", "epochs": 30})  # doctest: +SKIP
+    ``RESUMABLE`` settings may change; the error lists what else changed. A run that never finished
+    an epoch binds nothing: its settings may change.
+
+    >>> os.makedirs("runs/old/backup")  # a run that finished an epoch
+    >>> _ = write_json("runs/old/config.json", {"data": "shapes", "epochs": 10})
+    >>> check_same_run("runs/old", {"data": "shapes:100", "epochs": 20})
+    Traceback (most recent call last):
+    ValueError: runs/old holds a run with other settings (data: 'shapes' before, 'shapes:100' now). Rerun ...
     """
     path = os.path.join(out, "config.json")
     if not os.path.isfile(path) or not training_started(out):
@@ -256,8 +367,11 @@ def read_json_file(path):
 
 
 def text_defaults(data):
-    """(min_count, max_length) for a data spec: every word and 30 words for shapes; words seen 5 times and
-    captions cut at 20 words for real data, the field's defaults."""
+    """(min_count, max_length) for a data spec: (1, 30) for shapes, the field's (5, 20) for real data.
+
+    Shapes keep every word and every caption whole; real data keeps words seen 5 times and cuts
+    captions at 20 words.
+    """
     return (1, 30) if data.split(":")[0] == "shapes" else (5, 20)
 
 
@@ -265,22 +379,57 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
           cache_features=False, feature_dir=None, epochs=20, batch_size=64, max_length=None, min_count=None,
           max_vocab=10000, val_split=0.1, seed=0, recipe=None, model=None, tensorboard=None, on_bad_image="error",
           verbose=1, log=print):
-    """Train a captioner on ``data`` (a ``showattend.datasets.load`` spec) into the folder ``out``.
+    """Train a captioner on ``data`` into the folder ``out``: what `showattend train` runs.
 
-    Writes ``model.keras`` (the epoch with the best free-running validation BLEU-4), ``history.csv``,
-    ``curves.png``, ``vocabulary.json`` and ``config.json``; a rerun with the same settings resumes.
-    Real data gets the field's text defaults (words seen at least 5 times, at most 10,000; captions cut
-    at 20 words) and the paper's decoder (``PAPER_DECODER``); the shapes data keeps every word and
-    every caption whole. ``weights`` ("imagenet" or a file) freezes the backbone unless ``fine_tune``;
-    ``cache_features`` runs the frozen backbone once per image into ``feature_dir`` (default
-    ``out/features``) and trains from there. Returns the best model.
+    Writes ``model.keras`` (the epoch with the best free-running validation BLEU-4, ``fit_best``),
+    ``history.csv``, ``curves.png``, ``vocabulary.json`` and ``config.json``; a rerun with the same
+    settings (``epochs``, ``verbose``, ``tensorboard`` and ``on_bad_image`` may change) resumes. ``out``
+    must be a folder this process can write to (checked before anything is read), and one run at a time
+    trains into it: the run holds ``out/training.lock``.
 
-    ``out`` must be a folder this process can write to (an error says so before anything is read),
-    and one run at a time trains into it: the run holds ``out/training.lock`` throughout, and a
-    second one is refused with the first one's process id and command line.
+    Args:
+        out: The run's folder.
+        data: A ``showattend.datasets.load`` spec ("shapes", "folder:captions.csv", "karpathy:…").
+        images: The image folder of a file-based spec.
+        backbone: A ``cnn_backbones`` name.
+        weights: The backbone's weights, "imagenet" or a file; they freeze it unless ``fine_tune``.
+        image_size: ``(height, width)``; None: the backbone's default.
+        fine_tune: Train pretrained ``weights`` too.
+        cache_features: Run the frozen backbone once per image into ``feature_dir`` and train from there.
+        feature_dir: The feature cache's folder; None: ``out/features``.
+        epochs: Epochs to train.
+        batch_size: Captions in a batch.
+        max_length: Captions are cut to it, in words; None: 20 for real data, 30 for shapes.
+        min_count: Words seen fewer times are unknown; None: 5 for real data, 1 for shapes.
+        max_vocab: The most words the vocabulary keeps.
+        val_split: The validation share of a source without splits.
+        seed: The seed of the split, the weights and the validation draw.
+        recipe: A ``Recipe``; None: ``Recipe()``.
+        model: The decoder's ``Captioner`` options over ``PAPER_DECODER`` (``attention``, ``units``, …).
+        tensorboard: A TensorBoard log folder; None: none.
+        on_bad_image: "error" or "skip": what an unreadable image does.
+        verbose: Keras' progress output (0, 1 or 2).
+        log: A function given each line on the data, the vocabulary and the result (default: print).
 
-    >>> best = train("runs/coco", "karpathy:dataset_coco.json", images="coco", backbone="vgg19",
-    ...              weights="imagenet", cache_features=True)  # doctest: +SKIP
+    Returns:
+        The best epoch's ``Captioner``.
+
+    Raises:
+        UnwritableFolderError: When ``out`` (or another folder to write) cannot be written to.
+        LockedError: When another run trains into ``out``.
+        ValueError: When the settings contradict each other, or differ from the run in ``out``.
+
+    Example:
+
+    >>> best = train("runs/shapes", "shapes:8", image_size=(32, 32), max_length=8, recipe=Recipe(val_images=2),
+    ...              epochs=1, batch_size=8, model=dict(embed_dim=16, units=16, attention_dim=16), verbose=0)
+    Data shapes:8: 8 training images (32 captions), 1 validation images
+    Vocabulary: ...
+    Captions: ... of 32 (...%) are longer than 8 words and are cut to 8
+    Training a soft-attention captioner (... parameters, backbone trained) for 1 epochs into runs/shapes/
+    Kept epoch 1 of 1: val BLEU-4 ..., CIDEr-D ...; wrote runs/shapes/model.keras, history.csv, curves.png
+    >>> sorted(os.listdir("runs/shapes"))
+    ['backup', 'config.json', 'curves.png', 'history.csv', 'kept_epoch.json', 'model.keras', 'vocabulary.json']
     """
     arguments = dict(locals())
     from showattend.files import writable_folder
