@@ -20,7 +20,21 @@ import threading
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM: stops the program as Ctrl-C does, so both end the same way and a rerun resumes."""
+    """SIGTERM: stops the program as Ctrl-C does, so both end the same way and a rerun resumes.
+
+    A ``KeyboardInterrupt``, so whatever handles Ctrl-C handles a scheduler's SIGTERM too; the
+    `showattend` command tells them apart in its message and exit status (130 or 143).
+
+    Example:
+
+    >>> issubclass(Terminated, KeyboardInterrupt)
+    True
+    >>> try:
+    ...     raise Terminated()
+    ... except KeyboardInterrupt as stop:
+    ...     print(type(stop).__name__)
+    Terminated
+    """
 
 
 _state = {"handled": False, "deferring": 0, "pending": None}
@@ -42,8 +56,31 @@ def _handler(signum, frame):
 def handle_signals():
     """Within this block SIGINT and SIGTERM stop at safe points (main thread only; elsewhere a no-op).
 
-    >>> with handle_signals():  # doctest: +SKIP
-    ...     train("runs/mine", "folder:captions.csv", images="photos")
+    Inside an ``at_safe_points()`` loop the first signal is only noted, and the loop stops at its
+    next ``stop_if_asked()``; anywhere else, and for a second signal, it stops at once as usual (a
+    SIGTERM raises ``Terminated``). Python's own handlers come back when the block ends.
+
+    Yields:
+        Nothing: the block runs with the handlers installed.
+
+    Example:
+
+    >>> import signal
+    >>> with handle_signals():
+    ...     try:
+    ...         with at_safe_points():
+    ...             for batch in range(3):
+    ...                 if batch == 1:
+    ...                     signal.raise_signal(signal.SIGINT)  # Ctrl-C: noted, the batch goes on
+    ...                 print("batch", batch, "done")
+    ...                 stop_if_asked()  # the safe point: the noted Ctrl-C stops here
+    ...     except KeyboardInterrupt:
+    ...         print("stopped between two batches")
+    batch 0 done
+    batch 1 done
+    stopped between two batches
+    >>> signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handler is back
+    True
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -68,7 +105,27 @@ def handle_signals():
 
 @contextlib.contextmanager
 def at_safe_points():
-    """A signal that arrives within this block waits for the next ``stop_if_asked``."""
+    """A signal that arrives within this block waits for the next ``stop_if_asked``.
+
+    Only under ``handle_signals()``; blocks nest. On leaving the block, a signal still waiting
+    stops the program there.
+
+    Yields:
+        Nothing: the block runs with signals deferred to its safe points.
+
+    Example:
+
+    >>> import signal
+    >>> with handle_signals():
+    ...     try:
+    ...         with at_safe_points():
+    ...             signal.raise_signal(signal.SIGTERM)  # a scheduler's SIGTERM: noted only
+    ...             print("the block goes on")
+    ...     except Terminated:
+    ...         print("stopped on leaving the block")
+    the block goes on
+    stopped on leaving the block
+    """
     _state["deferring"] += 1
     try:
         yield
@@ -78,7 +135,28 @@ def at_safe_points():
 
 
 def stop_if_asked():
-    """Raise the KeyboardInterrupt (or ``Terminated``) of a signal noted since the last safe point."""
+    """Raise the KeyboardInterrupt (or ``Terminated``) of a signal noted since the last safe point.
+
+    A loop inside ``at_safe_points()`` calls it where stopping is safe (``StopWhenAsked`` does after
+    every batch and epoch); with no signal noted it does nothing.
+
+    Raises:
+        Terminated: when the noted signal is a SIGTERM.
+        KeyboardInterrupt: when the noted signal is a SIGINT (Ctrl-C).
+
+    Example:
+
+    >>> import signal
+    >>> stop_if_asked()  # nothing noted: nothing happens
+    >>> with handle_signals(), at_safe_points():
+    ...     signal.raise_signal(signal.SIGINT)
+    ...     try:
+    ...         stop_if_asked()
+    ...     except KeyboardInterrupt:
+    ...         print("Ctrl-C, at the safe point")
+    ...     stop_if_asked()  # the signal was used up: the loop could go on
+    Ctrl-C, at the safe point
+    """
     signum = _state["pending"]
     if signum is not None:
         _state["pending"] = None

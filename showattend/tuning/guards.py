@@ -9,10 +9,29 @@ _UNITS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 def parse_duration(text):
-    """Seconds in "90s", "45m", "2h", "1.5h", "1d" (or a number of seconds); None stays None.
+    """Seconds in a time budget such as "90s", "45m", "2h", "1.5h" or "1d".
 
-    >>> parse_duration("2h"), parse_duration("90s"), parse_duration(30)
-    (7200.0, 90.0, 30.0)
+    Args:
+        text: A positive number with a unit: ``s``, ``m`` (or ``min``), ``h`` or ``d``; a number
+            without a unit (or an int or float) is seconds. None stays None: no budget.
+
+    Returns:
+        The seconds as a float, or None for None.
+
+    Raises:
+        ValueError: When ``text`` is not a positive number with one of those units.
+
+    Example:
+
+    >>> parse_duration("2h"), parse_duration("90s"), parse_duration("1.5m"), parse_duration(30)
+    (7200.0, 90.0, 90.0, 30.0)
+    >>> parse_duration(None) is None
+    True
+    >>> parse_duration("two hours")
+    Traceback (most recent call last):
+    ...
+    ValueError: Cannot read the time budget 'two hours': write a positive number with a unit, e.g. '90s',
+    '45m', '2h' or '1d'.
     """
     if text is None or isinstance(text, (int, float)) and not isinstance(text, bool):
         return None if text is None else float(text)
@@ -24,8 +43,27 @@ def parse_duration(text):
 
 
 def is_out_of_memory(error):
-    """Whether ``error`` is an accelerator or host out-of-memory error (TensorFlow's ResourceExhaustedError,
-    or its message inside another error)."""
+    """Whether ``error`` is an accelerator or host out-of-memory error.
+
+    ``CaptionHyperModel.fit`` retries a trial with half the batch on such an error.
+
+    Args:
+        error: An exception: TensorFlow's ``ResourceExhaustedError``, a ``MemoryError``, or another
+            error whose message carries one (as Keras re-raises it from inside a step).
+
+    Returns:
+        True for an out-of-memory error, False for any other.
+
+    Example:
+
+    >>> import tensorflow as tf
+    >>> is_out_of_memory(tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor"))
+    True
+    >>> is_out_of_memory(RuntimeError("Graph execution error: OOM when allocating tensor with shape [64,512]"))
+    True
+    >>> is_out_of_memory(ValueError("Shapes (2, 3) and (4,) are incompatible"))
+    False
+    """
     import tensorflow as tf
 
     if isinstance(error, (tf.errors.ResourceExhaustedError, MemoryError)):
@@ -35,9 +73,34 @@ def is_out_of_memory(error):
 
 
 class TrialGuard(keras.callbacks.Callback):
-    """Stops a trial whose loss is no longer finite, putting back the weights the epoch began with (so the
-    epoch is scored on finite weights and the objective stays a number), and stops it at the end of the
-    epoch that passes ``deadline`` (``time.time()`` seconds)."""
+    """A Keras callback that stops a trial whose loss diverged or whose time is up.
+
+    A batch whose loss is no longer finite stops the training and puts back the weights its epoch
+    began with, so that the epoch is scored on finite weights and the objective stays a number
+    (``diverged`` is then the batch's index). The epoch that ends after ``deadline`` is the last
+    (``out_of_time`` is then True). ``CaptionHyperModel.fit`` adds one to every trial.
+
+    Args:
+        deadline: A ``time.time()`` in seconds after which no new epoch starts, or None for none.
+
+    Example:
+
+    >>> import time
+    >>> import keras
+    >>> import numpy as np
+    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    >>> model.compile("sgd", "mse")
+    >>> guard = TrialGuard(deadline=time.time())  # already passed: the first epoch is the last
+    >>> history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=5, callbacks=[guard], verbose=0)
+    >>> len(history.history["loss"]), guard.out_of_time, guard.diverged
+    (1, True, None)
+    >>> guard = TrialGuard()
+    >>> history = model.fit(np.full((4, 2), 1e30), np.ones((4, 1)), epochs=5, callbacks=[guard], verbose=0)
+    The loss is inf at batch 1: the training diverged, so this trial stops (its last epoch is scored on the
+    weights it began with).
+    >>> guard.diverged, all(np.isfinite(w).all() for w in model.get_weights())
+    (0, True)
+    """
 
     def __init__(self, deadline=None):
         super().__init__()

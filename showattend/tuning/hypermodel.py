@@ -13,13 +13,38 @@ from showattend.data.dataset import CaptionDataset
 from showattend.tuning.space import (BACKBONE_SPACE, DECODER_SPACE, HARD_SPACE, MIN_GRID, NAMES, check_fixed, declare,
                                      grid_size, option_of, usable)
 
+__all__ = ["OBJECTIVES", "POLICIES", "CaptionHyperModel", "caption_objective"]
+
 OBJECTIVES = {"bleu4": "val_bleu4", "val_bleu4": "val_bleu4", "cider": "val_cider", "val_cider": "val_cider"}
 POLICIES = (None, "float32", "mixed_float16", "mixed_bfloat16")
 
 
 def caption_objective(name="val_bleu4"):
-    """``kt.Objective(…, "max")`` for "bleu4"/"val_bleu4" or "cider"/"val_cider": keras-tuner cannot infer
-    the direction of a metric it does not know."""
+    """The keras-tuner objective of a captioning score, maximised.
+
+    keras-tuner cannot infer the direction of a metric it does not know, so a search names its
+    objective this way.
+
+    Args:
+        name: "bleu4" or "val_bleu4", "cider" or "val_cider" (the validation score ``CaptionMetrics``
+            logs); a ``keras_tuner.Objective`` is returned as it is.
+
+    Returns:
+        A ``keras_tuner.Objective`` on the validation score, direction "max".
+
+    Raises:
+        ValueError: When ``name`` is none of those.
+
+    Example:
+
+    >>> objective = caption_objective("cider")
+    >>> objective.name, objective.direction
+    ('val_cider', 'max')
+    >>> caption_objective("meteor")
+    Traceback (most recent call last):
+    ...
+    ValueError: Unknown objective 'meteor'. Accepted: bleu4, val_bleu4, cider, val_cider.
+    """
     if isinstance(name, kt.Objective):
         return name
     if name not in OBJECTIVES:
@@ -51,10 +76,67 @@ class CaptionHyperModel(kt.HyperModel):
     ``mixed_precision`` ("mixed_float16", "mixed_bfloat16") is set in ``build``, after keras-tuner's
     ``clear_session``.
 
-    >>> hypermodel = CaptionHyperModel(vocabulary, backbones=["small_vgg", "resnet20"], units=128,
-    ...                                 image_size=(64, 64))  # doctest: +SKIP
-    >>> tuner = make_tuner(hypermodel, "random", max_trials=4, directory="tuning")  # doctest: +SKIP
-    >>> tuner.search(train, validation_data=val, epochs=3)  # doctest: +SKIP
+    A search trains it with ``make_tuner(hypermodel, "random", max_trials=4).search(train,
+    validation_data=val)``, ``train`` and ``val`` being CaptionDatasets.
+
+    Args:
+        vocabulary: The ``showattend.Vocabulary`` of every trial's captioner (or its config dict).
+        backbones: The backbone names to search over (a name or a list); None searches every
+            registered backbone. The first is the first trial's.
+        image_size: The images' (height, width) in pixels; by default the first backbone's default
+            input size.
+        attention: "soft" or "hard"; None tunes it.
+        cell: "lstm", "peephole_lstm", "cifg_lstm" or "gru"; None tunes it.
+        attention_score: "additive", "dot" or "general"; None tunes it.
+        units: The LSTM's units; None tunes it over 128 to 1024.
+        embed_dim: The word embedding's size; None tunes it over 128 to 512.
+        attention_dim: The attention's hidden size; None tunes it over 128 to 512.
+        dropout: The decoder's dropout rate; None tunes it over 0 to 0.6.
+        doubly_stochastic: The weight λ of the doubly stochastic attention penalty; None tunes it.
+        learning_rate: Adam's peak learning rate; None tunes it over 1e-4 to 1e-2 (log scale).
+        feature_stage: The ResNets' feature stage, 5 or 4; None tunes it.
+        feature_module: The GoogLeNets' feature module, "5b" or "4e"; None tunes it.
+        pretrained: Whether backbones with ImageNet weights load them; None tunes it.
+        fine_tune: Whether a pretrained backbone trains too (else it is frozen and its features
+            cached); None tunes it.
+        gate_bias: The highway nets' gate bias; None tunes it over -4 to -1.
+        reinforce_weight: Hard attention's REINFORCE loss weight; None tunes it.
+        entropy_weight: Hard attention's entropy bonus weight; None tunes it.
+        weights: What a pretrained backbone loads: "imagenet" or a weights file.
+        objective: The score trials are ranked by: "val_bleu4" (or "bleu4"), "val_cider" (or
+            "cider"), or a ``keras_tuner.Objective``.
+        batch_size: The training batch size (halved once for a trial that runs out of memory).
+        max_length: The longest caption, in words, the captioners read and write.
+        val_images: How many validation images every epoch is scored on.
+        val_beam: The beam size of the validation captions (1: greedy).
+        feature_dir: The folder of the frozen backbones' feature caches; by default ``features``
+            in the search's folder.
+        mixed_precision: None, "float32", "mixed_float16" or "mixed_bfloat16".
+        seed: The seed of the captioners and of the validation subset.
+
+    Raises:
+        ValueError: When a backbone is unknown or none has a large enough grid at ``image_size``,
+            ``image_size`` is not (height, width), a pinned value is outside its space, or
+            ``objective``, ``mixed_precision`` or ``batch_size`` is not one accepted.
+
+    Example:
+
+    >>> import keras_tuner as kt
+    >>> from showattend import Vocabulary
+    >>> from showattend.datasets import load
+    >>> vocabulary = Vocabulary.build(load("shapes:5").all_captions(), min_count=1)
+    >>> hypermodel = CaptionHyperModel(vocabulary, backbones=["small_vgg", "resnet20"], image_size=(64, 64),
+    ...                                units=16, embed_dim=16, attention_dim=16, cell="gru")
+    >>> hp = kt.HyperParameters()
+    >>> hypermodel.declare_hyperparameters(hp)  # the space; nothing is built
+    >>> [h.name for h in hp.space]  # doctest: +NORMALIZE_WHITESPACE
+    ['backbone', 'attention', 'cell', 'attention_score', 'units', 'embed_dim', 'attention_dim', 'dropout',
+     'doubly_stochastic', 'learning_rate', 'reinforce_weight', 'entropy_weight']
+    >>> hp.values["backbone"], hp.values["cell"], hp.values["units"], hp.values["dropout"]
+    ('small_vgg', 'gru', 16, 0.5)
+    >>> model = hypermodel.build(hp)  # the first trial's captioner: every default
+    >>> type(model).__name__, model.backbone.name
+    ('Captioner', 'small_vgg')
     """
 
     TUNABLE = tuple(n for n in NAMES if n != "backbone")  # the arguments that tune, pin or range a hyperparameter
@@ -199,8 +281,21 @@ class CaptionHyperModel(kt.HyperModel):
                 model.set_weights(start)
 
     def fit_all(self, hp, model, train, val, epochs, verbose="auto"):
-        """Train ``model`` on ``train`` and ``val`` together (``export_best(retrain=True)``): no epoch is
-        picked, since nothing is held out."""
+        """Train ``model`` on ``train`` and ``val`` together, as ``export_best(retrain=True)`` does.
+
+        No epoch is picked, since nothing is held out: the model is the last epoch's.
+
+        Args:
+            hp: The trial's ``keras_tuner.HyperParameters`` (its ``learning_rate`` is used).
+            model: A captioner that ``build(hp)`` returned.
+            train: The training CaptionDataset.
+            val: The validation CaptionDataset, trained on too.
+            epochs: How many epochs to train.
+            verbose: Keras' ``fit`` verbosity.
+
+        Returns:
+            The Keras ``History`` of the training.
+        """
         from showattend.training import Recipe, steps_per_epoch
 
         both = join(train, val)
@@ -223,8 +318,15 @@ class CaptionHyperModel(kt.HyperModel):
                                   weights=self.weights, on_bad_image=train.on_bad_image)
 
     def settings(self):
-        """What a resumed search must share with the one it resumes, besides the space (which holds the
-        tuned and pinned arguments) and the data."""
+        """What a resumed search must share with the one it resumes, besides the space and the data.
+
+        The space holds the tuned and pinned arguments; ``make_tuner`` compares these settings too.
+
+        Returns:
+            A JSON-ready dict: backbones, image size, weights, objective, batch size, maximum
+            length, validation images and beam, mixed precision, and the vocabulary (its size and a
+            hash of its words).
+        """
         words = hashlib.sha256("\n".join(self.vocabulary.words).encode()).hexdigest()[:16]
         return {"backbones": self.backbones, "image_size": list(self.image_size),
                 "weights": str(self.weights), "objective": self.objective.name, "batch_size": self.batch_size,

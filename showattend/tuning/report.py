@@ -8,31 +8,116 @@ import numpy as np
 from showattend.files import atomic_write, read_json, write_text
 from showattend.tuning.search import HISTORY_FILE, without_optimizer_state
 
+__all__ = ["FIRST_COLUMNS", "best_epoch", "export_best", "format_table", "plot_results", "results_table",
+           "trial_history"]
+
 FIRST_COLUMNS = ("trial", "status", "score", "best_epoch", "epochs", "params", "seconds_per_epoch", "batch_size")
 
 
 def trial_history(tuner, trial_id):
-    """The per-epoch rows the tuner kept for one trial ([] if it never finished an epoch)."""
+    """The per-epoch rows a ``SearchTuner`` kept for one trial.
+
+    keras-tuner keeps only a trial's best epoch; ``SearchTuner`` writes every epoch to the trial's
+    ``history.json``.
+
+    Args:
+        tuner: A ``SearchTuner`` (``make_tuner``'s).
+        trial_id: The trial's id, e.g. "0".
+
+    Returns:
+        A list of dicts, one per epoch: ``epoch`` (1-based), ``seconds``, ``params``, ``batch_size``,
+        ``worker`` and the epoch's logs (``loss``, ``val_bleu4``, …); [] if the trial never
+        finished an epoch.
+
+    Example:
+
+    >>> import keras
+    >>> import keras_tuner as kt
+    >>> import numpy as np
+    >>> from showattend.tuning import make_tuner
+    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+    ...     def build(self, hp):
+    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+    ...                                   keras.layers.Dense(1, activation="sigmoid")])
+    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    ...         return model
+    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=2, objective="val_accuracy",
+    ...                    project_name="history", verbose=0)
+    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
+    >>> rows = trial_history(tuner, "0")
+    >>> [row["epoch"] for row in rows], sorted(rows[0])
+    ([1, 2], ['accuracy', 'batch_size', 'epoch', 'loss', 'params', 'seconds', 'val_accuracy', 'val_loss', 'worker'])
+    >>> trial_history(tuner, "7")
+    []
+    """
     path = os.path.join(tuner.get_trial_dir(trial_id), HISTORY_FILE)
     return read_json(path) if os.path.isfile(path) else []
 
 
 def best_epoch(trial):
-    """The 1-based epoch of ``trial``'s best score, counted from the start of training: keras-tuner's
-    ``best_step`` counts from the first epoch this trial ran, which for a Hyperband promotion is
-    the epoch it went on from (``tuner/initial_epoch``)."""
+    """The 1-based epoch of ``trial``'s best score, counted from the start of training.
+
+    keras-tuner's ``best_step`` counts from the first epoch this trial ran, which for a Hyperband
+    promotion is the epoch it went on from (``tuner/initial_epoch``).
+
+    Args:
+        trial: A keras-tuner ``Trial``.
+
+    Returns:
+        The epoch as an int, or None when the trial's ``best_step`` is None.
+
+    Example:
+
+    >>> import keras_tuner as kt
+    >>> hp = kt.HyperParameters()
+    >>> trial = kt.engine.trial.Trial(hp, trial_id="0")
+    >>> trial.best_step = 2  # its third epoch
+    >>> best_epoch(trial)
+    3
+    >>> hp.Fixed("tuner/initial_epoch", 4)  # a Hyperband round that went on from epoch 4
+    4
+    >>> best_epoch(trial)
+    7
+    """
     if trial.best_step is None:
         return None
     return int(trial.hyperparameters.values.get("tuner/initial_epoch", 0)) + int(trial.best_step) + 1
 
 
 def results_table(tuner, csv_path=None):
-    """One row per trial, best first: every hyperparameter (keras-tuner's bookkeeping ``tuner/…``
-    left out), the score, the best epoch, the parameter count, seconds per epoch, the batch size that
-    ran and the status. Written to ``csv_path`` too when given.
+    """One row per trial of a search, best first, written to a CSV file too when asked.
 
-    >>> rows = results_table(tuner, "tuning/results.csv")  # doctest: +SKIP
-    >>> print(format_table(rows))  # doctest: +SKIP
+    Args:
+        tuner: A ``SearchTuner`` (``make_tuner``'s).
+        csv_path: A CSV file to write the rows to, or None.
+
+    Returns:
+        A list of dicts, one per trial, best score first: ``FIRST_COLUMNS`` (trial, status, score,
+        best epoch, epochs run, parameter count, mean seconds per epoch, the batch size that ran),
+        then every hyperparameter (keras-tuner's bookkeeping ``tuner/…`` left out).
+
+    Example:
+
+    >>> import keras
+    >>> import keras_tuner as kt
+    >>> import numpy as np
+    >>> from showattend.tuning import make_tuner
+    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+    ...     def build(self, hp):
+    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+    ...                                   keras.layers.Dense(1, activation="sigmoid")])
+    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    ...         return model
+    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy",
+    ...                    project_name="table", verbose=0)
+    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
+    >>> rows = results_table(tuner, "results.csv")
+    >>> [(row["trial"], row["status"], row["score"], row["best_epoch"], row["params"], row["units"]) for row in rows]
+    [('0', 'COMPLETED', 1.0, 1, 9, 2)]
+    >>> open("results.csv").readline().strip()
+    'trial,status,score,best_epoch,epochs,params,seconds_per_epoch,batch_size,units'
     """
     rows, names = [], []
     for trial in tuner.oracle.trials.values():
@@ -60,7 +145,29 @@ def results_table(tuner, csv_path=None):
 
 
 def format_table(rows, columns=None):
-    """``rows`` as an aligned text table (numbers to 4 significant digits)."""
+    """``rows`` as an aligned text table, floats to 4 significant digits.
+
+    Args:
+        rows: A list of dicts, as ``results_table`` returns.
+        columns: The keys to show, in order; by default the first row's.
+
+    Returns:
+        The table as a string, one line per row under a header line ("No trials yet." for no rows).
+
+    Example:
+
+    >>> rows = [{"trial": "1", "score": 0.2345678, "units": 256}, {"trial": "0", "score": 0.1, "units": None}]
+    >>> print(format_table(rows))
+    trial  score   units
+    1      0.2346  256
+    0      0.1
+    >>> print(format_table(rows, ["units", "trial"]))
+    units  trial
+    256    1
+           0
+    >>> format_table([])
+    'No trials yet.'
+    """
     if not rows:
         return "No trials yet."
     columns = columns or list(rows[0])
@@ -78,11 +185,41 @@ def format_table(rows, columns=None):
 
 
 def plot_results(tuner, path, top=5, rows=None):
-    """Write a figure: the score of each trial in order, the spread of scores per backbone (or family),
-    and the per-epoch objective of the ``top`` best trials. Returns ``path``. ``rows``: the
-    ``results_table(tuner)`` already at hand, if any.
+    """Write a figure of a search: the scores per trial, per backbone, and the best learning curves.
 
-    >>> plot_results(tuner, "tuning/search.png")  # doctest: +SKIP
+    Three panels: the score of each trial in order, the spread of scores per backbone (or family),
+    and the per-epoch objective of the ``top`` best trials.
+
+    Args:
+        tuner: A ``SearchTuner`` (``make_tuner``'s).
+        path: The image file to write (PNG, PDF, SVG, … by its extension).
+        top: How many of the best trials' learning curves to draw.
+        rows: The ``results_table(tuner)`` already at hand, if any; by default it is read again.
+
+    Returns:
+        ``path``.
+
+    Example:
+
+    >>> import keras
+    >>> import keras_tuner as kt
+    >>> import numpy as np
+    >>> from showattend.tuning import make_tuner
+    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+    ...     def build(self, hp):
+    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+    ...                                   keras.layers.Dense(1, activation="sigmoid")])
+    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    ...         return model
+    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy",
+    ...                    project_name="plot", verbose=0)
+    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
+    >>> plot_results(tuner, "search.png")
+    'search.png'
+    >>> from PIL import Image
+    >>> Image.open("search.png").size
+    (1500, 420)
     """
     import matplotlib
 
@@ -127,7 +264,43 @@ def export_best(tuner, path, retrain=False, train=None, validation_data=None, ep
     ``validation_data`` together for the best trial's number of epochs (say so to the reader: no
     held-out data is left to pick an epoch by), then saves that model.
 
-    >>> export_best(tuner, "best.keras")  # doctest: +SKIP
+    Args:
+        tuner: A ``SearchTuner`` with at least one finished trial.
+        path: The ``.keras`` file to write.
+        retrain: Whether to retrain the best hyperparameters on ``train`` and ``validation_data``
+            (needs a hypermodel with ``fit_all``, as CaptionHyperModel has).
+        train: The training data, for ``retrain=True``.
+        validation_data: The validation data, for ``retrain=True`` (trained on too).
+        epochs: The epochs of the retraining; by default the best trial's best epoch.
+        verbose: Whether to print which trial was exported (and Keras' progress of a retraining).
+
+    Returns:
+        The exported Keras model.
+
+    Raises:
+        ValueError: When the search has no finished trial yet, or ``retrain=True`` lacks ``train``
+            or ``validation_data``.
+
+    Example:
+
+    >>> import keras
+    >>> import keras_tuner as kt
+    >>> import numpy as np
+    >>> from showattend.tuning import make_tuner
+    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+    ...     def build(self, hp):
+    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+    ...                                   keras.layers.Dense(1, activation="sigmoid")])
+    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    ...         return model
+    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy",
+    ...                    project_name="export", verbose=0)
+    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
+    >>> model = export_best(tuner, "best.keras")
+    Exported trial 0 (val_accuracy 1.0000, epoch 1) to best.keras
+    >>> keras.saving.load_model("best.keras").count_params(), model.count_params()
+    (9, 9)
     """
     best = tuner.oracle.get_best_trials(1)
     if not best:

@@ -26,10 +26,34 @@ ALGORITHMS = ("hyperband", "bayesian", "random")
 SEARCH_FILE = "showattend_search.json"  # the settings, space and data a resumed search must share
 HISTORY_FILE = "history.json"  # per trial: one row per epoch (keras-tuner keeps only the best epoch)
 
+__all__ = ["ALGORITHMS", "HISTORY_FILE", "SEARCH_FILE", "DataError", "SearchDiskFullError", "SearchTuner",
+           "make_tuner"]
+
 
 class SearchDiskFullError(DiskFullError, kt.errors.FatalError):
-    """The disk filled up while the search saved a file: every later trial would fail the same way, so the
-    search stops (keras-tuner goes on to the next trial after errors that are not its FatalError)."""
+    """The disk filled up while the search saved a file, so the search stops.
+
+    Every later trial would fail the same way, and keras-tuner goes on to the next trial after any
+    error that is not its ``FatalError``: this one is both a ``showattend.files.DiskFullError`` and
+    a keras-tuner ``FatalError``. A rerun goes on from the saved trials.
+
+    Args:
+        error: The ``DiskFullError`` raised while the file was written; its errno, message and file
+            name are kept.
+
+    Example:
+
+    >>> import errno
+    >>> import keras_tuner as kt
+    >>> from showattend.files import DiskFullError
+    >>> full = DiskFullError("tuning/search/oracle.json", OSError(errno.ENOSPC, "No space left on device"))
+    >>> error = SearchDiskFullError(full)
+    >>> isinstance(error, kt.errors.FatalError), error.errno == errno.ENOSPC, error.filename
+    (True, True, 'tuning/search/oracle.json')
+    >>> print(error)
+    The disk is full: could not write 'tuning/search/oracle.json' (No space left on device); nothing partial
+    is left behind. ...
+    """
 
     def __init__(self, error):
         OSError.__init__(self, error.errno, error.message, error.filename)
@@ -96,8 +120,18 @@ def _oracle(algorithm, objective, max_epochs, max_trials, factor, seed, max_cons
 
 
 class DataError(kt.errors.FatalValueError):
-    """An image that cannot be read: every trial would fail on it, so the whole search stops (keras-tuner
-    goes on to the next trial after any other error)."""
+    """An image that cannot be read, so the whole search stops.
+
+    Every trial would fail on it, and keras-tuner goes on to the next trial after any error that is
+    not its ``FatalError``. ``SearchTuner`` raises it, with the reader's message, for a
+    ``BadImageError`` or a ``FileNotFoundError`` in a trial.
+
+    Example:
+
+    >>> import keras_tuner as kt
+    >>> issubclass(DataError, kt.errors.FatalError), issubclass(DataError, ValueError)
+    (True, True)
+    """
 
 
 class SearchTuner(kt.Tuner):
@@ -106,7 +140,40 @@ class SearchTuner(kt.Tuner):
     Construction declares the space without building a model. Hyperband's rounds go on from the
     trial they promote; every epoch of every trial is kept in ``trial_<id>/history.json`` (seconds,
     parameters, batch size and the epoch's logs), and ``search`` refuses data other than the data
-    the search began with.
+    the search began with. ``search``'s ``epochs`` defaults to ``max_epochs``. ``make_tuner`` builds
+    one with the oracle of an algorithm.
+
+    Args:
+        oracle: The keras-tuner oracle (``make_tuner``'s: the first trial takes every default, and
+            the time budget stops new trials).
+        hypermodel: A ``keras_tuner.HyperModel``: a CaptionHyperModel, a cnn_backbones
+            BackboneHyperModel or one of the user's.
+        max_epochs: The epochs of a trial when ``search`` is not told.
+        settings: What a resumed search must share with this one (``make_tuner`` writes them).
+        **kwargs: keras-tuner's ``Tuner`` arguments: ``directory``, ``project_name``, ``overwrite``,
+            ``distribution_strategy``, ….
+
+    Example:
+
+    >>> import keras
+    >>> import keras_tuner as kt
+    >>> import numpy as np
+    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+    ...     def build(self, hp):
+    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+    ...                                   keras.layers.Dense(1, activation="sigmoid")])
+    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    ...         return model
+    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=2, objective="val_accuracy",
+    ...                    project_name="two_epochs", verbose=0)
+    >>> isinstance(tuner, SearchTuner)
+    True
+    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)  # epochs: max_epochs
+    >>> import json, os
+    >>> rows = json.load(open(os.path.join(tuner.get_trial_dir("0"), HISTORY_FILE)))
+    >>> [(row["epoch"], row["params"], row["val_accuracy"]) for row in rows]
+    [(1, 9, 1.0), (2, 9, 1.0)]
     """
 
     def __init__(self, oracle, hypermodel, max_epochs, settings, **kwargs):
@@ -273,8 +340,55 @@ def make_tuner(hypermodel, algorithm="hyperband", max_epochs=10, max_trials=None
     ``directory/project_name``: finished trials are kept and the trial in flight reruns; a rerun with
     another space, settings or data is refused (``overwrite=True`` starts anew).
 
-    >>> tuner = make_tuner(hypermodel, "random", max_trials=8, max_epochs=5)  # doctest: +SKIP
-    >>> tuner.search(train, validation_data=val)  # doctest: +SKIP
+    Args:
+        hypermodel: The ``keras_tuner.HyperModel`` to search.
+        algorithm: "hyperband", "bayesian" or "random".
+        max_epochs: The epochs of a trial (Hyperband's most).
+        max_trials: How many trials "bayesian" and "random" run (None: 10).
+        factor: Hyperband's reduction factor, at least 2.
+        objective: The score to maximise, a name or a ``keras_tuner.Objective``; by default the
+            hypermodel's ``objective``.
+        directory: The folder of the search's project folder.
+        project_name: The project folder's name, in ``directory``.
+        overwrite: Whether to delete a search already there and start anew.
+        time_budget: How long the search may run: "2h", "45m", "90s" or seconds; None for no limit.
+        seed: The oracle's seed.
+        distribution_strategy: A ``tf.distribute`` strategy every trial trains under, or None.
+        max_consecutive_failed_trials: How many failed trials in a row end the search.
+        verbose: Whether to print the resume summary and keras-tuner's progress (0 or 1).
+
+    Returns:
+        A ``SearchTuner``; its ``search(train, validation_data=val)`` runs the search.
+
+    Raises:
+        ValueError: When ``algorithm`` is unknown, there is no objective, ``max_epochs`` is not a
+            positive integer, Hyperband's ``factor`` is below 2, ``time_budget`` cannot be read, or
+            the search there was started with other settings or another space.
+
+    Example:
+
+    >>> import keras
+    >>> import keras_tuner as kt
+    >>> import numpy as np
+    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+    ...     def build(self, hp):
+    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+    ...                                   keras.layers.Dense(1, activation="sigmoid")])
+    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    ...         return model
+    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy", verbose=0)
+    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
+    >>> best = tuner.oracle.get_best_trials(1)[0]
+    >>> best.hyperparameters.values, float(best.score)  # the first trial takes every default
+    ({'units': 2}, 1.0)
+    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy")
+    Resuming the search in tuning/search: 1 finished trial kept, 0 unfinished trials to rerun from the start, 0 failed.
+    >>> make_tuner(Tiny(), "random", max_trials=1, max_epochs=3, objective="val_accuracy")
+    Traceback (most recent call last):
+    ...
+    ValueError: The search in tuning/search was started with other settings, so it cannot resume: max_epochs
+    changed from 1 to 3. ...
     """
     objective = objective or getattr(hypermodel, "objective", None)
     if objective is None:

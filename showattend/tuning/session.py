@@ -19,14 +19,56 @@ def tune(directory, data, images=None, backbones=("small_vgg",), algorithm="hype
          strategy=None, fixed=None, feature_dir=None, on_bad_image="error", verbose=1):
     """Search captioners for ``data`` (a ``showattend.datasets.load`` spec) into ``directory/project_name``.
 
-    ``fixed`` pins hyperparameters by name ({"units": 128}); the others are tuned. Writes
-    ``results.csv`` and ``search.png`` beside the trials; a rerun resumes. Returns the tuner.
-    ``directory`` must be a folder this process can write to; one search at a time runs in a project:
-    it holds ``directory/<project_name>.lock`` (the chief does, in a search with worker processes, which
-    share the folder on purpose), and a second is refused with the first one's process id.
+    What `showattend tune` runs: the data, its vocabulary, a ``CaptionHyperModel``, ``make_tuner``
+    and the search, then the results table (printed, and written to ``results.csv``) and
+    ``search.png`` beside the trials. A rerun resumes. ``directory`` must be a folder this process
+    can write to; one search at a time runs in a project: it holds ``directory/<project_name>.lock``
+    (the chief does, in a search with worker processes, which share the folder on purpose), and a
+    second is refused with the first one's process id.
 
-    >>> tuner = tune("tuning", "shapes", backbones=["small_vgg", "resnet20"], algorithm="random",
-    ...              max_trials=4, max_epochs=2, fixed={"units": 64})  # doctest: +SKIP
+    Args:
+        directory: The folder of the search's project folder.
+        data: A ``showattend.datasets.load`` spec: "shapes", "coco:captions.json", ….
+        images: The folder the data's image paths are relative to (None for shapes).
+        backbones: The backbone names to search over; the first is the first trial's.
+        algorithm: "hyperband", "bayesian" or "random".
+        max_epochs: The epochs of a full trial.
+        max_trials: How many trials "bayesian" and "random" run (None: 10).
+        factor: Hyperband's reduction factor.
+        objective: "bleu4" or "cider", on the validation data.
+        project_name: The project folder's name, in ``directory``.
+        overwrite: Whether to delete a search already there and start anew.
+        time_budget: How long the search may run: "2h", "45m", "90s" or seconds; None for no limit.
+        image_size: The images' (height, width); by default the first backbone's input size.
+        batch_size: Captions per training batch.
+        val_images: How many validation images every epoch is scored on.
+        val_split: The validation share of data without splits of its own.
+        seed: The seed of the split, the oracle, the captioners and the validation subset.
+        mixed_precision: None, "mixed_float16" or "mixed_bfloat16".
+        strategy: None, or "mirrored" to run each trial across all visible GPUs.
+        fixed: ``{name: value}`` of the hyperparameters to pin, e.g. ``{"units": 128}``; the others
+            (``CaptionHyperModel.TUNABLE``) are tuned.
+        feature_dir: The folder of the frozen backbones' feature caches; by default ``features`` in
+            the project folder.
+        on_bad_image: "error" or "skip", for an image that cannot be read.
+        verbose: Keras' and keras-tuner's verbosity (0 for quiet).
+
+    Returns:
+        The ``SearchTuner``, searched.
+
+    Example:
+
+    A real search trains for minutes to hours. Here a time budget that is spent before the first
+    trial shows the call and what it writes, without training:
+
+    >>> import os
+    >>> tuner = tune("tuning", "shapes:5", algorithm="random", max_trials=4, max_epochs=2, image_size=(64, 64),
+    ...              fixed={"units": 64}, time_budget=1e-6, verbose=0)
+    The time budget is spent: no new trial starts.
+    No trials yet.
+    Wrote tuning/search/results.csv and tuning/search/search.png
+    >>> sorted(os.listdir("tuning/search"))
+    ['results.csv', 'search.png', 'showattend_search.json', 'tune.json']
     """
     arguments = dict(data=data, images=images, backbones=list(backbones), algorithm=algorithm, max_epochs=max_epochs,
                      max_trials=max_trials, factor=factor, objective=objective, image_size=image_size,
@@ -46,12 +88,30 @@ def tune(directory, data, images=None, backbones=("small_vgg",), algorithm="hype
 
 
 def search_lock(directory, project_name="search"):
-    """The lock of the search ``directory/project_name``: ``directory/<project_name>.lock``, beside the project
-    (``overwrite`` deletes the project's folder). Only the chief or a lone process takes it; a worker, which
-    shares the search on purpose, gets a context that does nothing.
+    """The lock that keeps the search ``directory/project_name`` to one process at a time.
 
-    >>> with search_lock("tuning", "search"):  # doctest: +SKIP
-    ...     tuner.search(train, validation_data=val)
+    The lock file is ``directory/<project_name>.lock``, beside the project folder (which
+    ``overwrite`` deletes). Only the chief or a lone process takes it; a worker, which shares the
+    search on purpose, gets a context that does nothing. ``tune`` holds it while it searches; hold
+    it around a ``tuner.search`` of your own the same way.
+
+    Args:
+        directory: The folder of the search's project folder; it must exist.
+        project_name: The project folder's name, in ``directory``.
+
+    Returns:
+        A context manager (a ``showattend.locks.FolderLock``) that holds the lock in its block; it
+        raises ``showattend.locks.LockedError`` on entering when another live process holds it.
+
+    Example:
+
+    >>> import os
+    >>> os.makedirs("searches")
+    >>> with search_lock("searches", "search"):
+    ...     print(os.listdir("searches"))  # tuner.search(train, validation_data=val) would run here
+    ['search.lock']
+    >>> os.listdir("searches")
+    []
     """
     if not is_chief_or_alone():
         return contextlib.nullcontext()
@@ -91,8 +151,36 @@ def _open(directory, project_name, arguments, overwrite=False, time_budget=None,
 
 
 def open_search(directory, project_name="search"):
-    """The search that ``tune`` ran in ``directory/project_name``, opened with its own arguments; returns
-    (tuner, train, val)."""
+    """The search that ``tune`` ran in ``directory/project_name``, opened with its own arguments.
+
+    What `showattend tune --summary` and `--export` open: the data, vocabulary, hypermodel and
+    tuner are made again from the arguments ``tune`` saved in the project folder (``tune.json``).
+
+    Args:
+        directory: The folder of the search's project folder.
+        project_name: The project folder's name, in ``directory``.
+
+    Returns:
+        A tuple (tuner, train, val): the ``SearchTuner`` and the training and validation
+        CaptionDatasets, e.g. for ``export_best(tuner, path, retrain=True, train=train,
+        validation_data=val)``.
+
+    Raises:
+        FileNotFoundError: When ``tune`` ran no search there.
+
+    Example:
+
+    >>> _ = tune("shapes_search", "shapes:5", algorithm="random", max_trials=4, image_size=(64, 64),
+    ...          fixed={"units": 64}, time_budget=1e-6, verbose=0)  # a search that trains nothing
+    The time budget is spent: ...
+    >>> tuner, train, val = open_search("shapes_search")
+    >>> len(train), len(val), tuner.oracle.objective.name, tuner.hypermodel.given["units"]
+    (5, 1, 'val_bleu4', 64)
+    >>> open_search("elsewhere")
+    Traceback (most recent call last):
+    ...
+    FileNotFoundError: No search in elsewhere/search (no tune.json): ...
+    """
     path = os.path.join(directory, project_name, ARGUMENTS_FILE)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No search in {os.path.join(directory, project_name)} (no {ARGUMENTS_FILE}): run "
@@ -101,7 +189,39 @@ def open_search(directory, project_name="search"):
 
 
 def summarize(tuner):
-    """Print the results table and write results.csv and search.png in the search's folder."""
+    """Print the results table of a search and write results.csv and search.png in its folder.
+
+    What `showattend tune --summary` prints.
+
+    Args:
+        tuner: A ``SearchTuner`` (``make_tuner``'s, or ``open_search``'s).
+
+    Returns:
+        The rows of ``results_table(tuner)``, best first.
+
+    Example:
+
+    >>> import keras
+    >>> import keras_tuner as kt
+    >>> import numpy as np
+    >>> from showattend.tuning import make_tuner
+    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+    ...     def build(self, hp):
+    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+    ...                                   keras.layers.Dense(1, activation="sigmoid")])
+    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+    ...         return model
+    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy",
+    ...                    directory="tiny", verbose=0)
+    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
+    >>> rows = summarize(tuner)
+    trial  status     score  best_epoch  epochs  params  seconds_per_epoch  batch_size  units
+    0      COMPLETED  1      1           1       9       ...                            2
+    Wrote tiny/search/results.csv and tiny/search/search.png
+    >>> len(rows), rows[0]["units"]
+    (1, 2)
+    """
     rows = results_table(tuner, os.path.join(tuner.project_dir, "results.csv"))
     columns = list(FIRST_COLUMNS) + [c for c in (rows[0] if rows else {}) if c not in FIRST_COLUMNS]
     print(format_table(rows, columns))

@@ -34,15 +34,47 @@ NAMES = ("backbone", *BACKBONE_SPACE, *DECODER_SPACE, *HARD_SPACE)
 
 
 def option_of(name, option):
-    """Whether backbone ``name``'s builder takes ``option`` (feature_stage, feature_module, gate_bias)."""
+    """Whether backbone ``name``'s builder takes ``option``.
+
+    Args:
+        name: A registered backbone, e.g. "resnet50".
+        option: A per-backbone option of the space: "feature_stage" (ResNets), "feature_module"
+            (GoogLeNets) or "gate_bias" (highway nets).
+
+    Returns:
+        True when ``cnn_backbones.create_backbone(name, …)`` takes ``option``.
+
+    Example:
+
+    >>> option_of("resnet50", "feature_stage"), option_of("small_vgg", "feature_stage")
+    (True, False)
+    >>> option_of("highway11", "gate_bias")
+    True
+    """
     return option in cnn_backbones.backbone_options(name)
 
 
 def grid_size(name, image_size, feature_stage=5, feature_module="5b"):
-    """The feature grid (h, w) of backbone ``name`` at ``image_size``, from its stride: nothing is built.
+    """The feature grid (h, w) of backbone ``name`` at ``image_size``, from its stride.
+
+    Nothing is built. ``feature_stage=4`` (ResNets) and ``feature_module="4e"`` (GoogLeNets) halve
+    the stride; backbones without the option ignore it.
+
+    Args:
+        name: A registered backbone.
+        image_size: The input's (height, width) in pixels.
+        feature_stage: The ResNet stage the features come from: 5 (stride 32) or 4 (stride 16).
+        feature_module: The GoogLeNet module the features come from: "5b" or "4e" (half the stride).
+
+    Returns:
+        A tuple (height, width): the attention grid the decoder sees.
+
+    Example:
 
     >>> grid_size("small_vgg", (64, 64))
     (8, 8)
+    >>> grid_size("resnet50", (224, 224)), grid_size("resnet50", (224, 224), feature_stage=4)
+    ((7, 7), (14, 14))
     """
     stride = cnn_backbones.backbone_info(name).feature_stride
     if (option_of(name, "feature_stage") and feature_stage == 4) or \
@@ -52,8 +84,33 @@ def grid_size(name, image_size, feature_stage=5, feature_module="5b"):
 
 
 def usable(names, image_size):
-    """``names`` whose grid at ``image_size`` is at least 4×4 with some choice of their options; the
-    others are left out, and if none is left the error says which grids they would have had."""
+    """The backbones of ``names`` whose grid at ``image_size`` can be at least 4×4.
+
+    A backbone is kept when some choice of its options (``feature_stage``, ``feature_module``)
+    gives it a grid of at least ``MIN_GRID`` × ``MIN_GRID``; the others are left out of the space.
+
+    Args:
+        names: Registered backbone names.
+        image_size: The input's (height, width) in pixels.
+
+    Returns:
+        The usable names, in their order.
+
+    Raises:
+        ValueError: When a name is not a registered backbone, or when no backbone is left (the
+            message gives the grid each would have had).
+
+    Example:
+
+    >>> usable(["small_vgg", "resnet50", "vgg16"], (64, 64))  # resnet50 at stage 4 has a 4×4 grid
+    ['small_vgg', 'resnet50', 'vgg16']
+    >>> usable(["small_vgg", "resnet50", "vgg16"], (32, 32))
+    ['small_vgg']
+    >>> usable(["vgg16"], (32, 32))
+    Traceback (most recent call last):
+    ...
+    ValueError: No backbone has a grid of at least 4×4 at image size (32, 32) (vgg16 (2, 2)); ...
+    """
     unknown = [n for n in names if n not in cnn_backbones.list_backbones()]
     if unknown:
         raise ValueError(f"Unknown backbone {unknown[0]!r}. Available: {', '.join(cnn_backbones.list_backbones())}.")
@@ -66,8 +123,34 @@ def usable(names, image_size):
 
 
 def declare(hp, name, given, kind, arguments, default):
-    """Declare ``name`` in ``hp`` and return its value: ``given`` None tunes the default range, a
-    keras-tuner HyperParameter sets a custom one, any other value pins it (``hp.Fixed``)."""
+    """Declare ``name`` in ``hp`` as the argument ``given`` asks, and return its value.
+
+    Args:
+        hp: The ``keras_tuner.HyperParameters`` to declare it in.
+        name: The hyperparameter's name, e.g. "units".
+        given: None tunes the default range; a keras-tuner HyperParameter declares its own range
+            under ``name`` (its own name is dropped); any other value pins it (``hp.Fixed``).
+        kind: The ``hp`` method of the default range: "Choice", "Float", "Int" or "Boolean".
+        arguments: The keyword arguments of that method, e.g. ``{"values": [128, 256]}``.
+        default: The default of the default range.
+
+    Returns:
+        The hyperparameter's current value in ``hp`` (its default on first declaration).
+
+    Example:
+
+    >>> import keras_tuner as kt
+    >>> hp = kt.HyperParameters()
+    >>> declare(hp, "units", None, "Choice", {"values": [128, 256, 512]}, 512)
+    512
+    >>> declare(hp, "cell", "gru", "Choice", {"values": ["lstm", "gru"]}, "lstm")
+    'gru'
+    >>> custom = kt.engine.hyperparameters.Float("x", 0.1, 0.3, default=0.2)
+    >>> declare(hp, "dropout", custom, "Float", {"min_value": 0.0, "max_value": 0.6}, 0.5)
+    0.2
+    >>> [(h.name, type(h).__name__) for h in hp.space]
+    [('units', 'Choice'), ('cell', 'Fixed'), ('dropout', 'Float')]
+    """
     if given is None:
         return getattr(hp, kind)(name, default=default, **arguments)
     if isinstance(given, kt.engine.hyperparameters.HyperParameter):
@@ -77,7 +160,24 @@ def declare(hp, name, given, kind, arguments, default):
 
 
 def check_fixed(settings):
-    """Reject a value that the range could never hold, naming it and what is accepted."""
+    """Reject a pinned value that the space could never hold, naming it and what is accepted.
+
+    Args:
+        settings: ``{name: value}`` of the tunable arguments; None (tuned) and keras-tuner
+            HyperParameters (custom ranges) pass unchecked.
+
+    Raises:
+        ValueError: When a choice (attention, cell, attention_score, feature_module) is not one of
+            its values, a Boolean is not a bool, or a Float is not a number.
+
+    Example:
+
+    >>> check_fixed({"cell": "gru", "units": 64, "dropout": None})  # accepted: nothing happens
+    >>> check_fixed({"cell": "rnn"})
+    Traceback (most recent call last):
+    ...
+    ValueError: cell='rnn' is not one of ['lstm', 'peephole_lstm', 'cifg_lstm', 'gru'].
+    """
     for name, value in settings.items():
         if value is None or isinstance(value, kt.engine.hyperparameters.HyperParameter):
             continue
