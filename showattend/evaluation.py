@@ -22,13 +22,29 @@ def _tokenized(captions_by_image):
 
 
 def caption_metrics(references, hypotheses):
-    """BLEU-1..4, METEOR, ROUGE-L and CIDEr-D of ``hypotheses`` (one string per image) against
-    ``references`` (a list of strings per image), each pycocoevalcap scorer called on its own.
+    """BLEU-1..4, METEOR, ROUGE-L and CIDEr-D of captions against their references.
 
-    METEOR needs Java; without it METEOR is NaN and a warning says so.
+    Each pycocoevalcap scorer is called on its own, on captions tokenized as the COCO evaluation
+    does (the PTB tokenizer). METEOR and the PTB tokenizer need Java; without it METEOR is NaN,
+    the captions are tokenized by showattend's tokenizer, and a warning says so.
 
-    >>> caption_metrics([["a red circle"]], ["a red circle"])["BLEU-1"]  # doctest: +SKIP
-    1.0
+    Args:
+        references: a list of reference captions (strings) per image.
+        hypotheses: one caption (a string) per image.
+
+    Returns:
+        A dict of metric name (``METRIC_NAMES``) → value.
+
+    Raises:
+        ValueError: when the counts of hypotheses and reference lists differ, or there are none.
+
+    Example:
+        >>> metrics = caption_metrics([["a red circle", "a red circle in the center"], ["a blue square"]],
+        ...                           ["a red circle", "a blue circle"])
+        >>> list(metrics) == list(METRIC_NAMES)
+        True
+        >>> round(metrics["BLEU-1"], 3), round(metrics["ROUGE-L"], 3), round(metrics["METEOR"], 2)
+        (0.833, 0.833, 0.44)
     """
     from pycocoevalcap.bleu.bleu import Bleu
     from pycocoevalcap.cider.cider import Cider
@@ -61,8 +77,18 @@ def corpus_bleu4(references, hypotheses):
 
     Never NaN: with no 4-gram in common (early in training, empty captions) it is 0.
 
-    >>> corpus_bleu4([[["a", "red", "circle", "on", "grey"]]], [["a", "red", "circle", "on", "grey"]])
-    1.0
+    Args:
+        references: a list of reference token lists per image.
+        hypotheses: one token list per image.
+
+    Returns:
+        BLEU-4 in [0, 1], a float.
+
+    Example:
+        >>> corpus_bleu4([[["a", "red", "circle", "on", "grey"]]], [["a", "red", "circle", "on", "grey"]])
+        1.0
+        >>> corpus_bleu4([[["a", "red", "circle", "on", "grey"]]], [["a", "blue", "square"]])
+        0.0
     """
     from nltk.translate.bleu_score import corpus_bleu
 
@@ -75,7 +101,23 @@ def corpus_bleu4(references, hypotheses):
 
 
 def cider_d(references, hypotheses):
-    """CIDEr-D (pycocoevalcap's scorer, pure Python) of token lists; document frequencies from ``references``."""
+    """CIDEr-D (pycocoevalcap's scorer, pure Python) of token lists.
+
+    The document frequencies come from ``references``. An empty caption scores as ``<empty>``; a
+    score that is not finite is 0.
+
+    Args:
+        references: a list of reference token lists per image.
+        hypotheses: one token list per image.
+
+    Returns:
+        CIDEr-D, a float (10 for a caption equal to its references, up to the length penalty).
+
+    Example:
+        >>> references = [[["a", "red", "circle"]], [["a", "blue", "square"]]]
+        >>> round(cider_d(references, [["a", "red", "circle"], ["a", "blue", "circle"]]), 3)
+        5.0
+    """
     from pycocoevalcap.cider.cider import Cider
 
     gts = {i: [" ".join(r) for r in refs] for i, refs in enumerate(references)}
@@ -90,8 +132,17 @@ def find_object_phrases(tokens, names, modifiers=()):
     A name is a tuple of words, e.g. ("red", "circle"); a modifier word (e.g. a size) right
     before it joins the phrase.
 
-    >>> find_object_phrases(["a", "big", "red", "circle"], {("red", "circle")}, {"big"})
-    [([1, 2, 3], ('red', 'circle'))]
+    Args:
+        tokens: a caption's words.
+        names: the object names, each a tuple of words.
+        modifiers: words that join the phrase when right before a name.
+
+    Returns:
+        A list of ``(word indices, name)``, in the caption's order.
+
+    Example:
+        >>> find_object_phrases(["a", "big", "red", "circle"], {("red", "circle")}, {"big"})
+        [([1, 2, 3], ('red', 'circle'))]
     """
     found = []
     lengths = sorted({len(n) for n in names}, reverse=True)
@@ -130,14 +181,42 @@ def _word_spans(phrases, length):
 
 
 def grounding_scores(dataset, captions):
-    """Semantic precision/recall/F1 of the object names, and attention correctness per object phrase
-    and, where the data names its word classes, per word class.
+    """Semantic precision, recall and F1 of the object names, and attention correctness.
 
-    ``attention_correctness`` is, per grounded phrase, the largest share of one of its words'
+    Attention correctness is measured per object phrase and, where the data names its word classes,
+    per word class. ``attention_correctness`` is, per grounded phrase, the largest share of one of its words'
     attention inside the object's mask; ``attention_correctness_<class>`` (e.g. colour, shape,
     position) is the mean share of each word of that class, the class's words being those of the
     phrase and those that follow it up to the next phrase. Each comes with the ``uniform_baseline``
     that uniform attention would score on the same words.
+
+    Args:
+        dataset: a CaptionDataset with objects (e.g. the shapes data).
+        captions: one ``Caption`` per image; those with attention maps count for attention
+            correctness.
+
+    Returns:
+        A dict: ``semantic_precision``, ``semantic_recall``, ``semantic_f1`` and, when a phrase
+        could be grounded, ``attention_correctness``, ``uniform_baseline`` and
+        ``grounded_phrases``, and per word class ``attention_correctness_<class>``,
+        ``uniform_baseline_<class>`` and ``grounded_words_<class>``.
+
+    Example:
+        Uniform attention scores its own baseline:
+
+        >>> import numpy as np
+        >>> from showattend import Caption
+        >>> from showattend.datasets import shapes
+        >>> data = shapes("test", num_images=2)
+        >>> captions = [Caption(refs[1], refs[1].split(), 0.0, np.full((len(refs[1].split()), 8, 8), 1 / 64))
+        ...             for refs in data.captions]
+        >>> captions[1].text
+        'a yellow circle and a yellow triangle'
+        >>> scores = grounding_scores(data, captions)
+        >>> scores["semantic_f1"], scores["grounded_phrases"]
+        (1.0, 3)
+        >>> round(scores["attention_correctness"] / scores["uniform_baseline"], 6)
+        1.0
     """
     names, modifiers = dataset.object_names, dataset.object_modifiers
     class_of = {word: name for name, words in (dataset.word_classes or {}).items() for word in words}
@@ -188,12 +267,47 @@ def grounding_scores(dataset, captions):
 
 
 def caption_dataset(captioner, dataset, beam_size=3, batch_size=32, return_attention=False):
-    """Caption every image of ``dataset``, a batch of files at a time: (captions, dataset).
+    """Caption every image of ``dataset``, a batch of files at a time.
 
     With ``on_bad_image="skip"`` an unreadable file is left out (and counted in one warning), so the
     dataset returned holds only the images captioned; otherwise the error names the file.
 
-    >>> captions, captioned = caption_dataset(model, test, beam_size=3)  # doctest: +SKIP
+    Args:
+        captioner: a ``Captioner``.
+        dataset: a CaptionDataset of arrays or of image files.
+        beam_size: beams kept per image (1: greedy search).
+        batch_size: images read and captioned at a time.
+        return_attention: keep each word's attention map and gate value.
+
+    Returns:
+        A pair ``(captions, dataset)``: one ``Caption`` per image captioned, and the dataset of
+        those images (``dataset`` itself when none was left out).
+
+    Raises:
+        ValueError: when no image of the dataset could be read.
+        showattend.data.BadImageError: a file that cannot be decoded, with ``on_bad_image="error"``.
+
+    Example:
+        Two images and a file that is not one:
+
+        >>> from PIL import Image
+        >>> from showattend import CaptionDataset, Captioner, Vocabulary
+        >>> from showattend.datasets import shapes
+        >>> shapes_data = shapes("test", num_images=2)
+        >>> for image, name in zip(shapes_data.images, ["first.png", "second.png"]):
+        ...     Image.fromarray(image).save(name)
+        >>> with open("broken.png", "wb") as file:
+        ...     _ = file.write(b"not an image")
+        >>> references = [shapes_data.captions[0], ["no caption"], shapes_data.captions[1]]
+        >>> data = CaptionDataset(["first.png", "broken.png", "second.png"], references, on_bad_image="skip")
+        >>> model = Captioner("small_vgg", Vocabulary.build(shapes_data.all_captions(), min_count=1), units=16)
+        >>> import warnings
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     captions, captioned = caption_dataset(model, data, beam_size=1)
+        >>> len(captions), captioned.images
+        (2, ['first.png', 'second.png'])
+        >>> print(caught[0].message)
+        1 unreadable image skipped (on_bad_image='skip'): 'broken.png' is not a readable image: ...
     """
     from showattend.data.unreadable import UnreadableImages
 
@@ -217,13 +331,37 @@ def caption_dataset(captioner, dataset, beam_size=3, batch_size=32, return_atten
 
 
 def evaluate(captioner, dataset, beam_size=3, captions=None, batch_size=32):
-    """Caption ``dataset``'s images and score them: a dict of metric → value.
+    """Caption ``dataset``'s images and score them.
 
     BLEU-1..4, METEOR, ROUGE-L, CIDEr-D always; for data with object masks (the shapes data) also
     ``semantic_f1`` (with precision and recall) and ``attention_correctness`` with its
     ``uniform_baseline``. Pass ``captions`` to score captions you already have.
 
-    >>> metrics = evaluate(model, shapes("test"))  # doctest: +SKIP
+    Args:
+        captioner: a ``Captioner`` (not used when ``captions`` are given).
+        dataset: the CaptionDataset to caption and score against.
+        beam_size: beams kept per image (1: greedy search).
+        captions: one ``Caption`` per image, to score instead of captioning.
+        batch_size: images read and captioned at a time.
+
+    Returns:
+        A dict of metric → value (see ``caption_metrics`` and ``grounding_scores``), and
+        ``num_images``.
+
+    Raises:
+        ValueError: a ``dataset`` that is not a CaptionDataset, or a count of captions that
+            differs from the images'.
+
+    Example:
+        Captions equal to one of their references:
+
+        >>> from showattend import Caption
+        >>> from showattend.datasets import shapes
+        >>> data = shapes("test", num_images=2)
+        >>> captions = [Caption(refs[1], refs[1].split(), 0.0) for refs in data.captions]
+        >>> metrics = evaluate(None, data, captions=captions)  # captions given: no captioner needed
+        >>> round(metrics["BLEU-4"], 6), metrics["semantic_f1"], metrics["num_images"]
+        (1.0, 1.0, 2)
     """
     if not isinstance(dataset, CaptionDataset):
         raise ValueError(f"evaluate() needs a CaptionDataset, got {type(dataset).__name__}.")
@@ -242,17 +380,55 @@ def evaluate(captioner, dataset, beam_size=3, captions=None, batch_size=32):
 def coco_results(dataset, captions):
     """The COCO results format: ``[{"image_id": …, "caption": …}]``, one entry per image.
 
-    >>> coco_results(test, model.caption(test.images))[:1]  # doctest: +SKIP
-    [{'image_id': 391895, 'caption': 'a man riding a bike down a dirt road'}]
+    Args:
+        dataset: the CaptionDataset captioned (its ``image_ids`` are reported).
+        captions: one ``Caption`` per image.
+
+    Returns:
+        A list of dicts, ready for ``json.dump``.
+
+    Example:
+        >>> import numpy as np
+        >>> from showattend import Caption, CaptionDataset
+        >>> data = CaptionDataset(np.zeros((1, 8, 8, 3), "uint8"), [["a man riding a bike"]], image_ids=[391895])
+        >>> coco_results(data, [Caption("a man riding a bike down a dirt road", [], -3.2)])
+        [{'image_id': 391895, 'caption': 'a man riding a bike down a dirt road'}]
     """
     return [{"image_id": image_id, "caption": caption.text} for image_id, caption in zip(dataset.image_ids, captions)]
 
 
 def evaluate_to_files(captioner, dataset, path, beam_size=3, batch_size=32):
-    """Caption ``dataset``, write its COCO results JSON to ``path`` and its metrics beside it
-    (``results.json`` → ``results.metrics.json``); returns (metrics, (results path, metrics path)).
+    """Caption ``dataset``, write its COCO results JSON to ``path`` and its metrics beside it.
 
-    >>> metrics, files = evaluate_to_files(model, test, "results.json")  # doctest: +SKIP
+    ``results.json`` → ``results.metrics.json``; a metric that is not finite (METEOR without Java)
+    is written as ``null``.
+
+    Args:
+        captioner: a ``Captioner``.
+        dataset: the CaptionDataset to caption and score against.
+        path: the results file to write (its folder must exist).
+        beam_size: beams kept per image (1: greedy search).
+        batch_size: images read and captioned at a time.
+
+    Returns:
+        A pair ``(metrics, (results path, metrics path))``; the metrics as ``evaluate`` returns
+        them, with ``beam_size``.
+
+    Raises:
+        FileNotFoundError: when the folder of ``path`` does not exist (checked before captioning).
+
+    Example:
+        >>> import json
+        >>> from showattend import Captioner, Vocabulary
+        >>> from showattend.datasets import shapes
+        >>> data = shapes("test", num_images=2)
+        >>> model = Captioner("small_vgg", Vocabulary.build(data.all_captions(), min_count=1), units=16)
+        >>> metrics, files = evaluate_to_files(model, data, "results.json", beam_size=1)
+        >>> files, metrics["num_images"], metrics["beam_size"]
+        (('results.json', 'results.metrics.json'), 2, 1)
+        >>> with open("results.json") as file:
+        ...     [sorted(entry) for entry in json.load(file)]
+        [['caption', 'image_id'], ['caption', 'image_id']]
     """
     import os
 
@@ -272,7 +448,24 @@ def evaluate_to_files(captioner, dataset, path, beam_size=3, batch_size=32):
 
 
 def format_metrics(metrics):
-    """The metrics as a two-column text table."""
+    """The metrics as a two-column text table.
+
+    The caption metrics come first, in ``METRIC_NAMES`` order, then the semantic ones and each
+    attention correctness with its uniform baseline; other entries are left out.
+
+    Args:
+        metrics: a dict as ``evaluate`` returns it.
+
+    Returns:
+        The table, a string.
+
+    Example:
+        >>> print(format_metrics({"CIDEr-D": 1.5, "BLEU-4": 0.25, "num_images": 2,
+        ...                       "attention_correctness": 0.5, "uniform_baseline": 0.1}))
+        BLEU-4                 0.2500
+        CIDEr-D                1.5000
+        attention_correctness  0.5000  (uniform baseline 0.1000, 5.0x)
+    """
     rows = [(name, f"{metrics[name]:.4f}") for name in METRIC_NAMES if name in metrics]
     for name in ("semantic_precision", "semantic_recall", "semantic_f1"):
         if name in metrics:
