@@ -3,9 +3,14 @@
 A table is a function registered with ``@renders(NAME)`` that turns a JSON file into Markdown rows;
 the build adds the line that names the machine, the date and the command that wrote the figures.
 A figure in prose is ``{{ figure: FILE / KEY / ... | FORMAT }}``: KEY steps into dicts, an integer
-into lists, and ``field=value`` picks the list item whose field has that value.
+into lists, and ``field=value`` picks the list item whose field has that value. ``÷`` and ``×``,
+with a space on each side, combine a figure with another or with a number, left to right:
+``{{ figure: F / a ÷ F / b | .0f }}``, ``{{ figure: F / bytes × 123287 ÷ 1e9 | .1f }}``.
+
+The renderers themselves live in ``docsite.benchmark_renderers``; this module holds what they share.
 """
 import json
+import re
 from pathlib import Path
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -86,17 +91,37 @@ def lookup(data, keys, where="a page"):
     return value
 
 
-def figure(argument, where="a page"):
-    """The text of ``{{ figure: FILE / KEY / ... | FORMAT }}`` (FORMAT as in ``format()``, e.g. ``.2f``)."""
-    path, _, spec = argument.partition("|")
-    keys = [key.strip() for key in path.split("/") if key.strip()]
+def _operand(text, where):
+    """One side of a figure: a number, or ``FILE / KEY / ...`` looked up in ``benchmarks/FILE.json``."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    keys = [key.strip() for key in text.split("/") if key.strip()]
     if not keys:
         raise ValueError(f"{where}: an empty figure marker")
-    value = lookup(load(keys[0], where), keys[1:], where)
+    return lookup(load(keys[0], where), keys[1:], where)
+
+
+def figure(argument, where="a page"):
+    """The text of ``{{ figure: FILE / KEY / ... | FORMAT }}`` (FORMAT as in ``format()``, e.g. ``.2f``).
+
+    ``A ÷ B × C ...`` combines the figure ``A`` with the others (figures or numbers), left to right;
+    the operators need spaces around them, so that a key such as ``640×480`` stays whole.
+    """
+    path, _, spec = argument.partition("|")
+    pieces = re.split(r"\s([÷×])\s", path)
+    value = _operand(pieces[0].strip(), where)
+    for operator, operand in zip(pieces[1::2], pieces[2::2]):
+        other = _operand(operand.strip(), where)
+        try:
+            value = value / other if operator == "÷" else value * other
+        except (TypeError, ZeroDivisionError) as error:
+            raise ValueError(f"{where}: cannot compute {path.strip()!r}: {error}")
     try:
         return format(value, spec.strip())
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{where}: cannot format {value!r} ({'/'.join(keys)}) with {spec.strip()!r}: {error}")
+        raise ValueError(f"{where}: cannot format {value!r} ({path.strip()}) with {spec.strip()!r}: {error}")
 
 
 def spread(summary, spec=".2f"):
@@ -104,20 +129,25 @@ def spread(summary, spec=".2f"):
     return f"{summary['mean']:{spec}} ({summary['min']:{spec}}–{summary['max']:{spec}})"
 
 
+def summarize(values):
+    """``{"min", "mean", "max"}`` of a sequence of numbers (as ``spread`` reads it)."""
+    values = [float(value) for value in values]
+    return {"min": min(values), "mean": sum(values) / len(values), "max": max(values)}
+
+
+def _numeric(cell):
+    text = str(cell).strip()
+    return text[:1].isdigit() or (text[:1] in "−-" and text[1:2].isdigit())
+
+
 def markdown_table(header, rows):
-    """A Markdown table from a header and rows of cells."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    """A Markdown table from a header and rows of cells; a column of numbers is aligned right."""
+    rows = [[str(cell) for cell in row] for row in rows]
+    right = [all(_numeric(row[i]) for row in rows if i < len(row) and row[i].strip()) and
+             any(i < len(row) and row[i].strip() for row in rows) for i in range(len(header))]
+    lines = ["| " + " | ".join(header) + " |", "|" + "".join("---:|" if r else "---|" for r in right)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
 
-@renders("demo_seeds")
-def demo_seeds(data):
-    metrics = [("BLEU-4", ".3f"), ("METEOR", ".3f"), ("CIDEr-D", ".2f"), ("semantic_f1", ".3f"),
-               ("attention_correctness", ".3f"), ("uniform_baseline", ".3f"), ("best_epoch", ".0f"),
-               ("train_seconds", ".0f")]
-    header = ["Attention"] + [name.replace("_", " ") for name, _ in metrics]
-    rows = [[variant] + [spread(summary[name], spec) for name, spec in metrics]
-            for variant, summary in data["summary"].items()]
-    seeds = ", ".join(map(str, data["seeds"]))
-    return markdown_table(header, rows) + f"\n\nMean (min–max) over seeds {seeds}."
+from docsite import benchmark_renderers  # noqa: E402,F401  (registers the tables; imports the helpers above)

@@ -1,0 +1,176 @@
+"""The benchmark tables of the docs: one ``@renders(NAME)`` function per ``{{ table: NAME }}``.
+
+NAME is the stem of ``benchmarks/NAME.json``, optionally with a ``.view`` suffix for a second table
+from the same file. Each function takes the parsed JSON and returns Markdown; ``benchmark_tables.table``
+adds the line with the machine, the date and the command. Where a file holds several seeds or runs,
+a cell shows ``mean (min–max)`` over them, never one run alone.
+"""
+from docsite.benchmark_tables import markdown_table, renders, spread, summarize
+
+
+def _grid(shape):
+    return "×".join(map(str, shape)) if shape else ""
+
+
+def _seeds(seeds):
+    return ", ".join(map(str, seeds))
+
+
+def _per_seed(runs, seeds):
+    """``(seed, run)`` pairs of runs kept as a list in seed order or as a dict keyed by the seed."""
+    return [(seed, runs[str(seed)] if isinstance(runs, dict) else run) for seed, run in zip(seeds, runs)]
+
+
+# --- benchmarks/demo_seeds.json -------------------------------------------------------------------
+
+DEMO_METRICS = [("semantic_f1", "semantic F1", ".3f"), ("BLEU-4", "BLEU-4", ".3f"), ("METEOR", "METEOR", ".3f"),
+                ("CIDEr-D", "CIDEr-D", ".2f"), ("attention_correctness", "attention correctness", ".3f"),
+                ("uniform_baseline", "uniform attention", ".3f"), ("train_seconds", "training (s)", ".0f")]
+
+
+@renders("demo_seeds")
+def demo_seeds(data):
+    header = ["attention"] + [title for _, title, _ in DEMO_METRICS] + ["epoch kept"]
+    rows = []
+    for variant, summary in data["summary"].items():
+        epochs = ", ".join(str(run["best_epoch"]) for _, run in _per_seed(data["runs"][variant], data["seeds"]))
+        rows.append([variant] + [spread(summary[key], spec) for key, _, spec in DEMO_METRICS] + [epochs])
+    return markdown_table(header, rows) + (f"\n\nMean (min–max) over seeds {_seeds(data['seeds'])}; "
+                                           "the epoch kept is listed per seed.")
+
+
+@renders("demo_seeds.runs")
+def demo_seeds_runs(data):
+    header = ["attention", "seed"] + [title for _, title, _ in DEMO_METRICS] + ["epoch kept"]
+    rows = [[variant, seed] + [format(run[key], spec) for key, _, spec in DEMO_METRICS] + [run["best_epoch"]]
+            for variant, runs in data["runs"].items() for seed, run in _per_seed(runs, data["seeds"])]
+    return markdown_table(header, rows)
+
+
+# --- benchmarks/ablation.json ---------------------------------------------------------------------
+
+ABLATION_METRICS = [("semantic_f1", "semantic F1", ".3f"), ("BLEU-4", "BLEU-4", ".3f"), ("CIDEr-D", "CIDEr-D", ".2f"),
+                    ("attention_correctness", "attention correctness", ".3f"),
+                    ("uniform_baseline", "uniform attention", ".3f"), ("train_seconds", "training (s)", ".0f")]
+
+
+@renders("ablation")
+def ablation(data):
+    header = ["variant", "changed from the demo model"] + [title for _, title, _ in ABLATION_METRICS]
+    rows, seeds = [], []
+    for variant in dict.fromkeys(run["variant"] for run in data["runs"]):
+        runs = [run for run in data["runs"] if run["variant"] == variant]
+        seeds = [run["seed"] for run in runs]
+        options = ", ".join(f"`{key}={value!r}`" for key, value in runs[0].get("options", {}).items()) or "—"
+        rows.append([variant, options] + [spread(summarize(run[key] for run in runs), spec)
+                                          for key, _, spec in ABLATION_METRICS])
+    return markdown_table(header, rows) + f"\n\nMean (min–max) over seeds {_seeds(seeds)}."
+
+
+# --- benchmarks/paper_config.json -----------------------------------------------------------------
+
+@renders("paper_config")
+def paper_config(data):
+    header = ["measured", "images/s", "the limit (images/s)", "share of the limit"]
+    rows = [[row["measured"], f"{row['images_per_s']:.1f}",
+             "" if row["limit_images_per_s"] is None else f"{row['limit_images_per_s']:.0f}",
+             "" if row["share_of_limit"] is None else f"{row['share_of_limit']:.0%}"] for row in data["rows"]]
+    work = ", ".join(f"{name} {flops / 1e9:.2f}" for name, flops in data["flops_per_image"].items())
+    return markdown_table(header, rows) + (
+        f"\n\nThe limit is this run's float32 large-matmul rate, {data['matmul_gflops']:.0f} GFLOP/s, divided by "
+        f"the work per image in GFLOP ({work}).")
+
+
+@renders("paper_config.operations")
+def paper_config_operations(data):
+    parts = []
+    for name, operations in data["operations"].items():
+        rows = [[f"`{op['op']}`", f"{op['ms_per_run']:.1f}", f"{op['calls_per_run']:.0f}"] for op in operations]
+        parts.append(f"**{name[0].upper()}{name[1:]}**\n\n"
+                     + markdown_table(["operation", "ms of thread time", "calls"], rows))
+    if not parts:
+        return "This run recorded no profile (run the benchmark with `--profile DIR`)."
+    return "\n\n".join(parts)
+
+
+# --- benchmarks/data_pipeline.json ----------------------------------------------------------------
+
+@renders("data_pipeline")
+def data_pipeline(data):
+    rows = [[row["measured"], row["images"], f"{row['images_per_s']:,.1f}", f"{row['ms_per_image']:.2f}"]
+            for row in data["rows"]]
+    settings = data["settings"]
+    return markdown_table(["stage", "images timed", "images/s", "ms per image"], rows) + (
+        f"\n\n{settings['backbone']} at {_grid(settings['image_size'])}, batches of {settings['batch_size']} "
+        f"captions of {settings['words']} words, vocabulary {settings['vocabulary']:,}.")
+
+
+# --- benchmarks/backbones.json --------------------------------------------------------------------
+
+@renders("backbones")
+def backbones(data):
+    header = ["backbone", "family", "parameters", "grid at 224", "images/s at 224", "grid at 64", "images/s at 64",
+              "ImageNet weights"]
+    rows = [[f"`{row['name']}`", row["family"], f"{row['parameters'] / 1e6:.2f} M", _grid(row["grid_224"]),
+             f"{row['images_per_s_224']:.1f}", _grid(row.get("grid_64")),
+             f"{row['images_per_s_64']:.1f}" if "images_per_s_64" in row else "",
+             "yes" if row["imagenet_weights"] else ""] for row in data["backbones"]]
+    return markdown_table(header, rows) + f"\n\nForward pass only, batches of {data['batch']} images."
+
+
+# --- benchmarks/backbone_comparison.json ----------------------------------------------------------
+
+@renders("backbone_comparison")
+def backbone_comparison(data):
+    settings, rows = data["settings"], []
+    middle = settings["epochs"] // 2
+    for story, runs in data["stories"].items():
+        for run in runs:
+            at = {point["epoch"]: point["val_accuracy"] for point in run["curve"]}
+            rows.append([story, run["name"], f"{run['parameters']:,}", f"{at[middle]:.3f}",
+                         f"{run['final_val_accuracy']:.3f}", f"{run['best_val_accuracy']:.3f}"])
+    header = ["story", "run", "parameters", f"val accuracy after {middle} epochs",
+              f"after {settings['epochs']}", "best epoch's"]
+    return markdown_table(header, rows) + f"\n\nOne run each (seed {settings['seed']})."
+
+
+# --- benchmarks/tuning.json -----------------------------------------------------------------------
+
+TUNING_SUMMARY = [("trials_per_hour", "trials per hour (wall time)", ".0f"),
+                  ("trials_per_hour_of_training", "trials per hour of training epochs", ".0f"),
+                  ("best_val_bleu4", "best val BLEU-4 of the search", ".3f"),
+                  ("default_val_bleu4", "the default configuration's val BLEU-4", ".3f"),
+                  ("best_minus_default", "best − default", ".3f")]
+
+
+@renders("tuning")
+def tuning(data):
+    rows = [[title] + [format(data["summary"][key][part], spec) for part in ("min", "mean", "max")]
+            for key, title, spec in TUNING_SUMMARY if key in data["summary"]]
+    return markdown_table(["over the seeds", "min", "mean", "max"], rows) + f"\n\nSeeds {_seeds(data['seeds'])}."
+
+
+@renders("tuning.runs")
+def tuning_runs(data):
+    header = ["seed", "trials", "epochs", "wall time (min)", "best val BLEU-4", "best trial", "default's val BLEU-4"]
+    rows = []
+    for seed, run in _per_seed(data["runs"], data["seeds"]):
+        best = run["best"]
+        trial = (f"{best.get('backbone')}, lr {best.get('learning_rate', float('nan')):.4f}, dropout "
+                 f"{best.get('dropout')}, `{best.get('cell')}`, `{best.get('attention_score')}` score, "
+                 f"epoch {best.get('best_epoch')}")
+        wall = "" if run["wall_seconds"] is None else f"{run['wall_seconds'] / 60:.1f}"
+        rows.append([seed, run["trials"], run["epochs"], wall, f"{run['best_val_bleu4']:.3f}", trial,
+                     f"{run['default_val_bleu4']:.3f}"])
+    return markdown_table(header, rows)
+
+
+@renders("tuning.feature_cache")
+def tuning_feature_cache(data):
+    cache = data["feature_cache"]
+    rows = [[cache["images"], _grid(cache["image_size"]), _grid(cache["grid"]), f"{cache['epoch_seconds_images']:.1f}",
+             f"{cache['epoch_seconds_cache']:.1f}", f"{cache['speedup']:.1f}×",
+             f"{cache['cache_build_and_setup_seconds']:.0f}"]]
+    header = ["training images", "image size", "grid", "s per epoch, fed images", "s per epoch, from the cache",
+              "speed-up", "building the cache and the trial, once (s)"]
+    return markdown_table(header, rows)
