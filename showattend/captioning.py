@@ -81,11 +81,12 @@ def compiled_functions(model):
             # them (beam_search(logits=True): one XLA pass over the float32 logits per step). Of the
             # layouts measured (no XLA, the whole step under it, the recurrence alone, the whole search
             # under it), the recurrence alone was the fastest and the whole search by far the slowest;
-            # the figures are on the benchmarks pages. Under a 16-bit policy, XLA's rounding dropped a bfloat16 model's agreement with the float32 one's
-            # captions below 95 % (94 of 100 shapes test images), so there the step runs as is.
+            # the figures are on the benchmarks pages. Under a 16-bit policy, XLA's rounding dropped a
+            # bfloat16 model's agreement with the float32 one's captions below 95 % (94 of 100 shapes
+            # test images), so there the step runs as is.
             xla = decoder.compute_dtype == "float32"
             features = tf.cast(regions, "float32")
-            h, c = tf.function(decoder.initial_state, jit_compile=xla)(features)  # the mean over regions, faster fused
+            h, c = tf.function(decoder.initial_state, jit_compile=xla)(features)  # mean over regions, fused
             projected = decoder.attention.project(features)
 
             def recurrence(embedded, h, c):  # one row per image at the first step, then one per beam

@@ -1,6 +1,8 @@
 """The `showattend` command: parses arguments, calls the library, prints. No logic of its own.
 
-Each subcommand is a module with ``add_parser(commands)`` and ``run(args)``.
+Each subcommand is a module with ``add_parser(commands)`` and ``run(args)``; they are the command's
+internals, and the command line itself is documented from the parsers (``showattend --help``,
+``showattend SUBCOMMAND --help``). ``main`` runs the command from Python.
 """
 import argparse
 import signal
@@ -9,6 +11,8 @@ import sys
 from showattend.cli import caption, demo, evaluate, features, train, tune
 from showattend.files import DiskFullError
 from showattend.signals import Terminated, handle_signals
+
+__all__ = ["main"]
 
 
 def _parser():
@@ -20,6 +24,37 @@ def _parser():
 
 
 def main(argv=None):
+    """Run the `showattend` command with ``argv`` and return its exit status.
+
+    Errors a user can fix (a missing or existing file, a bad value, a full disk) are printed to
+    stderr as ``showattend: error: …`` and give 2; Ctrl-C or SIGTERM stops between two batches and
+    gives 130 or 143 (rerun the same command to resume). ``--help`` and argparse's own errors exit
+    through ``SystemExit``, as argparse does.
+
+    Args:
+        argv: the arguments after ``showattend`` (a list of strings); None for ``sys.argv[1:]``.
+
+    Returns:
+        The exit status: 0, 2, 130 or 143.
+
+    Example:
+        >>> import os
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> os.makedirs("photos")
+        >>> for i in range(2):
+        ...     Image.fromarray(np.full((32, 32, 3), 80 * i, "uint8")).save(f"photos/{i}.png")
+        >>> with open("photos/captions.csv", "w") as f:
+        ...     _ = f.write("image,caption\\n0.png,a black square\\n1.png,a grey square\\n")
+        >>> main(["features", "--data", "folder:photos/captions.csv", "--images", "photos",
+        ...       "--backbone", "small_vgg", "--image-size", "32", "--out", "features"])
+        Caching small_vgg features (32×32 → (4, 4, 64)) of 2 images into features
+        ...
+        features holds 2 images (0 unreadable)
+        0
+        >>> main(["caption", "missing.keras", "photos/0.png"])  # stderr: showattend: error: No saved captioner …
+        2
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parser().parse_args(argv)
     args.argv = argv

@@ -3,11 +3,14 @@ import os
 
 from showattend.cli.options import positive
 
+__all__ = []  # internals of showattend.cli.main; the command line is documented from its parser
+
 BATCH = 32
 FIGURE_PIXELS = 512
 
 
 def add_parser(commands):
+    """Add the `caption` and `visualize` subcommands to ``commands`` (argparse's subparsers)."""
     parser = commands.add_parser("caption", help="caption image files with a saved model",
                                  description="Print one caption per image; --plot DIR also writes the "
                                              "per-word attention figures.")
@@ -35,6 +38,7 @@ def add_parser(commands):
 
 
 def caption(args):
+    """Run `showattend caption` with the parsed ``args``: one line per image, figures with ``--plot``."""
     from showattend import load_captioner
     from showattend.data import load_image
     from showattend.visualize import save_attention
@@ -55,6 +59,7 @@ def caption(args):
 
 
 def visualize(args):
+    """Run `showattend visualize` with the parsed ``args``: one image's attention as a PNG or a GIF."""
     from showattend import load_captioner
     from showattend.data import load_image
     from showattend.visualize import attention_animation, save_attention

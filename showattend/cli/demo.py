@@ -1,8 +1,11 @@
 """`showattend demo`: train, evaluate and visualise a captioner on the built-in shapes data."""
 from showattend.cli.options import positive, progress_verbosity
 
+__all__ = []  # internals of showattend.cli.main; the command line is documented from its parser
+
 
 def add_parser(commands):
+    """Add the `demo` subcommand to ``commands`` (argparse's subparsers), its ``run`` the default."""
     demo = commands.add_parser("demo", help="train, evaluate and visualise a captioner on the built-in shapes data",
                                description="Train a soft- or hard-attention captioner on the built-in shapes data, "
                                            "print its metrics and write the model, metrics, captions and "
@@ -17,6 +20,7 @@ def add_parser(commands):
 
 
 def run(args):
+    """Run `showattend demo` with the parsed ``args``."""
     from showattend.demo import run_demo
 
     options = {"epochs": args.epochs} if args.epochs else {}

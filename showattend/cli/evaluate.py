@@ -1,8 +1,11 @@
 """`showattend evaluate`: caption a split, write COCO results JSON, print the caption metrics."""
 from showattend.cli.options import add_data, add_split, positive
 
+__all__ = []  # internals of showattend.cli.main; the command line is documented from its parser
+
 
 def add_parser(commands):
+    """Add the `evaluate` subcommand to ``commands`` (argparse's subparsers), its ``run`` the default."""
     parser = commands.add_parser(
         "evaluate", help="caption a data split with a saved model, write COCO results JSON and print the metrics",
         description="Caption every image of a split and write [{\"image_id\", \"caption\"}] (the COCO results "
@@ -18,6 +21,7 @@ def add_parser(commands):
 
 
 def run(args):
+    """Run `showattend evaluate` with the parsed ``args``."""
     import os
 
     from showattend import load_captioner

@@ -1,8 +1,11 @@
 """`showattend features`: run a frozen backbone once per image into a feature cache."""
 from showattend.cli.options import add_data, add_split, image_size, positive
 
+__all__ = []  # internals of showattend.cli.main; the command line is documented from its parser
+
 
 def add_parser(commands):
+    """Add the `features` subcommand to ``commands`` (argparse's subparsers), its ``run`` the default."""
     parser = commands.add_parser(
         "features", help="cache a frozen backbone's features of every image, for training from them",
         description="Run the backbone once per image and store its grids as float16 shards in --out. A killed "
@@ -20,6 +23,7 @@ def add_parser(commands):
 
 
 def run(args):
+    """Run `showattend features` with the parsed ``args``."""
     import keras
 
     import cnn_backbones

@@ -2,6 +2,8 @@
 import argparse
 import sys
 
+__all__ = []  # the subcommands' own helpers; the command line is documented from the parsers
+
 
 def progress_verbosity():
     """Keras' verbose: a live progress bar in a terminal, one line per epoch in a log file."""
@@ -9,6 +11,7 @@ def progress_verbosity():
 
 
 def positive(text):
+    """An argparse type: ``text`` as an integer of at least 1."""
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
@@ -16,6 +19,7 @@ def positive(text):
 
 
 def positive_float(text):
+    """An argparse type: ``text`` as a number above 0."""
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
@@ -23,6 +27,7 @@ def positive_float(text):
 
 
 def share(text):
+    """An argparse type: ``text`` as a number strictly between 0 and 1."""
     value = float(text)
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected a share between 0 and 1, got {text}")
@@ -30,6 +35,7 @@ def share(text):
 
 
 def image_size(text):
+    """An argparse type: ``"224"`` or ``"256x192"`` (or ``"256,192"``) as (height, width), each at least 16."""
     parts = text.lower().replace("x", ",").split(",")
     try:
         sizes = tuple(int(p) for p in parts)
@@ -59,5 +65,6 @@ def add_data(parser, from_run=False):
 
 
 def add_split(parser, default, described=None):
+    """--split, defaulting to ``default`` (the help says ``described`` instead where given)."""
     parser.add_argument("--split", default=default,
                         help=f"which split (default: {described or default}); '+' joins splits, e.g. train+val")

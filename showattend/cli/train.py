@@ -1,8 +1,11 @@
 """`showattend train`: train a captioner on real data and keep its best epoch."""
 from showattend.cli.options import add_data, image_size, positive, positive_float, progress_verbosity
 
+__all__ = []  # internals of showattend.cli.main; the command line is documented from its parser
+
 
 def add_parser(commands):
+    """Add the `train` subcommand to ``commands`` (argparse's subparsers), its ``run`` the default."""
     parser = commands.add_parser(
         "train", help="train a captioner on COCO, Flickr, tfds or your own folder; keeps the best epoch",
         description="Train a captioner and write RUN/model.keras (the epoch with the best free-running "
@@ -47,6 +50,7 @@ def add_parser(commands):
 
 
 def run(args):
+    """Run `showattend train` with the parsed ``args``."""
     from showattend.training import Recipe, train
 
     recipe = Recipe(learning_rate=args.lr, schedule=args.schedule, clipnorm=args.clipnorm, val_images=args.val_images,

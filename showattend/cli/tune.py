@@ -4,6 +4,8 @@ import json
 
 from showattend.cli.options import image_size, positive, progress_verbosity
 
+__all__ = []  # internals of showattend.cli.main; the command line is documented from its parser
+
 
 def fixed_value(text):
     """NAME=VALUE → (name, value); the value read as JSON where it can be (64, 0.5, true), else as text."""
@@ -17,6 +19,7 @@ def fixed_value(text):
 
 
 def add_parser(commands):
+    """Add the `tune` subcommand to ``commands`` (argparse's subparsers), its ``run`` the default."""
     parser = commands.add_parser(
         "tune", help="search backbones and decoder settings with keras-tuner (val BLEU-4 or CIDEr-D)",
         description="Search captioners with keras-tuner. Every trial trains on the training split and is scored "
@@ -61,6 +64,7 @@ def add_parser(commands):
 
 
 def run(args):
+    """Run `showattend tune` with the parsed ``args``."""
     from showattend.tuning.session import open_search, summarize, tune
 
     if args.summary:

@@ -87,9 +87,10 @@ class Vocabulary:
         """A vocabulary of the words that ``captions`` use often enough; the rest become ``<unk>``.
 
         The words seen at least ``min_count`` times, most frequent first (ties alphabetical), at most
-        ``max_size`` in all (specials included). The defaults are the field's for real data (COCO keeps about 10k words, Flickr8k about 2.5k);
-        pass ``min_count=1`` for a small closed vocabulary such as the shapes data. ``summary()``
-        says how many words were kept and how much of the captions' text they cover.
+        ``max_size`` in all (specials included). The defaults are the field's for real data (COCO
+        keeps about 10k words, Flickr8k about 2.5k); pass ``min_count=1`` for a small closed
+        vocabulary such as the shapes data. ``summary()`` says how many words were kept and how much
+        of the captions' text they cover.
 
         Args:
             captions: the training captions (strings).
