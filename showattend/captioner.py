@@ -62,27 +62,60 @@ class Captioner(keras.Model):
     """Show, Attend and Tell: backbone → regions → attention LSTM → words.
 
     Trains with ``compile()``/``fit()`` (one example per reference caption), captions with
-    ``caption()``, and saves whole, vocabulary and image size included.
-
-    The decoder's choices, all saved with the model: ``cell`` ("lstm", the paper's; "peephole_lstm",
-    "cifg_lstm", "gru"), ``attention_score`` ("additive", the paper's MLP; "dot"; "general"),
-    ``gate`` (β), ``deep_output`` (off: logits from h alone), ``doubly_stochastic`` (λ; 0 turns
-    the penalty off) and ``init_state`` ("mean" feature, the paper's; "zeros").
+    ``caption()``, and saves whole, vocabulary and image size included (``save``, then
+    ``showattend.load_captioner``). Every choice below is saved with the model.
 
     ``attention="hard"``: each step reads one region sampled from α, trained by the REINFORCE
-    surrogate (``reinforce_weight`` λ_r = 0.1, ``entropy_weight`` λ_e = 0.002, a moving-average
-    baseline of the log-likelihood per word, kept in the model's non-trainable
-    ``reinforce_baseline``); with probability ``expectation_probability`` (0.5) a minibatch reads
-    the expectation instead.
+    surrogate (λ_r, λ_e and a moving-average baseline of the log-likelihood per word, kept in the
+    model's non-trainable ``reinforce_baseline``); with probability ``expectation_probability`` a
+    minibatch reads the expectation instead.
 
-    >>> from showattend import Captioner, Vocabulary
-    >>> from showattend.datasets import shapes
-    >>> data = shapes("train", num_images=16)
-    >>> model = Captioner("small_vgg", Vocabulary.build(data.all_captions(), min_count=1), units=32)
-    >>> model.compile(optimizer="adam")
-    >>> history = model.fit(data, epochs=1, verbose=0)
-    >>> len(model.caption(data.images[:2]))
-    2
+    Args:
+        backbone: a registered backbone's name (``cnn_backbones.list_backbones()``), a
+            ``keras.Model`` that maps fixed-size images (H, W, 3) to a grid (h, w, channels), or
+            a serialized one (a dict).
+        vocabulary: a ``Vocabulary`` (e.g. ``Vocabulary.build(training_captions)``) or its config.
+        attention: "soft" (the expectation over regions) or "hard" (one sampled region).
+        embed_dim: the size of the word embedding.
+        units: the size of the LSTM's state.
+        attention_dim: the size of the attention's projections.
+        dropout: the dropout rate before the output layer.
+        doubly_stochastic: λ of the penalty Σ_i (1 − Σ_t α_ti)²; 0 turns it off.
+        gate: whether the context is scaled by the gate β.
+        image_size: (height, width) of the images for a backbone given by name (default: the
+            backbone's own); for a model, its input size or None.
+        train_backbone: whether the backbone's weights train with the decoder.
+        max_length: the most words a caption is trained on and written with.
+        seed: seeds the dropout, hard attention's sampling and the data's shuffling.
+        cell: "lstm" (the paper's), "peephole_lstm", "cifg_lstm" or "gru".
+        attention_score: "additive" (the paper's MLP), "dot" or "general".
+        deep_output: logits from E y, h and ẑ (True, the paper's) or from h alone.
+        init_state: "mean" (from the mean region feature, the paper's) or "zeros".
+        reinforce_weight: λ_r of hard attention's REINFORCE term.
+        entropy_weight: λ_e of hard attention's entropy term.
+        expectation_probability: the probability that a hard-attention minibatch reads the
+            expectation instead of sampling.
+        **kwargs: passed to ``keras.Model`` (``name``, ``dtype``, ...).
+
+    Raises:
+        ValueError: an unknown ``attention``, ``cell``, ``attention_score`` or ``init_state``, no
+            vocabulary or one without words, a ``max_length`` that is not a positive integer, or a
+            backbone that does not map fixed-size images to a grid (or an ``image_size`` other
+            than its input size).
+
+    Example:
+        >>> from showattend import Captioner, Vocabulary
+        >>> from showattend.datasets import shapes
+        >>> data = shapes("train", num_images=4)
+        >>> model = Captioner("small_vgg", Vocabulary.build(data.all_captions(), min_count=1), units=16, max_length=4)
+        >>> model.image_size, model.grid_shape, model.num_regions
+        ((64, 64), (8, 8), 64)
+        >>> model.compile(optimizer="adam")
+        >>> history = model.fit(data, epochs=1, batch_size=16, verbose=0)
+        >>> sorted(history.history)
+        ['attention_penalty', 'cross_entropy', 'loss']
+        >>> len(model.caption(data.images[:2], beam_size=1))
+        2
     """
 
     def __init__(self, backbone="small_vgg", vocabulary=None, attention="soft", embed_dim=64, units=256,
@@ -141,12 +174,27 @@ class Captioner(keras.Model):
         return self.grid_shape[0] * self.grid_shape[1]
 
     def encode(self, images, training=None):
-        """Images (batch, H, W, 3) in 0..255 → region features (batch, regions, channels)."""
+        """Images (batch, H, W, 3) in 0..255 → region features (batch, regions, channels).
+
+        Args:
+            images: images at the model's ``image_size``, numbers in 0..255.
+            training: whether the backbone runs in training mode (batch normalisation, dropout).
+
+        Returns:
+            A float tensor (batch, regions, channels), regions = the grid's h·w in reading order.
+        """
         grid = self.backbone(ops.cast(images, "float32"), training=training)  # (batch, h, w, channels)
         return ops.reshape(grid, (-1, self.num_regions, self.feature_dim))
 
     def regions(self, features):
-        """Backbone grids (batch, h, w, C), e.g. from a feature cache → region features (batch, regions, C)."""
+        """Backbone grids (batch, h, w, C), e.g. from a feature cache → region features (batch, regions, C).
+
+        Args:
+            features: the backbone's grids (batch, h, w, C).
+
+        Returns:
+            A float32 tensor (batch, h·w, C).
+        """
         return ops.reshape(ops.cast(features, "float32"), (-1, self.num_regions, self.feature_dim))
 
     def call(self, inputs, training=None):
@@ -180,11 +228,27 @@ class Captioner(keras.Model):
         Every reference caption is one example, seen once per epoch; an image's captions share a
         batch of about ``batch_size`` captions, so the backbone runs once per image. Captions are
         padded to the longest (at most ``max_length`` words). When shuffling, the last partial
-        batch is dropped (a different one each epoch), so that every step has one shape. With a
-        ``feature_cache`` the batches hold the cached grids instead of the images. Images are decoded in
-        parallel and prefetched; ``deterministic=False`` lets slow images be overtaken (the order
-        then varies from run to run). ``unreadable`` (an ``UnreadableImages``) meets the files that
-        cannot be read (see ``caption_dataset_to_tf``).
+        batch is dropped (a different one each epoch), so that every step has one shape. Images
+        are decoded in parallel and prefetched.
+
+        Args:
+            dataset: a CaptionDataset (arrays or image files).
+            batch_size: about how many captions a batch holds (a positive integer).
+            shuffle: shuffle the images every epoch (and drop the last partial batch).
+            seed: the shuffling's seed (default: the model's ``seed``).
+            feature_cache: a ``showattend.features.FeatureCache`` of this model's frozen backbone:
+                the batches then hold the cached grids instead of the images.
+            deterministic: False lets slowly decoded images be overtaken (the order then varies
+                from run to run).
+            unreadable: a ``showattend.data.unreadable.UnreadableImages`` that meets the files
+                that cannot be read (see ``caption_dataset_to_tf``), or None.
+
+        Returns:
+            A ``tf.data.Dataset`` of ``({"images" or "features", "tokens"}, targets)`` batches.
+
+        Raises:
+            ValueError: a ``batch_size`` that is not a positive integer, a ``feature_cache`` with
+                a trainable backbone, or a cache made by another backbone.
         """
         from showattend.generation import check_search
 
@@ -205,12 +269,20 @@ class Captioner(keras.Model):
         """Keras ``compile`` without a loss (the Captioner computes its own).
 
         ``jit_compile="auto"`` is Keras' choice: XLA on a GPU, not on a CPU, where it was no faster
-        here (TensorFlow 2.21, 2 cores: 52–62 ms a demo training step without it, 68–101 ms with it,
-        plus 10–20 s of compiling). Under a strategy with several replicas (``MirroredStrategy``)
+        (see the benchmarks). Under a strategy with several replicas (``MirroredStrategy``)
         "auto" is False, and True is refused: Keras 3 cannot run XLA across the replicas' devices.
 
         ``optimizer="adam"`` is :class:`showattend.optimizers.FusedAdam`: Keras' Adam with its
-        defaults, updated by TensorFlow's fused kernel (the same arithmetic, 3× faster).
+        defaults, updated by TensorFlow's fused kernel (the same arithmetic, faster).
+
+        Args:
+            optimizer: an optimizer or its name; "adam" is ``FusedAdam``.
+            jit_compile: "auto", True or False (see above).
+            **kwargs: Keras ``compile``'s other arguments (``metrics``, ``steps_per_execution``, ...);
+                no ``loss``.
+
+        Raises:
+            ValueError: when a ``loss`` is given.
         """
         from showattend.distribution import jit_compile_for_strategy
 
@@ -292,7 +364,8 @@ class Captioner(keras.Model):
                 larger value than the model's is allowed (the LSTM has no fixed length).
             return_attention: keep each word's attention map and gate value.
             batch_size: images read, encoded and searched at a time (a positive integer).
-            sample, argmax: how a hard-attention model reads its regions (see above).
+            sample: a hard-attention model reads a region sampled from α at each step.
+            argmax: a hard-attention model reads the most likely region at each step.
 
         Returns:
             A list of ``Caption``, one per image, in order.
@@ -304,9 +377,16 @@ class Captioner(keras.Model):
             showattend.data.BadImageError: a file that cannot be decoded, or that is too large
                 (``ImageTooLargeError``).
 
-        >>> captions = model.caption("shapes.png", return_attention=True)  # doctest: +SKIP
-        >>> captions[0].text, captions[0].attention.shape  # doctest: +SKIP
-        ('a red circle in the center', (5, 8, 8))
+        Example:
+            >>> from PIL import Image
+            >>> from showattend import Captioner, Vocabulary
+            >>> from showattend.datasets import shapes
+            >>> data = shapes("test", num_images=1)
+            >>> Image.fromarray(data.images[0]).save("shapes.png")
+            >>> model = Captioner("small_vgg", Vocabulary.build(data.all_captions(), min_count=1), units=16)
+            >>> (caption,) = model.caption("shapes.png", beam_size=1, max_length=5, return_attention=True)
+            >>> len(caption.tokens) <= 5, caption.attention.shape[1:], len(caption.beta) == len(caption.tokens)
+            (True, (8, 8), True)
         """
         max_length, reading = check_decoding(self, beam_size, max_length, batch_size, sample, argmax)
         if not isinstance(images, (list, tuple)):
@@ -328,13 +408,32 @@ class Captioner(keras.Model):
 
         The options are ``caption``'s, with the same limits.
 
+        Args:
+            features: the backbone's grids (images, h, w, C), as ``FeatureCache.read`` gives them.
+            beam_size: beams kept per image (1: greedy search).
+            max_length: the most words a caption gets (default: the model's ``max_length``).
+            return_attention: keep each word's attention map and gate value.
+            batch_size: grids searched at a time (a positive integer).
+            sample: a hard-attention model reads a region sampled from α at each step.
+            argmax: a hard-attention model reads the most likely region at each step.
+
         Returns:
             A list of ``Caption``, one per grid.
 
         Raises:
             ValueError: grids of the wrong shape (naming the expected one), or an option out of range.
 
-        >>> captions = model.caption_features(cache.read(paths), beam_size=1)  # doctest: +SKIP
+        Example:
+            >>> from showattend import Captioner, Vocabulary
+            >>> from showattend.datasets import shapes
+            >>> data = shapes("test", num_images=2)
+            >>> model = Captioner("small_vgg", Vocabulary.build(data.all_captions(), min_count=1), units=16,
+            ...                   train_backbone=False)
+            >>> grids = model.backbone.predict(data.images, verbose=0)
+            >>> grids.shape
+            (2, 8, 8, 64)
+            >>> len(model.caption_features(grids, beam_size=1, max_length=5))
+            2
         """
         features = np.asarray(features)
         if features.ndim != 4 or features.shape[1:] != (*self.grid_shape, self.feature_dim):
@@ -362,7 +461,17 @@ class Captioner(keras.Model):
                 "entropy_weight": self.entropy_weight, "expectation_probability": d.expectation_probability}
 
     def save(self, filepath, overwrite=True, **kwargs):
-        """Save as ``.keras``, atomically: a crash mid-save never leaves a broken file behind."""
+        """Save as ``.keras``, atomically: a crash mid-save never leaves a broken file behind.
+
+        Args:
+            filepath: the file to write; its name must end with ``.keras``.
+            overwrite: replace an existing file (else refuse).
+            **kwargs: passed to ``keras.Model.save``.
+
+        Raises:
+            ValueError: a name that does not end with ``.keras``.
+            FileExistsError: when the file exists and ``overwrite`` is False.
+        """
         filepath = os.fspath(filepath)
         if not filepath.endswith(".keras"):
             raise ValueError(f"Save a Captioner to a '.keras' file, got {filepath!r}.")
