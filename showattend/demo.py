@@ -1,4 +1,4 @@
-"""The demo: train a soft- (or hard-) attention captioner on the built-in shapes data, evaluate it, draw its attention."""
+"""The demo: train a soft- (or hard-) attention captioner on the shapes data, evaluate it, draw its attention."""
 import os
 import time
 
@@ -15,7 +15,7 @@ from showattend.training import (Recipe, check_same_run, fit_best, kept_epoch, p
                                  resume_note)
 from showattend.visualize import attention_animation, save_attention
 
-# Sized to train in a few minutes on a 2-core CPU and still name every object right.
+# Sized to train on a CPU and still name every object right.
 # doubly_stochastic=0: on this data (64 regions, 10–25 words a caption) the paper's λ = 1 pushes the
 # 2–3 words of an object phrase onto different regions and the attention slides off the object
 # (attention correctness 0.21 against 0.35 without it, same budget); see the README.
@@ -32,9 +32,51 @@ DEMO_EPOCHS = {"soft": 6, "hard": 9}
 
 def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=64, recipe=DEMO_RECIPE,
              num_figures=4, verbose=1, log=print, **model_options):
-    """Train, evaluate and visualise; returns the metrics. Re-running resumes an interrupted training.
+    """Train a captioner on the shapes data, evaluate it and draw its attention, into ``out``.
 
-    >>> metrics = run_demo("runs/demo", num_images=3000)  # doctest: +SKIP
+    The model is ``DEMO_MODEL`` (with ``model_options`` over it), trained with ``fit_best`` and
+    ``recipe``, the epoch with the best validation BLEU-4 kept; it is then evaluated on the test
+    split (beam 3). ``out`` receives model.keras, config.json, history.csv, curves.png,
+    metrics.json, captions.json, ``num_figures`` attention figures and an attention GIF. Running
+    again with the same settings resumes an interrupted training (other settings are refused);
+    one demo at a time writes to a folder.
+
+    Args:
+        out: the output folder.
+        num_images: training images; validation has a tenth and test a sixth of it (at least 64
+            each).
+        epochs: epochs to train; by default ``DEMO_EPOCHS``: 6 for soft attention, 9 for hard.
+        seed: the seed of the data, the model's initial weights and the training.
+        batch_size: captions per training batch.
+        recipe: the ``showattend.training.Recipe`` (optimizer, schedule, validation).
+        num_figures: attention figures drawn, for the first test images.
+        verbose: Keras' verbosity while training (0: silent, 1: a progress bar).
+        log: called with each line of the report (``print`` by default).
+        **model_options: ``Captioner`` arguments that replace ``DEMO_MODEL``'s, e.g.
+            ``attention="hard"``.
+
+    Returns:
+        A dict of the test metrics (BLEU-1 to 4, METEOR, ROUGE-L, CIDEr-D, the semantic
+        precision, recall and F1, and attention correctness where the captions name objects) with
+        the run's settings,
+        ``train_seconds`` and ``wall_seconds``; also written to ``out``/metrics.json.
+
+    Raises:
+        ValueError: ``out`` holds a run with other settings.
+        LockedError: another demo is writing to ``out`` (``showattend.locks.LockedError``).
+        UnwritableFolderError: ``out`` cannot be made or written to.
+
+    Example:
+        A run trains and evaluates a model, more than an example here should do (``showattend
+        demo`` on the command line runs the same):
+
+            metrics = run_demo("runs/demo")
+            metrics["BLEU-4"], metrics["best_epoch"]
+
+        What it trains:
+
+        >>> DEMO_MODEL["backbone"], DEMO_MODEL["units"], DEMO_EPOCHS
+        ('small_vgg', 128, {'soft': 6, 'hard': 9})
     """
     from showattend.files import writable_folder
     from showattend.locks import FolderLock

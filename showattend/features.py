@@ -37,7 +37,21 @@ PREPROCESSING = ("PIL decode (EXIF orientation, RGB, alpha over white, JPEG draf
 
 
 def weights_fingerprint(model):
-    """SHA-256 (16 hex digits) of a model's weights, names and values: the same weights, the same print."""
+    """The SHA-256 of a model's weights, their names and values: the same weights, the same print.
+
+    Args:
+        model: a Keras model (or layer).
+
+    Returns:
+        The first 16 hex digits of the digest, a string.
+
+    Example:
+        >>> import cnn_backbones
+        >>> backbone = cnn_backbones.create_backbone("small_vgg", input_shape=(32, 32, 3))
+        >>> fingerprint = weights_fingerprint(backbone)
+        >>> len(fingerprint), fingerprint == weights_fingerprint(backbone)
+        (16, True)
+    """
     digest = hashlib.sha256()
     for weight in model.weights:
         digest.update(weight.path.encode())
@@ -48,8 +62,21 @@ def weights_fingerprint(model):
 def backbone_key(backbone, weights=None):
     """The cache key of a backbone model: what must match for cached features to be reused.
 
-    ``weights`` is only a label for people ("imagenet", a file name); the weights themselves are
-    compared by their fingerprint.
+    Args:
+        backbone: the backbone model (images to a feature grid).
+        weights: only a label for people ("imagenet", a file name); the weights themselves are
+            compared by their fingerprint (``weights_fingerprint``).
+
+    Returns:
+        A dict: ``backbone`` (its name), ``weights`` (the label, or ``"as built"``),
+        ``weights_sha256``, ``image_size`` and ``grid`` (lists), ``preprocessing`` (a description).
+
+    Example:
+        >>> import cnn_backbones
+        >>> backbone = cnn_backbones.create_backbone("small_vgg", input_shape=(32, 32, 3))
+        >>> key = backbone_key(backbone)
+        >>> key["backbone"], key["weights"], key["image_size"], key["grid"]
+        ('small_vgg', 'as built', [32, 32], [4, 4, 64])
     """
     return {"backbone": backbone.name, "weights": str(weights) if weights is not None else "as built",
             "weights_sha256": weights_fingerprint(backbone), "image_size": list(backbone.input_shape[1:3]),
@@ -64,13 +91,41 @@ def _differences(old, new):
 class FeatureCache:
     """Backbone features of image files, stored once as float16 shards and read back by path.
 
-    >>> import cnn_backbones
-    >>> from showattend.datasets import load
-    >>> train = load("folder:captions.csv", images="photos")  # doctest: +SKIP
-    >>> backbone = cnn_backbones.create_backbone("vgg16", weights="imagenet", trainable=False)  # doctest: +SKIP
-    >>> cache = FeatureCache.build("features/vgg16", backbone, train.images, weights="imagenet")  # doctest: +SKIP
-    >>> cache.read(train.images[:2]).shape  # doctest: +SKIP
-    (2, 14, 14, 512)
+    ``FeatureCache(directory)`` opens a cache that exists; ``FeatureCache.build`` (or
+    ``FeatureCache.open`` then ``extract``) makes one, or adds the images it does not hold yet.
+    ``len(cache)`` is the number of images it holds, ``path in cache`` whether it holds one.
+
+    Args:
+        directory: the cache's folder.
+
+    Attributes:
+        key: the cache key (``backbone_key``) the features were made with.
+        grid_shape: (h, w, C) of one image's features.
+        bad: a dict, path → why, of the files found unreadable and skipped.
+
+    Raises:
+        FileNotFoundError: no cache at ``directory``.
+        ValueError: its key is not one of this version.
+
+    Example:
+        >>> import os
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> import cnn_backbones
+        >>> os.makedirs("photos", exist_ok=True)
+        >>> paths = [f"photos/{n}.png" for n in range(3)]
+        >>> for n, path in enumerate(paths):
+        ...     Image.fromarray(np.full((40, 40, 3), 60 * n, np.uint8)).save(path)
+        >>> backbone = cnn_backbones.create_backbone("small_vgg", input_shape=(32, 32, 3), trainable=False)
+        >>> cache = FeatureCache.build("features", backbone, paths, batch_size=2, shard_size=2, verbose=0)
+        >>> len(cache), paths[0] in cache, sorted(os.listdir("features"))
+        (3, True, ['cache.json', 'shard_00000.json', 'shard_00000.npy', 'shard_00001.json', 'shard_00001.npy'])
+        >>> features = FeatureCache("features").read(paths[:2])
+        >>> features.shape, features.dtype
+        ((2, 4, 4, 64), dtype('float16'))
+
+        With ImageNet weights (``create_backbone("vgg16", weights="imagenet")``, which needs the
+        internet once to download them) the same calls cache VGG-16's (14, 14, 512) grids.
     """
 
     def __init__(self, directory):
@@ -112,8 +167,20 @@ class FeatureCache:
 
     @classmethod
     def open(cls, directory, backbone, weights=None):
-        """Open the cache at ``directory`` for ``backbone``, creating it if needed; a cache made with
-        another key is refused with an error that says what differs."""
+        """Open the cache at ``directory`` for ``backbone``, creating it if needed.
+
+        Args:
+            directory: the cache's folder.
+            backbone: the backbone model whose features the cache holds.
+            weights: a label for the backbone's weights ("imagenet", a file name), kept in the key.
+
+        Returns:
+            The FeatureCache.
+
+        Raises:
+            ValueError: the cache was made with another key (backbone, weights, image size,
+                grid or preprocessing); the message says what differs.
+        """
         directory = os.fspath(directory)
         key = backbone_key(backbone, weights)
         if os.path.isfile(os.path.join(directory, CACHE_FILE)):
@@ -131,7 +198,22 @@ class FeatureCache:
     @classmethod
     def build(cls, directory, backbone, paths, weights=None, batch_size=32, shard_size=512,
               on_bad_image="error", verbose=1):
-        """Open (or create) the cache and extract the features of every path it does not hold yet."""
+        """Open (or create) the cache and extract the features of every path it does not hold yet.
+
+        Args:
+            directory: the cache's folder.
+            backbone: the backbone model.
+            paths: image files.
+            weights: a label for the backbone's weights, kept in the key.
+            batch_size: images per forward pass.
+            shard_size: images per shard file, a multiple of ``batch_size``.
+            on_bad_image: ``"error"`` or ``"skip"`` (see ``extract``).
+            verbose: 0 for silence, 1 for a progress bar (a line every 30 s in a log file) and
+                a closing line.
+
+        Returns:
+            The FeatureCache.
+        """
         cache = cls.open(directory, backbone, weights)
         cache.extract(backbone, paths, batch_size=batch_size, shard_size=shard_size, on_bad_image=on_bad_image,
                       verbose=verbose)
@@ -144,7 +226,14 @@ class FeatureCache:
         return os.fspath(path) in self._rows
 
     def check(self, backbone):
-        """Raise unless ``backbone`` is the backbone these features came from."""
+        """Check that ``backbone`` is the backbone these features came from.
+
+        Args:
+            backbone: a backbone model.
+
+        Raises:
+            ValueError: its key differs from the cache's; the message says what differs.
+        """
         differences = _differences(self.key, backbone_key(backbone))
         if differences:
             raise ValueError(f"The feature cache at {self.directory!r} does not match this model's backbone "
@@ -153,11 +242,35 @@ class FeatureCache:
     # --- extraction ------------------------------------------------------------------------------
 
     def extract(self, backbone, paths, batch_size=32, shard_size=512, on_bad_image="error", verbose=1):
-        """Run ``backbone`` over the ``paths`` not cached yet and write their shards; returns how many
-        files it went through (those found unreadable included). Unreadable files raise an error
-        naming them, or with ``on_bad_image="skip"`` are left out, remembered and counted in one
-        warning. One extraction at a time writes to a cache: a second is refused while the first
-        runs (a lock file names its process; a killed one's lock is taken over)."""
+        """Run ``backbone`` over the ``paths`` not cached yet and write their shards.
+
+        Unreadable files raise an error naming them, or with ``on_bad_image="skip"`` are left out,
+        remembered and counted in one warning. One extraction at a time writes to a cache: a second
+        is refused while the first runs (a lock file names its process; a killed one's lock is
+        taken over). Ctrl-C or SIGTERM stops it between two batches; the shards written are kept.
+
+        Args:
+            backbone: the backbone model the cache was made for.
+            paths: image files (not arrays).
+            batch_size: images per forward pass.
+            shard_size: images per shard file, a multiple of ``batch_size`` (so that a resumed
+                run computes the same batches).
+            on_bad_image: ``"error"`` or ``"skip"``.
+            verbose: 0 for silence, 1 for a progress bar and a closing line.
+
+        Returns:
+            How many files it went through (those found unreadable included); 0 if the cache held
+            them all.
+
+        Raises:
+            ValueError: another backbone, images given as arrays, or a ``shard_size`` that is not
+                a multiple of ``batch_size``.
+            BadImageError: an unreadable file, with ``on_bad_image="error"`` (FileNotFoundError
+                for a file that is gone).
+            LockedError: another extraction is writing to the cache
+                (``showattend.locks.LockedError``).
+            UnwritableFolderError: the cache's folder is not writable.
+        """
         self.check(backbone)
         if isinstance(paths, np.ndarray) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
             raise ValueError("The feature cache holds the features of image files, by path; these images are "
@@ -223,13 +336,21 @@ class FeatureCache:
     # --- reading ---------------------------------------------------------------------------------
 
     def locate(self, paths):
-        """(images, 2) int64 array of (shard, row) for ``paths``; a path not cached is an error that
-        says how many are missing. The shards these rows are in are checked to be whole, and the
-        image files to be unchanged since extraction (same size and modification time); either
-        fault is a ValueError naming the shards to delete and extract again.
+        """Find the features of ``paths``: where they are in the shards.
 
-        >>> cache.read_rows(cache.locate(["photos/a.jpg"])).shape  # doctest: +SKIP
-        (1, 14, 14, 512)
+        The shards these rows are in are checked to be whole, and the image files to be unchanged
+        since extraction (same size and modification time).
+
+        Args:
+            paths: image files the cache holds.
+
+        Returns:
+            An int64 array (len(paths), 2) of (shard, row), for ``read_rows``.
+
+        Raises:
+            ValueError: paths not cached (the message says how many), a damaged shard, or image
+                files changed since extraction; the message names the shards to delete and
+                extract again.
         """
         paths = [os.fspath(p) for p in paths]
         missing = [p for p in paths if p not in self._rows]
@@ -304,7 +425,14 @@ class FeatureCache:
                          f"are not those of the image{'s' if many else ''} now. {self._rebuild(shards)}")
 
     def read_rows(self, locations):
-        """Features (n, h, w, C) float16 of the (shard, row) pairs from ``locate``."""
+        """Read the features at (shard, row) pairs from ``locate``.
+
+        Args:
+            locations: an array (n, 2) of (shard, row), or one pair.
+
+        Returns:
+            A float16 array (n, h, w, C).
+        """
         locations = np.asarray(locations).reshape(-1, 2)
         out = np.empty((len(locations), *self.grid_shape), dtype=np.float16)
         for number in np.unique(locations[:, 0]):
@@ -316,12 +444,32 @@ class FeatureCache:
         return out
 
     def read(self, paths):
-        """Features (n, h, w, C) float16 of image files by path."""
+        """Read the features of image files by path (``locate``, then ``read_rows``).
+
+        Args:
+            paths: image files the cache holds.
+
+        Returns:
+            A float16 array (len(paths), h, w, C).
+        """
         return self.read_rows(self.locate(paths))
 
     def cached_part(self, dataset):
-        """``dataset`` without the images this cache skipped as unreadable: an error naming them
-        unless the dataset says ``on_bad_image="skip"`` (images simply missing fail later, in ``locate``)."""
+        """Leave out of ``dataset`` the images this cache skipped as unreadable.
+
+        Images simply missing from the cache fail later, in ``locate``.
+
+        Args:
+            dataset: a CaptionDataset of image files.
+
+        Returns:
+            ``dataset`` itself if the cache skipped none of its images, else the subset without
+            them (only with ``on_bad_image="skip"``).
+
+        Raises:
+            ValueError: the cache skipped some of its images and the dataset says
+                ``on_bad_image="error"`` (the message names one), or it skipped them all.
+        """
         keep = [i for i, p in enumerate(dataset.images) if os.fspath(p) not in self.bad]
         if len(keep) == len(dataset):
             return dataset

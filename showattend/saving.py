@@ -21,7 +21,21 @@ def load_captioner(path):
             it is: not a zip archive, a truncated or damaged one, another Keras model, or a Captioner
             saved by another version of showattend (with the arguments or classes that differ).
 
-    >>> model = load_captioner("runs/demo/model.keras")  # doctest: +SKIP
+    Example:
+        >>> from showattend import Captioner, Vocabulary
+        >>> vocabulary = Vocabulary.build(["a red circle", "a blue square"], min_count=1)
+        >>> model = Captioner("small_vgg", vocabulary, units=16, embed_dim=16, attention_dim=16,
+        ...                   image_size=(32, 32))
+        >>> model.save("captioner.keras")
+        >>> loaded = load_captioner("captioner.keras")
+        >>> type(loaded).__name__, loaded.image_size, len(loaded.vocabulary)
+        ('Captioner', (32, 32), 9)
+        >>> with open("notes.txt", "w") as f:
+        ...     _ = f.write("not a model")
+        >>> load_captioner("notes.txt")
+        Traceback (most recent call last):
+        ValueError: 'notes.txt' is not a .keras file (not a zip archive); expected a Captioner saved with
+        Captioner.save
     """
     path = os.fspath(path)
     if not os.path.isfile(path):

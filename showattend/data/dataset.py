@@ -11,7 +11,24 @@ BAD_IMAGE_CHOICES = ("error", "skip")
 
 @dataclasses.dataclass(eq=False)  # identity, not mask-by-mask comparison
 class GroundedObject:
-    """An object of an image: its name (the words that name it), its boolean mask, its attributes."""
+    """An object of an image: its name (the words that name it), its boolean mask, its attributes.
+
+    Objects are what attention correctness is measured against: the share of attention that the
+    words naming an object put on its mask. Two objects are equal only if they are the same one.
+
+    Attributes:
+        name: the words that name the object, e.g. ``("red", "circle")``.
+        mask: a boolean array (H, W) at the image's own size, True on the object.
+        attributes: other facts about it, e.g. ``{"size": "large", "position": ("top", "left")}``.
+
+    Example:
+        >>> import numpy as np
+        >>> mask = np.zeros((4, 4), bool)
+        >>> mask[:2, :2] = True
+        >>> circle = GroundedObject(("red", "circle"), mask, {"size": "small"})
+        >>> " ".join(circle.name), int(circle.mask.sum()), circle.attributes["size"]
+        ('red circle', 4, 'small')
+    """
 
     name: tuple  # e.g. ("red", "circle")
     mask: np.ndarray  # (H, W) bool, at the image's own size
@@ -22,21 +39,37 @@ class GroundedObject:
 class CaptionDataset:
     """Images, several reference captions per image, and optionally grounded objects per image.
 
-    ``images`` is a uint8 array (N, H, W, 3) or a list of image file paths (decoded lazily, in the
-    tf.data pipeline). ``image_ids`` names each image (a COCO id, a file name; default 0..N−1) and is
-    what a COCO results file reports. ``on_bad_image`` says what training, evaluation and a feature
-    cache's ``cached_part`` do with a file that cannot be decoded: "error" (raise, naming it) or
-    "skip" (leave it out and count it in one warning); the readers set it.
+    Args:
+        images: a uint8 array (N, H, W, 3), or a list of N image file paths (decoded lazily, in
+            the tf.data pipeline).
+        captions: one list of reference captions (strings) per image.
+        objects: None, or one list of ``GroundedObject`` per image.
+        name: what messages and results call the dataset, e.g. ``"shapes-train"``.
+        object_names: every object name the data's domain has (by default: the names of its
+            objects).
+        object_modifiers: words that may precede a name in a phrase (e.g. sizes); by default none
+            when the data has objects.
+        word_classes: class name → words, e.g. ``{"colour": {"red", …}, "position": {"top", …}}``;
+            attention correctness is reported per class.
+        image_ids: names each image (a COCO id, a file name; by default 0..N−1); what a COCO
+            results file reports.
+        on_bad_image: what training, evaluation and a feature cache's ``cached_part`` do with a
+            file that cannot be decoded: ``"error"`` (raise, naming it) or ``"skip"`` (leave it
+            out and count it in one warning); the readers set it.
 
     Raises:
         ValueError: for no images, a count of captions lists, ids or objects that differs from the
-            images', repeated ids, or a caption that is not a string with at least one word (a
+            images', repeated ids, an unknown ``on_bad_image``, ``word_classes`` that do not map
+            names to sets of words, or a caption that is not a string with at least one word (a
             letter or digit): the message names the image and the caption's place.
 
-    >>> from showattend.datasets import shapes
-    >>> data = shapes("test", num_images=8)
-    >>> len(data), len(data.captions[0]) >= 3
-    (8, True)
+    Example:
+        >>> data = CaptionDataset(["a.png", "b.png"], [["a red circle", "a circle"], ["a blue square"]])
+        >>> len(data), data.num_captions, data.image_ids
+        (2, 3, [0, 1])
+        >>> CaptionDataset(["a.png"], [["a red circle", " "]])
+        Traceback (most recent call last):
+        ValueError: Caption 2 of 2 of image 0 (captions[0][1]) is blank: ' '. ...
     """
 
     images: object
@@ -107,15 +140,26 @@ class CaptionDataset:
         return sum(len(refs) for refs in self.captions)
 
     def all_captions(self):
-        """Every reference caption, image after image (what a vocabulary is built from)."""
+        """Every reference caption, image after image (what a vocabulary is built from).
+
+        Returns:
+            A flat list of strings.
+        """
         return [c for refs in self.captions for c in refs]
 
     def subset(self, indices):
         """The images at ``indices``, with their captions, objects and ids (the other fields kept).
 
-        >>> from showattend.datasets import shapes
-        >>> shapes("val", num_images=5).subset([4, 0]).image_ids
-        [4, 0]
+        Args:
+            indices: positions of images in this dataset, in the order wanted.
+
+        Returns:
+            A new CaptionDataset.
+
+        Example:
+            >>> from showattend.datasets import shapes
+            >>> shapes("val", num_images=5).subset([4, 0]).image_ids
+            [4, 0]
         """
         indices = list(indices)
         images = self.images[indices] if isinstance(self.images, np.ndarray) else [self.images[i] for i in indices]

@@ -55,9 +55,19 @@ _PIL_BOMB_PIXELS = re.compile(r"Image size \((\d+) pixels\)")  # the pixels in P
 class BadImageError(ValueError):
     """An image file that exists but cannot be decoded; the message names the file and the reason.
 
-    >>> load_image("truncated.jpg")  # doctest: +SKIP
-    Traceback (most recent call last):
-    BadImageError: 'truncated.jpg' is not a readable image: image file is truncated (5 bytes not processed)
+    A ``ValueError``, so code that checks its input with ``except ValueError`` catches it too.
+
+    Example:
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save("whole.png")
+        >>> with open("whole.png", "rb") as f:
+        ...     png = f.read()
+        >>> with open("cut.png", "wb") as f:  # the first 60 bytes: a PNG that ends early
+        ...     _ = f.write(png[:60])
+        >>> load_image("cut.png")
+        Traceback (most recent call last):
+        showattend.data.images.BadImageError: 'cut.png' is not a readable image: image file is truncated...
     """
 
 
@@ -66,9 +76,17 @@ class ImageTooLargeError(BadImageError):
 
     A ``BadImageError``, so a dataset with ``on_bad_image="skip"`` leaves such a file out.
 
-    >>> load_image("bomb.png")  # doctest: +SKIP
-    Traceback (most recent call last):
-    ImageTooLargeError: 'bomb.png' is 20000×20000 = 400,000,000 pixels, more than the limit of 89,478,485 …
+    Example:
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> from showattend.data import images
+        >>> Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save("small.png")
+        >>> images.MAX_IMAGE_PIXELS = 100  # a low limit, to show the error
+        >>> load_image("small.png")
+        Traceback (most recent call last):
+        showattend.data.images.ImageTooLargeError: 'small.png' is 32×32 = 1,024 pixels, more than the limit of
+        100 pixels (a guard against decompression bombs). To read it, set ...MAX_IMAGE_PIXELS, ...
+        >>> images.MAX_IMAGE_PIXELS = None  # back to the default
     """
 
 
@@ -82,8 +100,9 @@ def max_image_pixels():
     Raises:
         ValueError: if the setting is not a positive whole number, naming it and where it came from.
 
-    >>> max_image_pixels()
-    89478485
+    Example:
+        >>> max_image_pixels()
+        89478485
     """
     if MAX_IMAGE_PIXELS is not None:
         value, source = MAX_IMAGE_PIXELS, "showattend.data.images.MAX_IMAGE_PIXELS"
@@ -139,8 +158,15 @@ def load_image(path, min_size=None):
         BadImageError: the file is not an image PIL can decode, or ends early.
         ValueError: a bad ``min_size``.
 
-    >>> load_image("photo.jpg", min_size=(224, 224)).shape  # a 4000×3000 photo  # doctest: +SKIP
-    (375, 500, 3)
+    Example:
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> pixels = np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8)
+        >>> Image.fromarray(pixels).save("photo.jpg")
+        >>> load_image("photo.jpg").shape
+        (300, 400, 3)
+        >>> load_image("photo.jpg", min_size=(100, 100)).shape  # decoded at half scale
+        (150, 200, 3)
     """
     path = os.fspath(path)
     min_size = _check_min_size(min_size)
@@ -277,11 +303,29 @@ def as_image_list(images, min_size=None):
     orientation and mode conversion (they are already open, so ``min_size`` does not apply to
     them, nor to arrays).
 
-    >>> import numpy as np
-    >>> [a.shape for a in as_image_list(np.zeros((2, 5, 7, 3), np.uint8))]
-    [(5, 7, 3), (5, 7, 3)]
-    >>> [a.shape for a in as_image_list([np.zeros((4, 6), np.uint8), np.zeros((5, 7, 4), np.uint8)])]
-    [(4, 6, 3), (5, 7, 3)]
+    Args:
+        images: a file path, a PIL image, an array of shape (H, W), (H, W, 1|3|4) or
+            (N, H, W, 1|3|4) with values in 0..255, or a list of these (single images, not
+            batches). An alpha channel of an array is dropped; finite values outside 0..255 are
+            clipped.
+        min_size: (height, width) the images will be resized to, or None; passed to
+            ``load_image`` for file paths.
+
+    Returns:
+        A list of uint8 arrays (H, W, 3), one per image, in order.
+
+    Raises:
+        ValueError: an empty batch or list, a nested list, an array of another rank, shape or
+            type, an array with NaN or infinite values, or an object that is not an image.
+        FileNotFoundError: a path with no file (from ``load_image``).
+        BadImageError: a file or PIL image that cannot be decoded (from ``load_image``).
+
+    Example:
+        >>> import numpy as np
+        >>> [a.shape for a in as_image_list(np.zeros((2, 5, 7, 3), np.uint8))]
+        [(5, 7, 3), (5, 7, 3)]
+        >>> [a.shape for a in as_image_list([np.zeros((4, 6), np.uint8), np.zeros((5, 7, 4), np.uint8)])]
+        [(4, 6, 3), (5, 7, 3)]
     """
     if isinstance(images, (str, os.PathLike)):
         return [load_image(images, min_size=min_size)]
@@ -315,7 +359,22 @@ def resize_images(images, size):
     """Resize a list of (H, W, 3) uint8 arrays to one float32 batch (N, height, width, 3) in 0..255.
 
     The same resize (bilinear, antialiased, rounded to whole values) as the training pipeline and
-    the feature cache, so that captioning sees exactly what training saw.
+    the feature cache, so that captioning sees exactly what training saw. An image that already
+    has the size is kept as it is.
+
+    Args:
+        images: a list of uint8 arrays (H, W, 3); their sizes may differ.
+        size: (height, width) of the batch.
+
+    Returns:
+        A float32 array (N, height, width, 3) of whole values in 0..255.
+
+    Example:
+        >>> import numpy as np
+        >>> batch = resize_images([np.zeros((10, 20, 3), np.uint8), np.full((32, 32, 3), 200, np.uint8)],
+        ...                       (32, 32))
+        >>> batch.shape, batch.dtype, batch[1, 0, 0].tolist()
+        ((2, 32, 32, 3), dtype('float32'), [200.0, 200.0, 200.0])
     """
     import tensorflow as tf
 
@@ -330,7 +389,24 @@ def resize_images(images, size):
 
 
 def resize_tensor(image, size):
-    """Resize one (H, W, 3) image tensor to float32 (height, width, 3), bilinear with antialiasing."""
+    """Resize one (H, W, 3) image tensor to float32 (height, width, 3), bilinear with antialiasing.
+
+    The resize of ``resize_images`` and of the tf.data pipeline, as a TensorFlow op (it runs
+    inside ``tf.data`` maps); the values are clipped to 0..255 but not rounded.
+
+    Args:
+        image: an image tensor (H, W, 3) of any real dtype, values in 0..255.
+        size: (height, width) to resize to.
+
+    Returns:
+        A float32 tensor (height, width, 3).
+
+    Example:
+        >>> import tensorflow as tf
+        >>> resized = resize_tensor(tf.fill((10, 20, 3), tf.constant(7, tf.uint8)), (32, 32))
+        >>> tuple(resized.shape), resized.dtype.name, float(resized[0, 0, 0])
+        ((32, 32, 3), 'float32', 7.0)
+    """
     import tensorflow as tf
 
     image = tf.image.resize(tf.cast(image, tf.float32), size, method="bilinear", antialias=True)

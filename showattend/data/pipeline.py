@@ -11,7 +11,24 @@ from showattend.data.unreadable import UnreadableImages
 
 
 def encode_captions(captions, vocabulary, max_length):
-    """Ids with <start>/<end>, cut to ``max_length`` words, padded with 0: (N, max_length + 2) int32."""
+    """Encode captions as rows of ids: ``<start>``, the words, ``<end>``, then padding (0).
+
+    Args:
+        captions: a list of N caption strings.
+        vocabulary: the ``showattend.text.Vocabulary`` that gives the ids (unknown words are
+            ``<unk>``).
+        max_length: the most words a row keeps; longer captions are cut.
+
+    Returns:
+        An int32 array (N, max_length + 2).
+
+    Example:
+        >>> from showattend import Vocabulary
+        >>> vocab = Vocabulary.build(["a red circle", "a blue square"], min_count=1)
+        >>> encode_captions(["a red circle", "a blue square and more"], vocab, max_length=4)
+        array([[1, 4, 7, 6, 2, 0],
+               [1, 4, 5, 8, 3, 2]], dtype=int32)
+    """
     ids = np.zeros((len(captions), max_length + 2), dtype=np.int32)
     for row, caption in enumerate(captions):
         words = vocabulary.encode(caption)[:max_length]
@@ -20,14 +37,21 @@ def encode_captions(captions, vocabulary, max_length):
 
 
 def group_captions(captions):
-    """Captions grouped for batches that hold an image once: (R, [(image index, up to R captions)]).
+    """Group captions for batches that hold an image once.
 
     R is the number of captions most images have (5 for COCO); an image with more appears in
     several groups, so that every caption is still seen once an epoch while few rows are padding
     (COCO has images with up to 7 captions: grouping by the largest count would pad 28 % of the rows).
 
-    >>> group_captions([["a", "b"], ["c", "d"], ["e", "f", "g"]])
-    (2, [(0, ['a', 'b']), (1, ['c', 'd']), (2, ['e', 'f']), (2, ['g'])])
+    Args:
+        captions: one list of reference captions per image.
+
+    Returns:
+        ``(R, groups)``: groups is a list of ``(image index, up to R captions)``, image after image.
+
+    Example:
+        >>> group_captions([["a", "b"], ["c", "d"], ["e", "f", "g"]])
+        (2, [(0, ['a', 'b']), (1, ['c', 'd']), (2, ['e', 'f']), (2, ['g'])])
     """
     per_image = collections.Counter(len(refs) for refs in captions).most_common(1)[0][0]
     return per_image, [(i, list(refs[k:k + per_image])) for i, refs in enumerate(captions)
@@ -37,9 +61,18 @@ def group_captions(captions):
 def longest_caption(dataset, vocabulary):
     """The most words any caption of ``dataset`` has.
 
-    >>> from showattend import Vocabulary
-    >>> longest_caption(CaptionDataset(["a.png"], [["a red circle", "a circle"]]), Vocabulary(["a"]))
-    3
+    Args:
+        dataset: a CaptionDataset.
+        vocabulary: the ``showattend.text.Vocabulary`` whose ``encode`` splits the captions
+            into words.
+
+    Returns:
+        The number of words (ids, ``<start>`` and ``<end>`` not counted) of the longest caption.
+
+    Example:
+        >>> from showattend import Vocabulary
+        >>> longest_caption(CaptionDataset(["a.png"], [["a red circle", "a circle"]]), Vocabulary(["a"]))
+        3
     """
     return max(len(vocabulary.encode(c)) for c in dataset.all_captions())
 
@@ -71,13 +104,41 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
     own to name the file after a failure (``with unreadable.raising(): ...``) and to count the
     skipped ones (``unreadable.warn()``).
 
-    >>> from showattend import Vocabulary
-    >>> from showattend.datasets import shapes
-    >>> data = shapes("val", num_images=4)
-    >>> vocab = Vocabulary.build(data.all_captions(), min_count=1)
-    >>> x, y = next(iter(caption_dataset_to_tf(data, vocab, (64, 64), batch_size=2)))
-    >>> x["images"].shape[1:], x["tokens"].shape == y.shape
-    (TensorShape([64, 64, 3]), True)
+    Args:
+        dataset: the CaptionDataset (images in memory or as file paths).
+        vocabulary: the ``showattend.text.Vocabulary`` that encodes the captions.
+        image_size: (height, width) the images are resized to.
+        batch_size: captions a batch holds (with ``group_by_image``, divided by R into images).
+        shuffle: shuffle the examples, anew each epoch.
+        seed: the shuffle's seed.
+        max_length: the most words a caption keeps (longer ones are cut); by default the
+            longest caption's length.
+        drop_remainder: leave out the last, smaller batch (never when it is the only one).
+        group_by_image: batches of images with all their captions (see above).
+        feature_cache: a ``showattend.features.FeatureCache`` that holds the images' features,
+            or None to read the images.
+        deterministic: keep the order fixed by ``seed`` (see above).
+        unreadable: the ``UnreadableImages`` that meets unreadable files, or None for a new one.
+
+    Returns:
+        A ``tf.data.Dataset`` of ``(inputs, targets)`` batches: ``inputs`` a dict with
+        ``"images"`` (uint8) or ``"features"`` (float16) and ``"tokens"`` (int32).
+
+    Raises:
+        ValueError: ``dataset`` is not a CaptionDataset, or ``unreadable`` meets bad images
+            otherwise than ``dataset.on_bad_image`` says.
+
+    Example:
+        >>> from showattend import Vocabulary
+        >>> from showattend.datasets import shapes
+        >>> data = shapes("val", num_images=4)
+        >>> vocab = Vocabulary.build(data.all_captions(), min_count=1)
+        >>> x, y = next(iter(caption_dataset_to_tf(data, vocab, (64, 64), batch_size=2)))
+        >>> tuple(x["images"].shape), tuple(x["tokens"].shape) == tuple(y.shape)
+        ((2, 64, 64, 3), True)
+        >>> x, y = next(iter(caption_dataset_to_tf(data, vocab, (32, 32), batch_size=8, group_by_image=True)))
+        >>> tuple(x["images"].shape), tuple(x["tokens"].shape)[:2]  # 2 images with their 4 captions each
+        ((2, 32, 32, 3), (2, 4))
     """
     if not isinstance(dataset, CaptionDataset):
         raise ValueError(f"Expected a CaptionDataset, got {type(dataset).__name__}.")

@@ -32,10 +32,31 @@ class UnreadableImages:
     Args:
         on_bad_image: ``"error"`` (stop, naming the file) or ``"skip"`` (leave it out, warn once).
 
-    >>> unreadable = UnreadableImages("skip")
-    >>> arrays, kept = unreadable.read_all(["no_such_file.jpg"], (32, 32))
-    >>> kept, list(unreadable.skipped)
-    ([], ['no_such_file.jpg'])
+    Attributes:
+        skipped: a dict, path → why it could not be read, of the files skipped so far, in the
+            order met.
+
+    Raises:
+        ValueError: ``on_bad_image`` is neither ``"error"`` nor ``"skip"``.
+
+    Example:
+        >>> import warnings
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> Image.fromarray(np.zeros((40, 40, 3), np.uint8)).save("good.png")
+        >>> unreadable = UnreadableImages("skip")
+        >>> arrays, kept = unreadable.read_all(["good.png", "no_such_file.jpg"], (32, 32))
+        >>> [a.shape for a in arrays], kept, list(unreadable.skipped)
+        ([(32, 32, 3)], [0], ['no_such_file.jpg'])
+        >>> with warnings.catch_warnings(record=True) as caught:
+        ...     warnings.simplefilter("always")
+        ...     unreadable.warn()
+        ['no_such_file.jpg']
+        >>> str(caught[0].message)
+        "1 unreadable image skipped (on_bad_image='skip'): No image file at 'no_such_file.jpg'."
+        >>> UnreadableImages().read("no_such_file.jpg", (32, 32))
+        Traceback (most recent call last):
+        FileNotFoundError: No image file at 'no_such_file.jpg'. It may have been moved or deleted ...
     """
 
     def __init__(self, on_bad_image="error"):
@@ -48,7 +69,14 @@ class UnreadableImages:
         self._lock = threading.Lock()
 
     def read(self, path, size):
-        """The file as a uint8 (height, width, 3) array resized to ``size``, or None if it is skipped.
+        """Read one image file, resized to ``size``.
+
+        Args:
+            path: the image file (a str or os.PathLike).
+            size: (height, width) to resize to.
+
+        Returns:
+            A uint8 array (height, width, 3), or None if the file cannot be read and is skipped.
 
         Raises:
             BadImageError: the file cannot be decoded and ``on_bad_image`` is ``"error"``.
@@ -60,7 +88,20 @@ class UnreadableImages:
         return resize_images([image], size)[0].astype(np.uint8)
 
     def read_all(self, paths, size):
-        """``read`` over ``paths``: (a list of arrays, the indices of ``paths`` they come from)."""
+        """Read image files, resized to ``size``, leaving out those skipped (``read`` over ``paths``).
+
+        Args:
+            paths: image files.
+            size: (height, width) to resize to.
+
+        Returns:
+            ``(arrays, kept)``: the uint8 arrays (height, width, 3) of the files read, and the
+            indices in ``paths`` of the files they come from.
+
+        Raises:
+            BadImageError: a file cannot be decoded and ``on_bad_image`` is ``"error"``.
+            FileNotFoundError: a file is gone and ``on_bad_image`` is ``"error"``.
+        """
         arrays, kept = [], []
         for index, path in enumerate(paths):
             image = self.read(path, size)
@@ -70,10 +111,20 @@ class UnreadableImages:
         return arrays, kept
 
     def decode(self, path, size):
-        """A tf op: a path string tensor → (uint8 image resized to ``size``, ok).
+        """Decode one image file inside a TensorFlow graph (a ``tf.data`` map), resized to ``size``.
 
         Decoding is PIL's (``load_image``) inside ``tf.numpy_function``; a skipped file comes back as
-        a black image with ``ok = False`` for the pipeline to drop.
+        a black image with ``ok = False`` for the pipeline to drop. With ``on_bad_image="error"`` an
+        unreadable file fails the op with a TensorFlow error; ``raising()`` turns it back into the
+        error that names the file.
+
+        Args:
+            path: a scalar string tensor, the file's path.
+            size: (height, width) to resize to.
+
+        Returns:
+            ``(image, ok)``: a uint8 tensor (height, width, 3) and a scalar bool tensor, False
+            for a skipped file.
         """
         import tensorflow as tf
 
@@ -90,8 +141,18 @@ class UnreadableImages:
 
     @contextlib.contextmanager
     def raising(self):
-        """Turn the TensorFlow error that an unreadable file raised inside ``decode`` back into the
-        error that names it (and leave every other error alone)."""
+        """Raise, in place of the TensorFlow error that ``decode`` met, the error that names the file.
+
+        A context manager around the loop over a pipeline that uses ``decode``; every other error
+        passes through unchanged.
+
+        Yields:
+            This ``UnreadableImages``.
+
+        Raises:
+            BadImageError: an unreadable file stopped the pipeline (``on_bad_image="error"``).
+            FileNotFoundError: a file that is gone stopped it.
+        """
         import tensorflow as tf
 
         try:
@@ -107,7 +168,15 @@ class UnreadableImages:
         raise failure
 
     def warn(self, stacklevel=2):
-        """One warning that counts the files skipped so far (none: no warning); returns their paths."""
+        """Warn once, counting the files skipped so far and naming the first reasons (none: no warning).
+
+        Args:
+            stacklevel: the warning's stack level, counted from the caller of ``warn`` (2: the
+                caller's caller).
+
+        Returns:
+            The paths of the files skipped, in the order met.
+        """
         if self.skipped:
             count = len(self.skipped)
             reasons = "; ".join(list(self.skipped.values())[:SHOWN])

@@ -16,9 +16,42 @@ def coco(captions_json, image_dir, on_bad_image="error"):
     not among the images is an error. The file has no splits: ``showattend.datasets.load("coco:…")``
     draws a seeded validation split from it.
 
-    >>> data = coco("annotations/captions_val2014.json", "val2014")  # doctest: +SKIP
-    >>> len(data), data.image_ids[0], data.captions[0][0]  # doctest: +SKIP
-    (40504, 391895, 'A man with a red helmet on a small moped on a dirt road. ')
+    Args:
+        captions_json: the COCO captions file, e.g. ``annotations/captions_val2014.json``.
+        image_dir: the folder of the images it names, e.g. ``val2014``.
+        on_bad_image: ``"error"`` (an image file that is not on disk is an error) or ``"skip"``
+            (left out, with one warning); kept in the dataset for the files that cannot be decoded.
+
+    Returns:
+        A CaptionDataset of absolute image paths, named ``"coco"``, with the captions stripped of
+        surrounding whitespace.
+
+    Raises:
+        AnnotationError: the file is not a COCO captions file (invalid JSON, a missing key, a
+            repeated image id, an annotation of an unknown image, a blank caption) or no image
+            has a caption.
+        FileNotFoundError: no captions file, no ``image_dir``, or images not on disk (with
+            ``on_bad_image="error"``).
+        ValueError: an unknown ``on_bad_image``.
+
+    Example:
+        >>> import json, os
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> os.makedirs("val2014", exist_ok=True)
+        >>> for name in ("COCO_1.jpg", "COCO_2.jpg"):
+        ...     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(os.path.join("val2014", name))
+        >>> captions = {"images": [{"id": 1, "file_name": "COCO_1.jpg"}, {"id": 2, "file_name": "COCO_2.jpg"}],
+        ...             "annotations": [{"id": 10, "image_id": 1, "caption": "A black square. "},
+        ...                             {"id": 11, "image_id": 2, "caption": "Nothing but black."},
+        ...                             {"id": 12, "image_id": 1, "caption": "A dark picture."}]}
+        >>> with open("captions_val2014.json", "w") as f:
+        ...     json.dump(captions, f)
+        >>> data = coco("captions_val2014.json", "val2014")
+        >>> len(data), data.image_ids, data.captions[0]
+        (2, [1, 2], ['A black square.', 'A dark picture.'])
+        >>> os.path.relpath(data.images[1])
+        'val2014/COCO_2.jpg'
     """
     check_on_bad_image(on_bad_image)
     image_dir = check_image_dir(image_dir)

@@ -11,16 +11,27 @@ import warnings
 
 from showattend.data.dataset import BAD_IMAGE_CHOICES, CaptionDataset
 
+__all__ = ["AnnotationError"]  # the rest are the readers' own helpers
+
 SHOWN = 3  # how many bad items a message names before "…"
 
 
 class AnnotationError(ValueError):
     """An annotation file that does not hold what its format needs; the message names the file.
 
-    >>> from showattend.datasets import coco
-    >>> coco("captions_broken.json", "val2014")  # doctest: +SKIP
-    Traceback (most recent call last):
-    AnnotationError: 'captions_broken.json': images[3] has no key 'file_name' (it has: id, height, width).
+    Every reader raises it (a ``ValueError``) for a file it cannot make sense of: invalid JSON or
+    CSV, a missing key, a value of the wrong type, a blank caption, an id that repeats.
+
+    Example:
+        >>> import json, os
+        >>> from showattend.datasets import coco
+        >>> os.makedirs("val2014", exist_ok=True)
+        >>> with open("captions_broken.json", "w") as f:
+        ...     json.dump({"images": [{"id": 7, "height": 32, "width": 32}], "annotations": []}, f)
+        >>> coco("captions_broken.json", "val2014")
+        Traceback (most recent call last):
+        showattend.datasets.common.AnnotationError: 'captions_broken.json': images[0] has no key 'file_name'
+        (it has: id, height, width).
     """
 
 

@@ -9,9 +9,11 @@ import os
 from showattend.datasets.common import (AnnotationError, caption_text, check_image_dir, check_on_bad_image,
                                         examples, join_splits, make_dataset, read_text, warn_left_out)
 
+__all__ = ["flickr"]  # read_tokens and read_image_list are its helpers
+
 
 def flickr(token_file, image_dir, split_file=None, on_bad_image="error"):
-    """The images of a Flickr token file with their captions; the image id is the file name.
+    r"""The images of a Flickr token file with their captions; the image id is the file name.
 
     ``split_file`` is an image list (one file name per line, e.g. ``Flickr_8k.trainImages.txt``),
     or a list of them, that restricts the data to those images, in the list's order; listed images
@@ -21,10 +23,41 @@ def flickr(token_file, image_dir, split_file=None, on_bad_image="error"):
     ``2258277193_586949ec62.jpg.1``, that is not in the image folder and in no list: read without a
     list, it needs ``on_bad_image="skip"``.)
 
-    >>> data = flickr("Flickr8k.token.txt", "Flicker8k_Dataset",
-    ...               split_file="Flickr_8k.trainImages.txt")  # doctest: +SKIP
-    >>> len(data), data.image_ids[0]  # doctest: +SKIP
-    (6000, '2513260012_03d33305cf.jpg')
+    Args:
+        token_file: the token file, e.g. ``Flickr8k.token.txt``.
+        image_dir: the folder of the images it names, e.g. ``Flicker8k_Dataset``.
+        split_file: None (every image of the token file), an image list, or a list of them.
+        on_bad_image: ``"error"`` (an image file that is not on disk is an error) or ``"skip"``
+            (left out, with one warning); kept in the dataset for the files that cannot be decoded.
+
+    Returns:
+        A CaptionDataset of absolute image paths, named ``"flickr"``, each image's captions in
+        the token file's order.
+
+    Raises:
+        AnnotationError: a line that is not ``IMAGE#N<TAB>caption``, a repeated ``IMAGE#N``, a
+            blank caption, an empty token file or image list, an image list that names an image
+            twice, or lists of which no image has a caption.
+        FileNotFoundError: no token file, image list or ``image_dir``, or images not on disk
+            (with ``on_bad_image="error"``).
+        ValueError: an unknown ``on_bad_image``.
+
+    Example:
+        >>> import os
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> os.makedirs("Flicker8k_Dataset", exist_ok=True)
+        >>> for name in ("1000.jpg", "1001.jpg"):
+        ...     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(os.path.join("Flicker8k_Dataset", name))
+        >>> with open("Flickr8k.token.txt", "w") as f:
+        ...     _ = f.write("1000.jpg#0\tA dog runs .\n1000.jpg#1\tA brown dog .\n1001.jpg#0\tTwo cats sleep .\n")
+        >>> with open("Flickr_8k.trainImages.txt", "w") as f:
+        ...     _ = f.write("1001.jpg\n")
+        >>> data = flickr("Flickr8k.token.txt", "Flicker8k_Dataset")
+        >>> len(data), data.image_ids, data.captions[0]
+        (2, ['1000.jpg', '1001.jpg'], ['A dog runs .', 'A brown dog .'])
+        >>> flickr("Flickr8k.token.txt", "Flicker8k_Dataset", split_file="Flickr_8k.trainImages.txt").captions
+        [['Two cats sleep .']]
     """
     check_on_bad_image(on_bad_image)
     image_dir = check_image_dir(image_dir)

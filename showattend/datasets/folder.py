@@ -11,7 +11,7 @@ JSONL_EXTENSIONS = (".jsonl", ".ndjson", ".json")
 
 
 def folder(image_dir, captions_file, on_bad_image="error"):
-    """Images in ``image_dir`` with the captions that ``captions_file`` gives them.
+    r"""Images in ``image_dir`` with the captions that ``captions_file`` gives them.
 
     ``captions_file`` is either a CSV file with a header that has ``image`` and ``caption``
     columns (read with the csv module, so captions may hold commas and quoted quotes), or JSON
@@ -21,9 +21,37 @@ def folder(image_dir, captions_file, on_bad_image="error"):
     in the order they first appear. Image paths are relative to ``image_dir`` (absolute paths are
     kept); the image id is the path as the file writes it.
 
-    >>> data = folder("photos", "photos/captions.csv")  # doctest: +SKIP
-    >>> data.image_ids[0], data.captions[0]  # doctest: +SKIP
-    ('beach.jpg', ['a dog runs on the beach, chasing a ball', 'a "happy" dog'])
+    Args:
+        image_dir: the folder the image paths of ``captions_file`` are relative to.
+        captions_file: the CSV, JSON Lines or JSON file of captions.
+        on_bad_image: ``"error"`` (an image file that is not on disk is an error) or ``"skip"``
+            (left out, with one warning); kept in the dataset for the files that cannot be decoded.
+
+    Returns:
+        A CaptionDataset of absolute image paths, named ``"folder"``.
+
+    Raises:
+        AnnotationError: the captions file is empty, invalid CSV or JSON, lacks the ``image`` or
+            ``caption`` column or key, or has a blank image name or caption.
+        FileNotFoundError: no captions file, no ``image_dir``, or images not on disk (with
+            ``on_bad_image="error"``).
+        ValueError: an unknown ``on_bad_image``.
+
+    Example:
+        >>> import os
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> os.makedirs("photos", exist_ok=True)
+        >>> for name in ("beach.png", "park.png"):
+        ...     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(os.path.join("photos", name))
+        >>> with open("photos/captions.csv", "w") as f:
+        ...     _ = f.write('image,caption\n'
+        ...                 'beach.png,"a dog runs on the beach, chasing a ball"\n'
+        ...                 'park.png,a child on a swing\n'
+        ...                 'beach.png,"a ""happy"" dog"\n')
+        >>> data = folder("photos", "photos/captions.csv")
+        >>> data.image_ids, data.captions[0]
+        (['beach.png', 'park.png'], ['a dog runs on the beach, chasing a ball', 'a "happy" dog'])
     """
     check_on_bad_image(on_bad_image)
     image_dir = check_image_dir(image_dir)

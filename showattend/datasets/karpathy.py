@@ -29,9 +29,42 @@ def karpathy(json_path, image_root, split="train", on_bad_image="error"):
     has one in both ``test`` and ``restval``) is kept once, with the captions of all its records in
     the file's order and exact repeats dropped; one warning says how many were merged.
 
-    >>> data = karpathy("dataset_coco.json", "coco", split="train+restval")  # doctest: +SKIP
-    >>> len(data), data.images[0]  # doctest: +SKIP
-    (113287, '/data/coco/train2014/COCO_train2014_000000318556.jpg')
+    Args:
+        json_path: the split file, e.g. ``dataset_coco.json``.
+        image_root: the folder that ``filepath/filename`` is relative to (for COCO, the folder
+            that holds ``train2014`` and ``val2014``).
+        split: the split(s) to read, as above.
+        on_bad_image: ``"error"`` (an image file that is not on disk is an error) or ``"skip"``
+            (left out, with one warning); kept in the dataset for the files that cannot be decoded.
+
+    Returns:
+        A CaptionDataset of absolute image paths, named ``"<dataset>-<split>"`` after the file's
+        ``dataset`` field (e.g. ``"coco-train+restval"``).
+
+    Raises:
+        AnnotationError: the file is not a Karpathy split file (invalid JSON, a missing key, a
+            blank caption, an id that one split repeats) or ``split`` has no image with captions.
+        FileNotFoundError: no split file, no ``image_root``, or images not on disk (with
+            ``on_bad_image="error"``).
+        ValueError: an unknown split or ``on_bad_image``.
+
+    Example:
+        >>> import json, os
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> os.makedirs("flickr8k", exist_ok=True)
+        >>> records = [
+        ...     {"filename": "10.jpg", "imgid": 0, "split": "train",
+        ...      "sentences": [{"tokens": ["a", "dog", "runs"], "raw": "A dog runs."}]},
+        ...     {"filename": "11.jpg", "imgid": 1, "split": "restval", "sentences": [{"raw": "Two cats."}]},
+        ...     {"filename": "12.jpg", "imgid": 2, "split": "test", "sentences": [{"raw": "A bird."}]}]
+        >>> for record in records:
+        ...     Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(os.path.join("flickr8k", record["filename"]))
+        >>> with open("dataset_flickr8k.json", "w") as f:
+        ...     json.dump({"images": records, "dataset": "flickr8k"}, f)
+        >>> data = karpathy("dataset_flickr8k.json", "flickr8k", split="train+restval")
+        >>> data.name, data.image_ids, data.captions
+        ('flickr8k-train+restval', [0, 1], [['a dog runs'], ['Two cats.']])
     """
     check_on_bad_image(on_bad_image)
     image_root = check_image_dir(image_root, "image root")

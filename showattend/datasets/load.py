@@ -19,12 +19,13 @@ FLICKR8K_LISTS = {"train": "Flickr_8k.trainImages.txt", "val": "Flickr_8k.devIma
 
 
 def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="error", data_dir=None):
-    """The CaptionDataset that ``spec`` names, for ``split``.
+    r"""The CaptionDataset that ``spec`` names, for ``split``.
 
     ``spec`` is one of ``karpathy:PATH`` (a Karpathy split JSON), ``coco:PATH`` (a COCO captions
     JSON), ``flickr:PATH`` (a Flickr token file), ``folder:PATH`` (a CSV or JSON Lines captions
     file), ``tfds:NAME`` (a prepared tensorflow-datasets builder) or ``shapes`` (the built-in
-    data; ``shapes:N`` has N training images and N/5 validation and test images, for quick runs). ``images`` is the folder the file's image names are relative to (the image root for
+    data; ``shapes:N`` has N training images and N/5 validation and test images, for quick
+    runs). ``images`` is the folder the file's image names are relative to (the image root for
     Karpathy's ``filepath/filename``); the file-based sources need it, ``tfds`` takes it as the
     folder to export images to (and ``data_dir`` as tensorflow-datasets' own; by default tfds
     reads ``TFDS_DATA_DIR``).
@@ -38,13 +39,50 @@ def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="
     of the images (at least one, and at least one left for ``"train"``), ``"train"`` the rest,
     ``"all"`` everything; the same ``seed`` gives the same split, and no image is in both.
 
-    >>> data = load("shapes", split="val")
-    >>> len(data), data.name
-    (500, 'shapes-val')
-    >>> train = load("coco:annotations/captions_train2014.json", images="train2014")  # doctest: +SKIP
-    >>> val = load("coco:annotations/captions_train2014.json", split="val", images="train2014")  # doctest: +SKIP
-    >>> set(train.image_ids) & set(val.image_ids)  # doctest: +SKIP
-    set()
+    Args:
+        spec: the source, as above.
+        split: the split to read: ``"train"``, ``"val"``, ``"test"``, ``"all"``, or splits of
+            the source joined by ``+``.
+        images: the folder of the images (see above); None for ``shapes``, and for ``tfds`` its
+            default export folder.
+        val_split: the share of the images that ``"val"`` holds, for a source without splits
+            (between 0 and 1).
+        seed: the seed of that split.
+        on_bad_image: ``"error"`` or ``"skip"``: what to do with an image file that is not on
+            disk or cannot be decoded (see ``CaptionDataset``).
+        data_dir: tensorflow-datasets' data folder, for ``tfds:NAME``.
+
+    Returns:
+        The CaptionDataset.
+
+    Raises:
+        ValueError: a spec that is not one of the above or lacks its path, ``shapes:N`` with N
+            under 5, a ``val_split`` outside (0, 1), a file-based source without ``images``, or
+            an unknown split.
+        AnnotationError: an annotation file the reader cannot make sense of.
+        FileNotFoundError: an annotation file, image folder or images not on disk.
+
+    Example:
+        >>> data = load("shapes:20", split="val")
+        >>> len(data), data.name
+        (4, 'shapes-val')
+
+        A folder of images with a captions file has no splits of its own; ``"val"`` is a seeded
+        share of its images:
+
+        >>> import os
+        >>> import numpy as np
+        >>> from PIL import Image
+        >>> os.makedirs("photos", exist_ok=True)
+        >>> with open("captions.csv", "w") as f:
+        ...     _ = f.write("image,caption\n")
+        ...     for n in range(10):
+        ...         Image.fromarray(np.full((32, 32, 3), 20 * n, np.uint8)).save(f"photos/{n}.png")
+        ...         _ = f.write(f"{n}.png,a grey square\n")
+        >>> train, val = (load("folder:captions.csv", split=s, images="photos", val_split=0.2, seed=0)
+        ...               for s in ("train", "val"))
+        >>> len(train), len(val), set(train.image_ids) & set(val.image_ids)
+        (8, 2, set())
     """
     if not isinstance(spec, str):
         raise ValueError(f"A dataset spec is a string such as 'coco:captions.json'; got {spec!r}. "
@@ -87,11 +125,18 @@ def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="
 
 
 def test_split(spec):
-    """The split to evaluate ``spec`` on by default: ``"test"`` where the source has one, else the
-    seeded ``"val"`` that training held out (a COCO file, a folder, Flickr without Flickr8k's lists).
+    """The split to evaluate ``spec`` on by default.
 
-    >>> test_split("karpathy:dataset_flickr8k.json"), test_split("folder:captions.csv")
-    ('test', 'val')
+    Args:
+        spec: a dataset spec, as ``load`` takes it.
+
+    Returns:
+        ``"test"`` where the source has one, else ``"val"``: the seeded share that training held
+        out (a COCO file, a folder, Flickr without Flickr8k's lists beside the token file).
+
+    Example:
+        >>> test_split("karpathy:dataset_flickr8k.json"), test_split("folder:captions.csv")
+        ('test', 'val')
     """
     source, _, target = str(spec).partition(":")
     source = source.strip().lower()
@@ -115,11 +160,25 @@ def seeded_split(dataset, split, val_split=0.1, seed=0, source="the dataset"):
     ``val`` holds ``round(val_split · N)`` images, at least one, and at least one stays in
     ``train``; both keep the dataset's order.
 
-    >>> from showattend.datasets import shapes
-    >>> data = shapes("test", num_images=20)
-    >>> train, val = (seeded_split(data, s, val_split=0.25, seed=1) for s in ("train", "val"))
-    >>> len(train), len(val), set(train.image_ids) & set(val.image_ids)
-    (15, 5, set())
+    Args:
+        dataset: a CaptionDataset without splits of its own.
+        split: ``"train"``, ``"val"`` or ``"all"``.
+        val_split: the share of the images that ``"val"`` holds.
+        seed: the seed of the partition: the same seed, the same parts.
+        source: what an error message calls the dataset.
+
+    Returns:
+        A CaptionDataset named ``"<dataset name>-<split>"``.
+
+    Raises:
+        ValueError: an unknown split, or fewer than two images to split.
+
+    Example:
+        >>> from showattend.datasets import shapes
+        >>> data = shapes("test", num_images=20, image_size=24)
+        >>> train, val = (seeded_split(data, s, val_split=0.25, seed=1) for s in ("train", "val"))
+        >>> len(train), len(val), set(train.image_ids) & set(val.image_ids)
+        (15, 5, set())
     """
     if split not in SEEDED_SPLITS:
         raise ValueError(f"Unknown split {split!r} for {source}, which has no splits of its own. Available: "

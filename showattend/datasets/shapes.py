@@ -19,7 +19,19 @@ SPLITS = {"train": (0, 4000), "val": (1, 500), "test": (2, 500)}  # split -> (se
 
 
 def position_words(row, col):
-    """Words that name a cell: "top left", "top", …, "center" for the middle cell."""
+    """The words that name a cell of the 3×3 grid: "top left", "top", …, "center" for the middle cell.
+
+    Args:
+        row: the cell's row, 0 (top) to 2 (bottom).
+        col: the cell's column, 0 (left) to 2 (right).
+
+    Returns:
+        A tuple of one or two words.
+
+    Example:
+        >>> position_words(0, 0), position_words(0, 1), position_words(1, 1)
+        (('top', 'left'), ('top',), ('center',))
+    """
     if (row, col) == (1, 1):
         return ("center",)
     if col == 1:
@@ -97,9 +109,29 @@ def shapes(split="train", num_images=None, image_size=64, seed=0):
     Splits are drawn from different random streams, so they never share an image; the same
     ``seed`` gives the same data.
 
-    >>> data = shapes("train", num_images=2, seed=1)
-    >>> data.images.shape, data.images.dtype
-    ((2, 64, 64, 3), dtype('uint8'))
+    Args:
+        split: ``"train"``, ``"val"`` or ``"test"``.
+        num_images: how many images; by default 4,000 for train and 500 for val and test.
+        image_size: the side of the square images in pixels, 24 to 1024.
+        seed: the seed of the drawing.
+
+    Returns:
+        A CaptionDataset named ``"shapes-<split>"``: uint8 images (N, image_size, image_size, 3),
+        four reference captions per image, each object's mask, and the word classes (colour,
+        shape, size, position) that attention correctness is reported for.
+
+    Raises:
+        ValueError: an unknown split, ``num_images`` under 1, or an ``image_size`` that is not one
+            whole number from 24 to 1024.
+
+    Example:
+        >>> data = shapes("train", num_images=2, seed=1)
+        >>> data.images.shape, data.images.dtype
+        ((2, 64, 64, 3), dtype('uint8'))
+        >>> len(data.captions[0]), data.captions[0][1]
+        (4, 'a green circle, a red circle and a green circle')
+        >>> [o.name for o in data.objects[0]]
+        [('green', 'circle'), ('red', 'circle'), ('green', 'circle')]
     """
     if split not in SPLITS:
         raise ValueError(f"Unknown split {split!r}. Accepted: {', '.join(SPLITS)}.")

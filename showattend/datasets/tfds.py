@@ -32,9 +32,40 @@ def tfds(name="coco_captions", split="train", data_dir=None, images_dir=None, on
     that exist already are kept, so a second call only reads the captions; each file is written
     under a partial name and renamed, so an interrupted export leaves no half-written image.
 
-    >>> data = tfds("coco_captions", split="val", data_dir="~/tensorflow_datasets")  # doctest: +SKIP
-    >>> len(data), data.images[0]  # doctest: +SKIP
-    (5000, '/home/me/tensorflow_datasets/showattend_images/coco_captions/val/522418.jpg')
+    Args:
+        name: the tensorflow-datasets builder, e.g. ``"coco_captions"`` (a version may follow,
+            ``"coco_captions/2014:1.1.0"``).
+        split: the builder's split, or several joined by ``+`` (e.g. ``"train+restval"``).
+        data_dir: tensorflow-datasets' data folder; None for its default (``TFDS_DATA_DIR``).
+        images_dir: the folder the images are written to; None for the default above.
+        on_bad_image: ``"error"`` or ``"skip"``, kept in the dataset for the files that cannot be
+            decoded.
+
+    Returns:
+        A CaptionDataset of the exported image files, named ``"<name>-<split>"``.
+
+    Raises:
+        ValueError: an unknown builder, one without ``image`` and ``captions/text`` features, an
+            unknown split, an example that cannot be read, or an unknown ``on_bad_image``.
+        FileNotFoundError: the data is not prepared in ``data_dir``.
+        AnnotationError: no example with a caption, or an image/id that one split has twice.
+
+    Example:
+        Needs a download for real data: ``coco_captions`` prepared once with
+        ``tfds build coco_captions`` (the COCO 2014 images). The first lines read it:
+
+        >>> data = tfds("coco_captions", split="val", data_dir="~/tensorflow_datasets")  # doctest: +SKIP
+        >>> len(data), data.name  # doctest: +SKIP
+        (5000, 'coco_captions-val')
+
+        ``tfds.testing.mock_data`` stands in for the prepared data (random images and captions):
+
+        >>> import os
+        >>> import tensorflow_datasets
+        >>> with tensorflow_datasets.testing.mock_data(num_examples=2):
+        ...     data = tfds("coco_captions", split="val", data_dir="tensorflow_datasets")
+        >>> len(data), data.name, os.path.relpath(os.path.dirname(data.images[0]))
+        (2, 'coco_captions-val', 'tensorflow_datasets/showattend_images/coco_captions/val')
     """
     import tensorflow_datasets as tfds_lib
 
