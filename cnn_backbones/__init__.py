@@ -3,7 +3,7 @@
 Hyperparameter search over the backbones as classifiers (keras-tuner, imported only there):
 ``from cnn_backbones.tuning import BackboneHyperModel, OBJECTIVE``.
 
-Example:
+Examples:
     >>> import cnn_backbones
     >>> model = cnn_backbones.create_backbone("small_vgg")
     >>> model.input_shape, model.output_shape  # images (0..255) → an 8×8 grid of 64-channel regions

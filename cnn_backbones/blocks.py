@@ -3,7 +3,7 @@
 Each function takes a symbolic Keras tensor and returns the next one, naming its layers after
 ``name`` (the names keras.applications uses, where a family loads its published weights).
 
-Example:
+Examples:
     >>> x = image_input((32, 32, 3))
     >>> x = preprocessing(x)
     >>> conv_bn_relu(x, 16, name="conv1").shape
@@ -29,7 +29,7 @@ class ImagePreprocessing(layers.Layer):
     Raises:
         ValueError: when ``mode`` is not one of ``PREPROCESSING_MODES``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> np.asarray(ImagePreprocessing("scale")(np.array([[0.0, 127.5, 255.0]])))
         array([[-1.,  0.,  1.]], dtype=float32)
@@ -63,7 +63,7 @@ def preprocessing(x, mode="scale", name="preprocess"):
     Returns:
         The preprocessed tensor, of the same shape.
 
-    Example:
+    Examples:
         >>> preprocessing(image_input((32, 32, 3)), "torch").shape
         (None, 32, 32, 3)
     """
@@ -85,7 +85,7 @@ def conv_bn(x, filters, kernel_size=3, strides=1, padding="same", name=None):
     Returns:
         The batch norm's output tensor.
 
-    Example:
+    Examples:
         >>> conv_bn(image_input((32, 32, 3)), 16, strides=2, name="stem").shape
         (None, 16, 16, 16)
     """
@@ -109,7 +109,7 @@ def conv_bn_relu(x, filters, kernel_size=3, strides=1, padding="same", name=None
     Returns:
         The ReLU's output tensor.
 
-    Example:
+    Examples:
         >>> x = conv_bn_relu(image_input((32, 32, 3)), 8, 7, 2, padding="valid", name="conv1")
         >>> x.shape
         (None, 13, 13, 8)
@@ -131,7 +131,7 @@ def bn_relu_conv(x, filters, kernel_size, name, conv_name=None):
     Returns:
         The convolution's output tensor.
 
-    Example:
+    Examples:
         >>> bn_relu_conv(image_input((32, 32, 3)), 12, 3, name="unit").shape
         (None, 32, 32, 12)
     """
@@ -152,7 +152,7 @@ def imagenet_stem(x, filters=64, name="conv1"):
     Returns:
         The pooled tensor, at stride 4.
 
-    Example:
+    Examples:
         >>> imagenet_stem(image_input((64, 64, 3))).shape
         (None, 16, 16, 64)
     """
@@ -172,7 +172,7 @@ def image_input(input_shape, name="images"):
     Returns:
         A symbolic tensor of shape (None, height, width, channels).
 
-    Example:
+    Examples:
         >>> image_input([64, 64, 3]).shape
         (None, 64, 64, 3)
     """

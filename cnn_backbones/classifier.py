@@ -1,6 +1,6 @@
 """Any registered backbone as an image classifier, with GoogLeNet's auxiliary heads when asked.
 
-Example:
+Examples:
     >>> model = create_classifier("small_googlenet", 10, aux_heads=True)
     >>> sorted(model.output)          # a dict of logits while training
     ['aux1', 'aux2', 'logits']
@@ -57,7 +57,7 @@ def create_classifier(name, num_classes, input_shape=None, aux_heads=False, drop
         ValueError: when ``num_classes`` is not a positive integer or the backbone has no auxiliary
             heads to add (and, from ``create_backbone``, for an unknown name, option or weights).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> model = create_classifier("resnet18", 1000)
         >>> sum(int(np.prod(w.shape)) for w in model.trainable_weights)  # the published count
@@ -99,7 +99,7 @@ def classifier_compile_args(model, aux_weight=AUX_LOSS_WEIGHT):
     Returns:
         A dict of keyword arguments for ``model.compile`` (``loss_weights`` only with auxiliary heads).
 
-    Example:
+    Examples:
         >>> model = create_classifier("small_googlenet", 10, input_shape=(40, 40, 3), aux_heads=True)
         >>> arguments = classifier_compile_args(model)
         >>> arguments["loss_weights"]
@@ -125,7 +125,7 @@ def classifier_targets(model, labels):
     Returns:
         ``labels`` itself for a single-head model; ``{output name: labels}`` for an aux-head model.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> labels = np.array([0, 2, 1])
         >>> classifier_targets(create_classifier("small_vgg", 3, (32, 32, 3)), labels) is labels
@@ -145,7 +145,7 @@ def inference_model(model):
         A ``keras.Model`` of the same name from images to the main head's logits; its layers are
         ``model``'s own, so training one trains the other.
 
-    Example:
+    Examples:
         >>> model = create_classifier("small_googlenet", 10, input_shape=(40, 40, 3), aux_heads=True)
         >>> plain = inference_model(model)
         >>> plain.output_shape, plain.count_params() < model.count_params()

@@ -53,7 +53,7 @@ def densenet(input_shape=(224, 224, 3), blocks=(6, 12, 24, 16), growth_rate=32, 
     Raises:
         ValueError: when ``compression`` is not in (0, 1] or ``growth_rate`` is not a positive integer.
 
-    Example:
+    Examples:
         >>> densenet((224, 224, 3), blocks=(2, 2, 2, 2)).output.shape[1:]
         (7, 7, 128)
     """
@@ -121,7 +121,7 @@ def small_densenet(input_shape=(64, 64, 3), growth_rate=12, compression=0.5):
     Returns:
         A ``keras.Model`` named ``small_densenet`` from images (0..255) to the feature grid.
 
-    Example:
+    Examples:
         >>> small_densenet((64, 64, 3)).output.shape[1:]
         (8, 8, 132)
     """

@@ -56,7 +56,7 @@ def googlenet(input_shape=(224, 224, 3), feature_module="5b", branch5_kernel=5, 
     Raises:
         ValueError: when ``feature_module`` is not ``"5b"`` or ``"4e"``, or ``branch5_kernel`` not 5 or 3.
 
-    Example:
+    Examples:
         >>> googlenet((224, 224, 3), feature_module="4e", width=0.25).output.shape[1:]
         (14, 14, 208)
     """
@@ -110,7 +110,7 @@ def small_googlenet(input_shape=(64, 64, 3), feature_module="5b", branch5_kernel
     Returns:
         A ``keras.Model`` named ``small_googlenet`` from images (0..255) to the feature grid.
 
-    Example:
+    Examples:
         >>> small_googlenet((64, 64, 3)).output.shape[1:]
         (8, 8, 256)
     """

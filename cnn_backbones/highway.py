@@ -36,7 +36,7 @@ def highway_layer(x, kernel_size=3, gate_bias=-2.0, kernel_initializer="glorot_u
     Returns:
         The output tensor, of the shape of ``x``.
 
-    Example:
+    Examples:
         >>> import keras, numpy as np
         >>> inputs = keras.Input((4, 4, 8))
         >>> model = keras.Model(inputs, highway_layer(inputs, gate_bias=-20.0))
@@ -67,7 +67,7 @@ def default_gate_bias(depth):
     Returns:
         The initial gate bias, a float from −3 to −1.
 
-    Example:
+    Examples:
         >>> [default_gate_bias(depth) for depth in (11, 19, 32)]
         [-1.0, -2.0, -3.0]
     """
@@ -87,7 +87,7 @@ def stage_sizes(depth, stages=3):
     Raises:
         ValueError: when ``depth`` is under twice ``stages`` (a stage needs a conv and a highway layer).
 
-    Example:
+    Examples:
         >>> stage_sizes(19)
         (5, 5, 6)
     """
@@ -121,7 +121,7 @@ def highway_net(input_shape=(32, 32, 3), depth=19, widths=WIDTHS, kernel_size=3,
     Raises:
         ValueError: when ``block`` is neither ``"highway"`` nor ``"plain"`` or ``depth`` is too small.
 
-    Example:
+    Examples:
         >>> highway_net((32, 32, 3), depth=19).output.shape[1:]
         (4, 4, 128)
     """

@@ -60,7 +60,7 @@ def copy_application_weights(model, application, weights):
         ValueError: when no layer of the application matches one of ``model`` (and, from building the
             donor, when its weights cannot be downloaded or do not fit it).
 
-    Example:
+    Examples:
         >>> import keras, numpy as np
         >>> from cnn_backbones.blocks import conv_bn, image_input
         >>> def application(include_top, weights, input_shape):  # stands in for keras.applications.ResNet50

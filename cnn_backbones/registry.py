@@ -23,7 +23,7 @@ class BackboneInfo:
         aux_layers: the layers the auxiliary classifier heads hang from (GoogLeNet: 4a, 4d).
         description: one line for listings.
 
-    Example:
+    Examples:
         >>> info = backbone_info("small_vgg")
         >>> info.family, info.feature_stride, info.grid_channels, info.default_input_shape
         ('vgg', 8, 64, (64, 64, 3))
@@ -72,7 +72,7 @@ def register_backbone(name, builder, *, family, default_input_shape, feature_str
     Raises:
         ValueError: when a backbone of that name is already registered.
 
-    Example:
+    Examples:
         >>> import keras
         >>> from cnn_backbones import registry
         >>> from cnn_backbones.blocks import conv_bn_relu, image_input, preprocessing
@@ -105,7 +105,7 @@ def list_backbones(pattern="*"):
     Returns:
         A sorted list of names.
 
-    Example:
+    Examples:
         >>> list_backbones("small_*")
         ['small_densenet', 'small_googlenet', 'small_vgg']
     """
@@ -124,7 +124,7 @@ def backbone_info(name):
     Raises:
         ValueError: when ``name`` is not registered (the message lists the names accepted).
 
-    Example:
+    Examples:
         >>> info = backbone_info("resnet50")
         >>> info.feature_stride, info.grid_channels, info.imagenet_weights
         (32, 2048, True)
@@ -146,7 +146,7 @@ def backbone_options(name):
     Raises:
         ValueError: when ``name`` is not registered.
 
-    Example:
+    Examples:
         >>> backbone_options("resnet50")
         {'feature_stage': 5}
     """
@@ -178,7 +178,7 @@ def create_backbone(name, input_shape=None, weights=None, trainable=True, **opti
             weights that are not None, ``"imagenet"`` or an existing file, ``"imagenet"`` for a
             backbone without published weights, or a weights file that does not load.
 
-    Example:
+    Examples:
         >>> model = create_backbone("small_vgg", input_shape=(64, 64, 3))
         >>> tuple(model.output.shape)
         (None, 8, 8, 64)

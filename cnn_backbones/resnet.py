@@ -62,7 +62,7 @@ def resnet(input_shape=(224, 224, 3), block="basic", stages=(2, 2, 2, 2), widths
     Raises:
         ValueError: when ``feature_stage`` is neither the last stage nor the one before it.
 
-    Example:
+    Examples:
         >>> resnet((224, 224, 3), "basic", (2, 2, 2, 2)).output.shape[1:]
         (7, 7, 512)
         >>> resnet((224, 224, 3), "basic", (2, 2, 2, 2), feature_stage=4).output.shape[1:]
@@ -127,7 +127,7 @@ def resnet20(input_shape=(64, 64, 3)):
     Returns:
         A ``keras.Model`` named ``resnet20`` from images (0..255) to the feature grid.
 
-    Example:
+    Examples:
         >>> resnet20((64, 64, 3)).output.shape[1:]
         (8, 8, 64)
     """

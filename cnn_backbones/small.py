@@ -21,7 +21,7 @@ def small_vgg(input_shape=(64, 64, 3), widths=(16, 32, 64), name="small_vgg"):
     Returns:
         A ``keras.Model`` from images (0..255) to the grid of the last conv-BN-ReLU unit.
 
-    Example:
+    Examples:
         >>> small_vgg((64, 64, 3)).output.shape[1:]
         (8, 8, 64)
         >>> small_vgg((32, 32, 3), widths=(8, 16, 32)).output.shape[1:]

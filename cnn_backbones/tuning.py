@@ -31,7 +31,7 @@ model once per conditional scope when it starts (keras-tuner does, even with
 ``declare_hyperparameters``); the builds only make graphs. ``BackboneHyperModel``'s example runs a
 search.
 
-Example:
+Examples:
     >>> import keras_tuner
     >>> from cnn_backbones.tuning import BackboneHyperModel, OBJECTIVE
     >>> hypermodel = BackboneHyperModel(4, (32, 32, 3), families=["highway", "vgg"], learning_rate=3e-3)
@@ -131,7 +131,7 @@ class BackboneHyperModel(keras_tuner.HyperModel):
             hyperparameter, a pinned ``family`` or ``depth`` that is not searched or not usable at
             ``input_shape``, or a pinned hyperparameter that no searched backbone takes.
 
-    Example:
+    Examples:
         >>> import keras_tuner, numpy as np
         >>> images = np.random.default_rng(0).integers(0, 256, (8, 32, 32, 3)).astype("float32")
         >>> labels = np.arange(8) % 4

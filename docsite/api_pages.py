@@ -24,9 +24,11 @@ def module_page(name):
     module = importlib.import_module(name)
     if not hasattr(module, "__path__"):
         return f"::: {name}\n"
-    lines = [f"::: {name}", "    options:", "      members: false", ""]
     exported = [(export, getattr(module, export)) for export in getattr(module, "__all__", [])]
     exported = [(export, value) for export, value in exported if inspect.isclass(value) or inspect.isfunction(value)]
+    own = [export for export, value in exported if value.__module__ == name]  # defined in the package itself
+    exported = [(export, value) for export, value in exported if value.__module__ != name]
+    lines = [f"::: {name}", "    options:", f"      members: {own or 'false'}", ""]
     if exported:
         lines += ["## Exports", "", "| Name | What it is |", "|---|---|"]
         for export, value in exported:

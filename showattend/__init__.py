@@ -6,7 +6,7 @@ the best epoch (`train`, `fit_best`, `Recipe`), `evaluate`, and the figures of w
 looked. The names beyond the model, and the subpackages (``showattend.tuning`` imports keras-tuner
 only then), are imported on first use, so ``import showattend`` costs no more than the model.
 
-Example:
+Examples:
     >>> import showattend
     >>> data = showattend.load_dataset("shapes:8")
     >>> len(data), data.name
@@ -55,7 +55,7 @@ def __getattr__(name):
     Raises:
         AttributeError: ``name`` is neither; the message lists what is available.
 
-    Example:
+    Examples:
         >>> import showattend
         >>> showattend.datasets.load("shapes:5").name
         'shapes-train'

@@ -43,19 +43,19 @@ class CaptionMetrics(keras.callbacks.Callback):
         ValueError: When ``val_data`` is not a ``CaptionDataset`` or ``max_images`` not a positive
             integer; at the start of training, when none of the images can be read.
 
-    Example:
+    Examples:
 
-    >>> from showattend import Captioner, Vocabulary
-    >>> from showattend.datasets import shapes
-    >>> val = shapes("val", 4, image_size=32)
-    >>> model = Captioner("small_vgg", Vocabulary.build(val.all_captions()), image_size=(32, 32), units=16,
-    ...                   max_length=8, seed=0)
-    >>> metrics = CaptionMetrics(val, max_images=2)
-    >>> metrics.set_model(model)  # what fit does, then on_epoch_end after every epoch
-    >>> logs = {"loss": 3.1}
-    >>> metrics.on_epoch_end(0, logs)
-    >>> sorted(logs), len(metrics.last_captions)
-    (['loss', 'val_bleu4', 'val_cider'], 2)
+        >>> from showattend import Captioner, Vocabulary
+        >>> from showattend.datasets import shapes
+        >>> val = shapes("val", 4, image_size=32)
+        >>> model = Captioner("small_vgg", Vocabulary.build(val.all_captions()), image_size=(32, 32), units=16,
+        ...                   max_length=8, seed=0)
+        >>> metrics = CaptionMetrics(val, max_images=2)
+        >>> metrics.set_model(model)  # what fit does, then on_epoch_end after every epoch
+        >>> logs = {"loss": 3.1}
+        >>> metrics.on_epoch_end(0, logs)
+        >>> sorted(logs), len(metrics.last_captions)
+        (['loss', 'val_bleu4', 'val_cider'], 2)
     """
 
     def __init__(self, val_data, max_images=500, beam_size=1, batch_size=64, feature_cache=None, seed=0,
@@ -129,19 +129,19 @@ class AttentionFigures(keras.callbacks.Callback):
         images: An image or a list of them: arrays, or files read at the model's size.
         beam_size: The beam width of the captions drawn (1: greedy).
 
-    Example:
+    Examples:
 
-    >>> from showattend import Captioner, Vocabulary
-    >>> from showattend.datasets import shapes
-    >>> val = shapes("val", 1, image_size=32)
-    >>> model = Captioner("small_vgg", Vocabulary.build(val.all_captions()), image_size=(32, 32), units=16,
-    ...                   max_length=8, seed=0)
-    >>> figures = AttentionFigures("logs", list(val.images))
-    >>> figures.set_model(model)  # what fit does, then on_epoch_end after every epoch
-    >>> figures.on_epoch_end(0)
-    >>> figures.on_train_end()
-    >>> os.listdir("logs/attention")
-    ['events.out.tfevents...']
+        >>> from showattend import Captioner, Vocabulary
+        >>> from showattend.datasets import shapes
+        >>> val = shapes("val", 1, image_size=32)
+        >>> model = Captioner("small_vgg", Vocabulary.build(val.all_captions()), image_size=(32, 32), units=16,
+        ...                   max_length=8, seed=0)
+        >>> figures = AttentionFigures("logs", list(val.images))
+        >>> figures.set_model(model)  # what fit does, then on_epoch_end after every epoch
+        >>> figures.on_epoch_end(0)
+        >>> figures.on_train_end()
+        >>> os.listdir("logs/attention")
+        ['events.out.tfevents...']
     """
 
     def __init__(self, log_dir, images, beam_size=1):
@@ -199,18 +199,18 @@ class HistoryCSV(keras.callbacks.Callback):
     Args:
         path: The CSV file (``read_history`` reads it back).
 
-    Example:
+    Examples:
 
-    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    >>> model.compile("sgd", "mse")
-    >>> x, y = np.ones((8, 2)), np.ones((8, 1))
-    >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[HistoryCSV("history.csv")])
-    >>> [(row["epoch"], sorted(row)) for row in read_history("history.csv")]
-    [(1, ['epoch', 'loss']), (2, ['epoch', 'loss'])]
-    >>> _ = model.fit(x, y, initial_epoch=1, epochs=2, verbose=0,  # epoch 2 again, as a resumed run does
-    ...               callbacks=[HistoryCSV("history.csv")])
-    >>> [row["epoch"] for row in read_history("history.csv")]
-    [1, 2]
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile("sgd", "mse")
+        >>> x, y = np.ones((8, 2)), np.ones((8, 1))
+        >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[HistoryCSV("history.csv")])
+        >>> [(row["epoch"], sorted(row)) for row in read_history("history.csv")]
+        [(1, ['epoch', 'loss']), (2, ['epoch', 'loss'])]
+        >>> _ = model.fit(x, y, initial_epoch=1, epochs=2, verbose=0,  # epoch 2 again, as a resumed run does
+        ...               callbacks=[HistoryCSV("history.csv")])
+        >>> [row["epoch"] for row in read_history("history.csv")]
+        [1, 2]
     """
 
     def __init__(self, path):
@@ -234,13 +234,13 @@ def read_history(path):
         A list of one dict per row, ``{"epoch": int, column: float, ...}`` (an empty cell left out);
         ``[]`` when there is no file.
 
-    Example:
+    Examples:
 
-    >>> write_history("history.csv", [{"epoch": 1, "loss": 3.2}, {"epoch": 2, "loss": 2.1, "val_bleu4": 0.5}])
-    >>> read_history("history.csv")
-    [{'epoch': 1, 'loss': 3.2}, {'epoch': 2, 'loss': 2.1, 'val_bleu4': 0.5}]
-    >>> read_history("no_such_run/history.csv")
-    []
+        >>> write_history("history.csv", [{"epoch": 1, "loss": 3.2}, {"epoch": 2, "loss": 2.1, "val_bleu4": 0.5}])
+        >>> read_history("history.csv")
+        [{'epoch': 1, 'loss': 3.2}, {'epoch': 2, 'loss': 2.1, 'val_bleu4': 0.5}]
+        >>> read_history("no_such_run/history.csv")
+        []
     """
     import csv
 
@@ -258,13 +258,13 @@ def write_history(path, rows):
         path: The CSV file.
         rows: A list of dicts with an ``epoch`` (a row without some key has an empty cell there).
 
-    Example:
+    Examples:
 
-    >>> write_history("history.csv", [{"epoch": 1, "loss": 3.2}, {"epoch": 2, "loss": 2.1, "val_bleu4": 0.5}])
-    >>> print(open("history.csv").read(), end="")
-    epoch,loss,val_bleu4
-    1,3.2,
-    2,2.1,0.5
+        >>> write_history("history.csv", [{"epoch": 1, "loss": 3.2}, {"epoch": 2, "loss": 2.1, "val_bleu4": 0.5}])
+        >>> print(open("history.csv").read(), end="")
+        epoch,loss,val_bleu4
+        1,3.2,
+        2,2.1,0.5
     """
     import csv
     import io
@@ -297,17 +297,17 @@ class Backup(keras.callbacks.Callback):
         ValueError: When ``fit`` starts and the backup cannot be restored (a broken or foreign file);
             the message says to delete the folder.
 
-    Example:
+    Examples:
 
-    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    >>> model.compile("sgd", "mse")
-    >>> x, y = np.ones((8, 2)), np.ones((8, 1))
-    >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[Backup("backup")])
-    >>> sorted(os.listdir("backup"))
-    ['epoch_0002.weights.h5', 'training_metadata.json']
-    >>> history = model.fit(x, y, epochs=3, verbose=0, callbacks=[Backup("backup")])  # run again: restored
-    >>> history.epoch  # only the third epoch was left to train
-    [2]
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile("sgd", "mse")
+        >>> x, y = np.ones((8, 2)), np.ones((8, 1))
+        >>> _ = model.fit(x, y, epochs=2, verbose=0, callbacks=[Backup("backup")])
+        >>> sorted(os.listdir("backup"))
+        ['epoch_0002.weights.h5', 'training_metadata.json']
+        >>> history = model.fit(x, y, epochs=3, verbose=0, callbacks=[Backup("backup")])  # run again: restored
+        >>> history.epoch  # only the third epoch was left to train
+        [2]
     """
 
     METADATA = "training_metadata.json"
@@ -353,24 +353,24 @@ class StopWhenAsked(keras.callbacks.Callback):
     stops ``fit``, ``evaluate`` or ``predict`` there, never inside TensorFlow. ``Captioner.fit`` and
     ``Captioner.evaluate`` add it themselves.
 
-    Example:
+    Examples:
 
-    >>> import signal
-    >>> from showattend.signals import Terminated, at_safe_points, handle_signals
-    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    >>> model.compile("sgd", "mse")
-    >>> class Sigterm(keras.callbacks.Callback):  # a scheduler's SIGTERM as the second batch starts
-    ...     def on_train_batch_begin(self, batch, logs=None):
-    ...         if batch == 1:
-    ...             signal.raise_signal(signal.SIGTERM)
-    >>> with handle_signals():
-    ...     try:
-    ...         with at_safe_points():
-    ...             model.fit(np.ones((8, 2)), np.ones((8, 1)), batch_size=2, epochs=3, verbose=0,
-    ...                       callbacks=[Sigterm(), StopWhenAsked()])
-    ...     except Terminated:
-    ...         print(f"stopped after {int(model.optimizer.iterations)} whole batches")
-    stopped after 2 whole batches
+        >>> import signal
+        >>> from showattend.signals import Terminated, at_safe_points, handle_signals
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile("sgd", "mse")
+        >>> class Sigterm(keras.callbacks.Callback):  # a scheduler's SIGTERM as the second batch starts
+        ...     def on_train_batch_begin(self, batch, logs=None):
+        ...         if batch == 1:
+        ...             signal.raise_signal(signal.SIGTERM)
+        >>> with handle_signals():
+        ...     try:
+        ...         with at_safe_points():
+        ...             model.fit(np.ones((8, 2)), np.ones((8, 1)), batch_size=2, epochs=3, verbose=0,
+        ...                       callbacks=[Sigterm(), StopWhenAsked()])
+        ...     except Terminated:
+        ...         print(f"stopped after {int(model.optimizer.iterations)} whole batches")
+        stopped after 2 whole batches
     """
 
     def on_train_begin(self, logs=None):

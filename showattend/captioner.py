@@ -103,7 +103,7 @@ class Captioner(keras.Model):
             backbone that does not map fixed-size images to a grid (or an ``image_size`` other
             than its input size).
 
-    Example:
+    Examples:
         >>> from showattend import Captioner, Vocabulary
         >>> from showattend.datasets import shapes
         >>> data = shapes("train", num_images=4)
@@ -377,7 +377,7 @@ class Captioner(keras.Model):
             showattend.data.BadImageError: a file that cannot be decoded, or that is too large
                 (``ImageTooLargeError``).
 
-        Example:
+        Examples:
             >>> from PIL import Image
             >>> from showattend import Captioner, Vocabulary
             >>> from showattend.datasets import shapes
@@ -423,7 +423,7 @@ class Captioner(keras.Model):
         Raises:
             ValueError: grids of the wrong shape (naming the expected one), or an option out of range.
 
-        Example:
+        Examples:
             >>> from showattend import Captioner, Vocabulary
             >>> from showattend.datasets import shapes
             >>> data = shapes("test", num_images=2)

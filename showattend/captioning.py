@@ -29,7 +29,7 @@ class Caption:
         beta: (words,) float32 gate values, with ``return_attention=True``; else None.
         regions: (words, 2) ints, the (row, col) read for each word, with ``sample`` or ``argmax``; else None.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> caption = Caption("a red circle", ["a", "red", "circle"], -1.5,
         ...                   attention=np.full((3, 2, 2), 0.25, "float32"), beta=np.ones(3, "float32"))

@@ -66,7 +66,7 @@ def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=6
         LockedError: another demo is writing to ``out`` (``showattend.locks.LockedError``).
         UnwritableFolderError: ``out`` cannot be made or written to.
 
-    Example:
+    Examples:
         A run trains and evaluates a model, more than an example here should do (``showattend
         demo`` on the command line runs the same):
 

@@ -8,13 +8,13 @@ def replicas_in_sync():
     Returns:
         The active ``tf.distribute`` strategy's ``num_replicas_in_sync``: 1 without a strategy.
 
-    Example:
+    Examples:
 
-    >>> replicas_in_sync()
-    1
-    >>> with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
-    ...     replicas_in_sync()
-    1
+        >>> replicas_in_sync()
+        1
+        >>> with tf.distribute.OneDeviceStrategy("/cpu:0").scope():
+        ...     replicas_in_sync()
+        1
     """
     return tf.distribute.get_strategy().num_replicas_in_sync
 
@@ -32,10 +32,10 @@ def replica_sum(value):
         The sum of ``value`` over the replicas; ``value`` itself outside a replica context or with
         one replica.
 
-    Example:
+    Examples:
 
-    >>> float(replica_sum(tf.constant(3.0)))
-    3.0
+        >>> float(replica_sum(tf.constant(3.0)))
+        3.0
     """
     context = tf.distribute.get_replica_context()
     if context is None or context.num_replicas_in_sync == 1:
@@ -59,10 +59,10 @@ def jit_compile_for_strategy(jit_compile):
     Raises:
         ValueError: When ``jit_compile`` is True and the active strategy has several replicas.
 
-    Example:
+    Examples:
 
-    >>> jit_compile_for_strategy("auto"), jit_compile_for_strategy(True)
-    ('auto', True)
+        >>> jit_compile_for_strategy("auto"), jit_compile_for_strategy(True)
+        ('auto', True)
     """
     replicas = replicas_in_sync()
     if replicas == 1:

@@ -38,7 +38,7 @@ def caption_metrics(references, hypotheses):
     Raises:
         ValueError: when the counts of hypotheses and reference lists differ, or there are none.
 
-    Example:
+    Examples:
         >>> metrics = caption_metrics([["a red circle", "a red circle in the center"], ["a blue square"]],
         ...                           ["a red circle", "a blue circle"])
         >>> list(metrics) == list(METRIC_NAMES)
@@ -84,7 +84,7 @@ def corpus_bleu4(references, hypotheses):
     Returns:
         BLEU-4 in [0, 1], a float.
 
-    Example:
+    Examples:
         >>> corpus_bleu4([[["a", "red", "circle", "on", "grey"]]], [["a", "red", "circle", "on", "grey"]])
         1.0
         >>> corpus_bleu4([[["a", "red", "circle", "on", "grey"]]], [["a", "blue", "square"]])
@@ -113,7 +113,7 @@ def cider_d(references, hypotheses):
     Returns:
         CIDEr-D, a float (10 for a caption equal to its references, up to the length penalty).
 
-    Example:
+    Examples:
         >>> references = [[["a", "red", "circle"]], [["a", "blue", "square"]]]
         >>> round(cider_d(references, [["a", "red", "circle"], ["a", "blue", "circle"]]), 3)
         5.0
@@ -140,7 +140,7 @@ def find_object_phrases(tokens, names, modifiers=()):
     Returns:
         A list of ``(word indices, name)``, in the caption's order.
 
-    Example:
+    Examples:
         >>> find_object_phrases(["a", "big", "red", "circle"], {("red", "circle")}, {"big"})
         [([1, 2, 3], ('red', 'circle'))]
     """
@@ -201,7 +201,7 @@ def grounding_scores(dataset, captions):
         ``grounded_phrases``, and per word class ``attention_correctness_<class>``,
         ``uniform_baseline_<class>`` and ``grounded_words_<class>``.
 
-    Example:
+    Examples:
         Uniform attention scores its own baseline:
 
         >>> import numpy as np
@@ -287,7 +287,7 @@ def caption_dataset(captioner, dataset, beam_size=3, batch_size=32, return_atten
         ValueError: when no image of the dataset could be read.
         showattend.data.BadImageError: a file that cannot be decoded, with ``on_bad_image="error"``.
 
-    Example:
+    Examples:
         Two images and a file that is not one:
 
         >>> from PIL import Image
@@ -352,7 +352,7 @@ def evaluate(captioner, dataset, beam_size=3, captions=None, batch_size=32):
         ValueError: a ``dataset`` that is not a CaptionDataset, or a count of captions that
             differs from the images'.
 
-    Example:
+    Examples:
         Captions equal to one of their references:
 
         >>> from showattend import Caption
@@ -387,7 +387,7 @@ def coco_results(dataset, captions):
     Returns:
         A list of dicts, ready for ``json.dump``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from showattend import Caption, CaptionDataset
         >>> data = CaptionDataset(np.zeros((1, 8, 8, 3), "uint8"), [["a man riding a bike"]], image_ids=[391895])
@@ -417,7 +417,7 @@ def evaluate_to_files(captioner, dataset, path, beam_size=3, batch_size=32):
     Raises:
         FileNotFoundError: when the folder of ``path`` does not exist (checked before captioning).
 
-    Example:
+    Examples:
         >>> import json
         >>> from showattend import Captioner, Vocabulary
         >>> from showattend.datasets import shapes
@@ -459,7 +459,7 @@ def format_metrics(metrics):
     Returns:
         The table, a string.
 
-    Example:
+    Examples:
         >>> print(format_metrics({"CIDEr-D": 1.5, "BLEU-4": 0.25, "num_images": 2,
         ...                       "attention_correctness": 0.5, "uniform_baseline": 0.1}))
         BLEU-4                 0.2500

@@ -45,7 +45,7 @@ def weights_fingerprint(model):
     Returns:
         The first 16 hex digits of the digest, a string.
 
-    Example:
+    Examples:
         >>> import cnn_backbones
         >>> backbone = cnn_backbones.create_backbone("small_vgg", input_shape=(32, 32, 3))
         >>> fingerprint = weights_fingerprint(backbone)
@@ -71,7 +71,7 @@ def backbone_key(backbone, weights=None):
         A dict: ``backbone`` (its name), ``weights`` (the label, or ``"as built"``),
         ``weights_sha256``, ``image_size`` and ``grid`` (lists), ``preprocessing`` (a description).
 
-    Example:
+    Examples:
         >>> import cnn_backbones
         >>> backbone = cnn_backbones.create_backbone("small_vgg", input_shape=(32, 32, 3))
         >>> key = backbone_key(backbone)
@@ -107,7 +107,7 @@ class FeatureCache:
         FileNotFoundError: no cache at ``directory``.
         ValueError: its key is not one of this version.
 
-    Example:
+    Examples:
         >>> import os
         >>> import numpy as np
         >>> from PIL import Image

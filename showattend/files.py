@@ -28,14 +28,14 @@ class DiskFullError(OSError):
         path: The file that could not be written.
         cause: The ``OSError`` the write raised (its ``errno`` is kept when it is ``EDQUOT``).
 
-    Example:
+    Examples:
 
-    >>> import errno
-    >>> error = DiskFullError("model.keras", OSError(errno.ENOSPC, "No space left on device"))
-    >>> isinstance(error, OSError), error.errno == errno.ENOSPC, error.filename
-    (True, True, 'model.keras')
-    >>> print(error)
-    The disk is full: could not write 'model.keras' (No space left on device); nothing partial is left behind. ...
+        >>> import errno
+        >>> error = DiskFullError("model.keras", OSError(errno.ENOSPC, "No space left on device"))
+        >>> isinstance(error, OSError), error.errno == errno.ENOSPC, error.filename
+        (True, True, 'model.keras')
+        >>> print(error)
+        The disk is full: could not write 'model.keras' (No space left on device); nothing partial is left behind. ...
     """
 
     def __init__(self, path, cause):
@@ -56,14 +56,14 @@ class UnwritableFolderError(ValueError):
     ``writable_folder`` raises it; it is a ``ValueError``, so the ``showattend`` command prints its
     message and exits with status 2.
 
-    Example:
+    Examples:
 
-    >>> _ = write_text("notes.txt", "a file, not a folder")
-    >>> try:
-    ...     writable_folder("notes.txt")
-    ... except UnwritableFolderError as error:
-    ...     print(error)
-    --out 'notes.txt' is a file; it must be a folder (a new one, or one that holds earlier outputs). ...
+        >>> _ = write_text("notes.txt", "a file, not a folder")
+        >>> try:
+        ...     writable_folder("notes.txt")
+        ... except UnwritableFolderError as error:
+        ...     print(error)
+        --out 'notes.txt' is a file; it must be a folder (a new one, or one that holds earlier outputs). ...
     """
 
 
@@ -93,24 +93,24 @@ def atomic_write(path, write):
         DiskFullError: The disk filled up while writing (``errno.ENOSPC`` or ``EDQUOT``).
         FileNotFoundError: ``path``'s folder does not exist.
 
-    Example:
+    Examples:
 
-    >>> def write(partial):
-    ...     with open(partial, "w") as f:
-    ...         f.write("kept whole")
-    >>> atomic_write("notes.txt", write)
-    'notes.txt'
-    >>> open("notes.txt").read()
-    'kept whole'
-    >>> def fail(partial):
-    ...     with open(partial, "w") as f:
-    ...         f.write("half")
-    ...     raise OSError("the writer failed")
-    >>> atomic_write("notes.txt", fail)
-    Traceback (most recent call last):
-    OSError: the writer failed
-    >>> open("notes.txt").read(), os.path.exists("notes.partial.txt")
-    ('kept whole', False)
+        >>> def write(partial):
+        ...     with open(partial, "w") as f:
+        ...         f.write("kept whole")
+        >>> atomic_write("notes.txt", write)
+        'notes.txt'
+        >>> open("notes.txt").read()
+        'kept whole'
+        >>> def fail(partial):
+        ...     with open(partial, "w") as f:
+        ...         f.write("half")
+        ...     raise OSError("the writer failed")
+        >>> atomic_write("notes.txt", fail)
+        Traceback (most recent call last):
+        OSError: the writer failed
+        >>> open("notes.txt").read(), os.path.exists("notes.partial.txt")
+        ('kept whole', False)
     """
     path = os.fspath(path)
     directory = os.path.dirname(path)
@@ -140,12 +140,12 @@ def write_text(path, text):
     Returns:
         ``path``.
 
-    Example:
+    Examples:
 
-    >>> write_text("notes.txt", "héllo")
-    'notes.txt'
-    >>> open("notes.txt", encoding="utf-8").read()
-    'héllo'
+        >>> write_text("notes.txt", "héllo")
+        'notes.txt'
+        >>> open("notes.txt", encoding="utf-8").read()
+        'héllo'
     """
     def write(partial):
         with open(partial, "w", encoding="utf-8") as f:
@@ -164,15 +164,15 @@ def write_json(path, data):
     Returns:
         ``path``.
 
-    Example:
+    Examples:
 
-    >>> write_json("run.json", {"epochs": 2, "backbone": "small_vgg"})
-    'run.json'
-    >>> print(open("run.json").read())
-    {
-      "epochs": 2,
-      "backbone": "small_vgg"
-    }
+        >>> write_json("run.json", {"epochs": 2, "backbone": "small_vgg"})
+        'run.json'
+        >>> print(open("run.json").read())
+        {
+          "epochs": 2,
+          "backbone": "small_vgg"
+        }
     """
     return write_text(path, json.dumps(data, indent=2) + "\n")
 
@@ -190,15 +190,15 @@ def read_json(path, advice="delete it to start anew"):
     Raises:
         ValueError: When the file is not valid JSON (a write that was cut short, a hand edit).
 
-    Example:
+    Examples:
 
-    >>> _ = write_json("run.json", {"epochs": 2})
-    >>> read_json("run.json")
-    {'epochs': 2}
-    >>> _ = write_text("broken.json", '{"epochs": ')
-    >>> read_json("broken.json")
-    Traceback (most recent call last):
-    ValueError: broken.json is not valid JSON (Expecting value at line 1): delete it to start anew.
+        >>> _ = write_json("run.json", {"epochs": 2})
+        >>> read_json("run.json")
+        {'epochs': 2}
+        >>> _ = write_text("broken.json", '{"epochs": ')
+        >>> read_json("broken.json")
+        Traceback (most recent call last):
+        ValueError: broken.json is not valid JSON (Expecting value at line 1): delete it to start anew.
     """
     try:
         with open(path, encoding="utf-8") as f:
@@ -232,12 +232,12 @@ def writable_folder(path, what="--out"):
         UnwritableFolderError: ``path`` (or a folder above it) is a file, or the folder cannot be
             created or written to (read-only, another user's, a read-only mount).
 
-    Example:
+    Examples:
 
-    >>> writable_folder("runs/mine")
-    'runs/mine'
-    >>> os.path.isdir("runs/mine")
-    True
+        >>> writable_folder("runs/mine")
+        'runs/mine'
+        >>> os.path.isdir("runs/mine")
+        True
     """
     folder = os.fspath(path)
     if os.path.exists(folder) and not os.path.isdir(folder):

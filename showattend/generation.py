@@ -29,7 +29,7 @@ class Hypothesis:
         finished: True when the sequence ended with ``<end>``, False when it was cut at
             ``max_length``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> found = Hypothesis([5, 9], -1.5, {"beta": np.array([0.5, 0.25])})
         >>> found.ids, found.extras["beta"].tolist(), found.finished
@@ -132,7 +132,7 @@ def top_k_of_rows(values, k, block=None, maxima=None):
     Returns:
         A pair ``(values, indices)``, each (rows, k), best first.
 
-    Example:
+    Examples:
         >>> values, indices = top_k_of_rows(tf.constant([[0.0, 3.0, 1.0, 3.0, 2.0]]), 2, block=2)
         >>> values.numpy().tolist(), indices.numpy().tolist()
         ([[3.0, 3.0]], [[1, 3]])
@@ -185,7 +185,7 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
             integer, a ``state`` tensor without one row per image, or a banned id outside the
             vocabulary.
 
-    Example:
+    Examples:
         A model that says 3, then ``<end>`` (id 2):
 
         >>> import tensorflow as tf
@@ -303,7 +303,7 @@ def hypotheses(decoded):
     Returns:
         A list of ``Hypothesis``, one per image, in order.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> decoded = {"ids": np.array([[4, 7, 0]]), "length": np.array([2]), "score": np.array([-0.5]),
         ...            "finished": np.array([True]), "extras": {}}

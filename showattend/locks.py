@@ -26,16 +26,16 @@ class LockedError(FileExistsError):
     ``FolderLock`` raises it on entering. It is a ``FileExistsError``, so the ``showattend`` command
     prints its message and exits with status 2.
 
-    Example:
+    Examples:
 
-    >>> with FolderLock("training.lock", "training"):
-    ...     try:
-    ...         with FolderLock("training.lock", "training"):  # a second writer (here: the same process)
-    ...             pass
-    ...     except LockedError as error:
-    ...         print(error)
-    Another training (process ...) is writing to '.'; wait for it to finish, or stop it, before running
-    this again. If no such process is running, delete 'training.lock'.
+        >>> with FolderLock("training.lock", "training"):
+        ...     try:
+        ...         with FolderLock("training.lock", "training"):  # a second writer (here: the same process)
+        ...             pass
+        ...     except LockedError as error:
+        ...         print(error)
+        Another training (process ...) is writing to '.'; wait for it to finish, or stop it, before running
+        this again. If no such process is running, delete 'training.lock'.
     """
 
 
@@ -50,13 +50,13 @@ def held(path):
     Returns:
         True while a ``FolderLock`` of this process holds ``path``.
 
-    Example:
+    Examples:
 
-    >>> with FolderLock("training.lock", "training"):
-    ...     held("training.lock")
-    True
-    >>> held("training.lock")
-    False
+        >>> with FolderLock("training.lock", "training"):
+        ...     held("training.lock")
+        True
+        >>> held("training.lock")
+        False
     """
     return os.path.realpath(path) in _HELD
 
@@ -114,13 +114,13 @@ class FolderLock:
         LockedError: On entering, when a live process holds the lock; the message gives its process id
             and command line and what to do.
 
-    Example:
+    Examples:
 
-    >>> with FolderLock("training.lock", "training"):
-    ...     read_holder("training.lock")["pid"] == os.getpid()  # the file names its holder
-    True
-    >>> os.path.exists("training.lock")  # removed on leaving
-    False
+        >>> with FolderLock("training.lock", "training"):
+        ...     read_holder("training.lock")["pid"] == os.getpid()  # the file names its holder
+        True
+        >>> os.path.exists("training.lock")  # removed on leaving
+        False
     """
 
     def __init__(self, path, what="run", folder=None):

@@ -19,7 +19,7 @@ def doubly_stochastic_penalty(alpha, mask):
     Returns:
         The penalty per caption, (batch,) float32.
 
-    Example:
+    Examples:
         Two words that each spread their attention over 4 regions cover each region by half:
 
         >>> import numpy as np
@@ -54,7 +54,7 @@ def reinforce_surrogate(log_likelihood, log_p_regions, entropy, baseline, reinfo
     Returns:
         The surrogate per caption, (captions,).
 
-    Example:
+    Examples:
         A caption explained better than the baseline (advantage 1):
 
         >>> import numpy as np
@@ -94,7 +94,7 @@ def hard_attention_term(y_pred, token_loss, mask, is_caption, baseline, reinforc
     Returns:
         The surrogate summed over the sampled captions, a scalar.
 
-    Example:
+    Examples:
         >>> import keras
         >>> import numpy as np
         >>> baseline = keras.Variable(0.0, trainable=False)
@@ -140,7 +140,7 @@ def caption_loss(model, y, y_pred, training=True):
     Returns:
         The loss, a scalar.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from showattend import Captioner, Vocabulary
         >>> vocabulary = Vocabulary.build(["a red circle", "a blue square"], min_count=1)

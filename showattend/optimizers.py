@@ -20,11 +20,11 @@ class FusedAdam(keras.optimizers.Adam):
     (g₁²+g₂²): the two differ on embeddings, and only there. ``amsgrad=True`` keeps Keras' own update,
     which the kernel has no form for.
 
-    Example:
+    Examples:
 
-    >>> optimizer = FusedAdam(4e-4, global_clipnorm=5.0)  # keras.optimizers.Adam's arguments
-    >>> isinstance(optimizer, keras.optimizers.Adam), round(float(optimizer.learning_rate), 6)
-    (True, 0.0004)
+        >>> optimizer = FusedAdam(4e-4, global_clipnorm=5.0)  # keras.optimizers.Adam's arguments
+        >>> isinstance(optimizer, keras.optimizers.Adam), round(float(optimizer.learning_rate), 6)
+        (True, 0.0004)
     """
 
     def update_step(self, gradient, variable, learning_rate):

@@ -21,7 +21,7 @@ def load_captioner(path):
             it is: not a zip archive, a truncated or damaged one, another Keras model, or a Captioner
             saved by another version of showattend (with the arguments or classes that differ).
 
-    Example:
+    Examples:
         >>> from showattend import Captioner, Vocabulary
         >>> vocabulary = Vocabulary.build(["a red circle", "a blue square"], min_count=1)
         >>> model = Captioner("small_vgg", vocabulary, units=16, embed_dim=16, attention_dim=16,

@@ -25,15 +25,15 @@ class Terminated(KeyboardInterrupt):
     A ``KeyboardInterrupt``, so whatever handles Ctrl-C handles a scheduler's SIGTERM too; the
     `showattend` command tells them apart in its message and exit status (130 or 143).
 
-    Example:
+    Examples:
 
-    >>> issubclass(Terminated, KeyboardInterrupt)
-    True
-    >>> try:
-    ...     raise Terminated()
-    ... except KeyboardInterrupt as stop:
-    ...     print(type(stop).__name__)
-    Terminated
+        >>> issubclass(Terminated, KeyboardInterrupt)
+        True
+        >>> try:
+        ...     raise Terminated()
+        ... except KeyboardInterrupt as stop:
+        ...     print(type(stop).__name__)
+        Terminated
     """
 
 
@@ -63,24 +63,24 @@ def handle_signals():
     Yields:
         Nothing: the block runs with the handlers installed.
 
-    Example:
+    Examples:
 
-    >>> import signal
-    >>> with handle_signals():
-    ...     try:
-    ...         with at_safe_points():
-    ...             for batch in range(3):
-    ...                 if batch == 1:
-    ...                     signal.raise_signal(signal.SIGINT)  # Ctrl-C: noted, the batch goes on
-    ...                 print("batch", batch, "done")
-    ...                 stop_if_asked()  # the safe point: the noted Ctrl-C stops here
-    ...     except KeyboardInterrupt:
-    ...         print("stopped between two batches")
-    batch 0 done
-    batch 1 done
-    stopped between two batches
-    >>> signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handler is back
-    True
+        >>> import signal
+        >>> with handle_signals():
+        ...     try:
+        ...         with at_safe_points():
+        ...             for batch in range(3):
+        ...                 if batch == 1:
+        ...                     signal.raise_signal(signal.SIGINT)  # Ctrl-C: noted, the batch goes on
+        ...                 print("batch", batch, "done")
+        ...                 stop_if_asked()  # the safe point: the noted Ctrl-C stops here
+        ...     except KeyboardInterrupt:
+        ...         print("stopped between two batches")
+        batch 0 done
+        batch 1 done
+        stopped between two batches
+        >>> signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handler is back
+        True
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -113,18 +113,18 @@ def at_safe_points():
     Yields:
         Nothing: the block runs with signals deferred to its safe points.
 
-    Example:
+    Examples:
 
-    >>> import signal
-    >>> with handle_signals():
-    ...     try:
-    ...         with at_safe_points():
-    ...             signal.raise_signal(signal.SIGTERM)  # a scheduler's SIGTERM: noted only
-    ...             print("the block goes on")
-    ...     except Terminated:
-    ...         print("stopped on leaving the block")
-    the block goes on
-    stopped on leaving the block
+        >>> import signal
+        >>> with handle_signals():
+        ...     try:
+        ...         with at_safe_points():
+        ...             signal.raise_signal(signal.SIGTERM)  # a scheduler's SIGTERM: noted only
+        ...             print("the block goes on")
+        ...     except Terminated:
+        ...         print("stopped on leaving the block")
+        the block goes on
+        stopped on leaving the block
     """
     _state["deferring"] += 1
     try:
@@ -144,18 +144,18 @@ def stop_if_asked():
         Terminated: when the noted signal is a SIGTERM.
         KeyboardInterrupt: when the noted signal is a SIGINT (Ctrl-C).
 
-    Example:
+    Examples:
 
-    >>> import signal
-    >>> stop_if_asked()  # nothing noted: nothing happens
-    >>> with handle_signals(), at_safe_points():
-    ...     signal.raise_signal(signal.SIGINT)
-    ...     try:
-    ...         stop_if_asked()
-    ...     except KeyboardInterrupt:
-    ...         print("Ctrl-C, at the safe point")
-    ...     stop_if_asked()  # the signal was used up: the loop could go on
-    Ctrl-C, at the safe point
+        >>> import signal
+        >>> stop_if_asked()  # nothing noted: nothing happens
+        >>> with handle_signals(), at_safe_points():
+        ...     signal.raise_signal(signal.SIGINT)
+        ...     try:
+        ...         stop_if_asked()
+        ...     except KeyboardInterrupt:
+        ...         print("Ctrl-C, at the safe point")
+        ...     stop_if_asked()  # the signal was used up: the loop could go on
+        Ctrl-C, at the safe point
     """
     signum = _state["pending"]
     if signum is not None:

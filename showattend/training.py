@@ -43,14 +43,14 @@ class Recipe:
     Raises:
         ValueError: When ``schedule`` is unknown, or ``learning_rate`` or ``clipnorm`` not positive.
 
-    Example:
+    Examples:
 
-    >>> optimizer = Recipe().optimizer(steps_per_epoch=100, epochs=10)  # the warm-up starts at a tenth
-    >>> type(optimizer).__name__, optimizer.global_clipnorm, round(float(optimizer.learning_rate), 6)
-    ('FusedAdam', 5.0, 4e-05)
-    >>> Recipe(schedule="linear")
-    Traceback (most recent call last):
-    ValueError: Unknown learning-rate schedule 'linear'. Accepted: cosine, constant, plateau.
+        >>> optimizer = Recipe().optimizer(steps_per_epoch=100, epochs=10)  # the warm-up starts at a tenth
+        >>> type(optimizer).__name__, optimizer.global_clipnorm, round(float(optimizer.learning_rate), 6)
+        ('FusedAdam', 5.0, 4e-05)
+        >>> Recipe(schedule="linear")
+        Traceback (most recent call last):
+        ValueError: Unknown learning-rate schedule 'linear'. Accepted: cosine, constant, plateau.
     """
 
     learning_rate: float = 4e-4
@@ -106,11 +106,11 @@ def steps_per_epoch(captioner, train, batch_size, feature_cache=None):
     Returns:
         The number of batches, at least 1.
 
-    Example:
+    Examples:
 
-    >>> from showattend.datasets import shapes
-    >>> steps_per_epoch(None, shapes("train", 100, image_size=32), batch_size=16)  # 4 images of 4 captions
-    25
+        >>> from showattend.datasets import shapes
+        >>> steps_per_epoch(None, shapes("train", 100, image_size=32), batch_size=16)  # 4 images of 4 captions
+        25
     """
     from showattend.data.pipeline import group_captions
 
@@ -149,17 +149,17 @@ def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, fea
     Raises:
         FileNotFoundError: When no epoch ran and ``out`` holds no ``model.keras``.
 
-    Example:
+    Examples:
 
-    >>> from showattend import Captioner, Vocabulary
-    >>> from showattend.datasets import shapes
-    >>> train, val = shapes("train", 8, image_size=32), shapes("val", 2, image_size=32)
-    >>> model = Captioner("small_vgg", Vocabulary.build(train.all_captions()), image_size=(32, 32), units=16,
-    ...                   max_length=8, seed=0)
-    >>> best = fit_best(model, train, val, "runs/mine", epochs=1, batch_size=8, recipe=Recipe(val_images=2),
-    ...                 verbose=0)
-    >>> sorted(os.listdir("runs/mine")), kept_epoch("runs/mine")["epoch"]
-    (['backup', 'history.csv', 'kept_epoch.json', 'model.keras'], 1)
+        >>> from showattend import Captioner, Vocabulary
+        >>> from showattend.datasets import shapes
+        >>> train, val = shapes("train", 8, image_size=32), shapes("val", 2, image_size=32)
+        >>> model = Captioner("small_vgg", Vocabulary.build(train.all_captions()), image_size=(32, 32), units=16,
+        ...                   max_length=8, seed=0)
+        >>> best = fit_best(model, train, val, "runs/mine", epochs=1, batch_size=8, recipe=Recipe(val_images=2),
+        ...                 verbose=0)
+        >>> sorted(os.listdir("runs/mine")), kept_epoch("runs/mine")["epoch"]
+        (['backup', 'history.csv', 'kept_epoch.json', 'model.keras'], 1)
     """
     recipe = recipe or Recipe()
     os.makedirs(out, exist_ok=True)
@@ -225,13 +225,13 @@ def kept_epoch(out):
     Returns:
         A dict such as ``{"epoch": 5, "val_bleu4": 0.99, "val_cider": 4.9, ...}``; ``{}`` before the first epoch.
 
-    Example:
+    Examples:
 
-    >>> kept_epoch(".")  # nothing kept yet
-    {}
-    >>> _ = write_json("kept_epoch.json", {"epoch": 3, "val_bleu4": 0.42})  # as fit_best writes it
-    >>> kept_epoch(".")
-    {'epoch': 3, 'val_bleu4': 0.42}
+        >>> kept_epoch(".")  # nothing kept yet
+        {}
+        >>> _ = write_json("kept_epoch.json", {"epoch": 3, "val_bleu4": 0.42})  # as fit_best writes it
+        >>> kept_epoch(".")
+        {'epoch': 3, 'val_bleu4': 0.42}
     """
     path = os.path.join(out, KEPT_FILE)
     return read_json_file(path) if os.path.isfile(path) else {}
@@ -277,15 +277,15 @@ def plot_curves(history, path, kept=None):
     Returns:
         ``path``.
 
-    Example:
+    Examples:
 
-    >>> history = [{"epoch": 1, "loss": 3.0, "val_loss": 2.9, "val_bleu4": 0.21},
-    ...            {"epoch": 2, "loss": 2.5, "val_loss": 2.6, "val_bleu4": 0.34}]
-    >>> plot_curves(history, "curves.png", kept={"epoch": 2, "val_bleu4": 0.34})
-    'curves.png'
-    >>> from PIL import Image
-    >>> Image.open("curves.png").size  # 9 × 3.4 inches at 100 dpi
-    (900, 340)
+        >>> history = [{"epoch": 1, "loss": 3.0, "val_loss": 2.9, "val_bleu4": 0.21},
+        ...            {"epoch": 2, "loss": 2.5, "val_loss": 2.6, "val_bleu4": 0.34}]
+        >>> plot_curves(history, "curves.png", kept={"epoch": 2, "val_bleu4": 0.34})
+        'curves.png'
+        >>> from PIL import Image
+        >>> Image.open("curves.png").size  # 9 × 3.4 inches at 100 dpi
+        (900, 340)
     """
     from matplotlib.figure import Figure
 
@@ -419,17 +419,17 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
         LockedError: When another run trains into ``out``.
         ValueError: When the settings contradict each other, or differ from the run in ``out``.
 
-    Example:
+    Examples:
 
-    >>> best = train("runs/shapes", "shapes:8", image_size=(32, 32), max_length=8, recipe=Recipe(val_images=2),
-    ...              epochs=1, batch_size=8, model=dict(embed_dim=16, units=16, attention_dim=16), verbose=0)
-    Data shapes:8: 8 training images (32 captions), 1 validation images
-    Vocabulary: ...
-    Captions: ... of 32 (...%) are longer than 8 words and are cut to 8
-    Training a soft-attention captioner (... parameters, backbone trained) for 1 epochs into runs/shapes/
-    Kept epoch 1 of 1: val BLEU-4 ..., CIDEr-D ...; wrote runs/shapes/model.keras, history.csv, curves.png
-    >>> sorted(os.listdir("runs/shapes"))
-    ['backup', 'config.json', 'curves.png', 'history.csv', 'kept_epoch.json', 'model.keras', 'vocabulary.json']
+        >>> best = train("runs/shapes", "shapes:8", image_size=(32, 32), max_length=8, recipe=Recipe(val_images=2),
+        ...              epochs=1, batch_size=8, model=dict(embed_dim=16, units=16, attention_dim=16), verbose=0)
+        Data shapes:8: 8 training images (32 captions), 1 validation images
+        Vocabulary: ...
+        Captions: ... of 32 (...%) are longer than 8 words and are cut to 8
+        Training a soft-attention captioner (... parameters, backbone trained) for 1 epochs into runs/shapes/
+        Kept epoch 1 of 1: val BLEU-4 ..., CIDEr-D ...; wrote runs/shapes/model.keras, history.csv, curves.png
+        >>> sorted(os.listdir("runs/shapes"))
+        ['backup', 'config.json', 'curves.png', 'history.csv', 'kept_epoch.json', 'model.keras', 'vocabulary.json']
     """
     arguments = dict(locals())
     from showattend.files import writable_folder

@@ -31,7 +31,7 @@ def gaussian_smooth(array, sigma):
     Returns:
         The smoothed array, float64, of ``array``'s shape.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> smooth = gaussian_smooth(np.pad(np.ones((1, 1)), 3), sigma=1.0)  # one bright pixel in a 7×7 array
         >>> smooth.shape, round(float(smooth[3, 3]), 3), round(float(smooth[3, 4]), 3)
@@ -67,7 +67,7 @@ def upsample_attention(attention_map, size, upscale="bilinear", sigma=None):
         ValueError: an unknown ``upscale``, a map that is not 2-D, or a ``sigma`` that is not
             positive.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> up = upsample_attention(np.eye(2) / 2, (4, 6))
         >>> up.shape, up.dtype, round(float(up.sum()), 5)
@@ -122,7 +122,7 @@ def attention_overlays(image, caption, upscale="gaussian", sigma=None):
         ValueError: a caption without attention maps or with one map too many or too few, or a
             bad image.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from showattend import Caption
         >>> attention = np.zeros((3, 2, 2), "float32")  # a 2×2 grid; each word looks at one cell
@@ -200,7 +200,7 @@ def plot_attention(image, caption, cols=5, show_beta=True, cmap="inferno", alpha
         ValueError: a ``cols`` that is not a positive integer, a caption without attention maps,
             or a bad image.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from showattend import Caption
         >>> attention = np.zeros((3, 2, 2), "float32")  # a 2×2 grid; each word looks at one cell
@@ -250,7 +250,7 @@ def plot_attention_grid(images, captions, show_beta=True, cmap="inferno", alpha=
         ValueError: a count of captions that differs from the images', a caption without
             attention maps, or a bad image.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from showattend import Caption
         >>> attention = np.zeros((3, 2, 2), "float32")  # a 2×2 grid; each word looks at one cell
@@ -291,7 +291,7 @@ def save_attention(path, image, caption, **options):
     Returns:
         ``path``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from showattend import Caption
         >>> attention = np.zeros((3, 2, 2), "float32")  # a 2×2 grid; each word looks at one cell
@@ -340,7 +340,7 @@ def attention_animation(image, caption, path, seconds_per_word=0.8, size=4.0, sh
         ValueError: a ``seconds_per_word`` that is not positive, a caption without attention
             maps, or a bad image.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from showattend import Caption
         >>> attention = np.zeros((3, 2, 2), "float32")  # a 2×2 grid; each word looks at one cell

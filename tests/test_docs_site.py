@@ -34,7 +34,7 @@ def test_docs_build_strictly(tmp_path):
     env = dict(os.environ, NO_MKDOCS_2_WARNING="1")
     result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
                             cwd=ROOT, capture_output=True, text=True, timeout=900, env=env)
-    warnings = [line for line in result.stderr.splitlines() if line.startswith(("WARNING", "ERROR"))]
+    warnings = [line for line in result.stderr.splitlines() if line.startswith(("WARNING -", "ERROR -"))]
     assert result.returncode == 0 and not warnings, "\n".join(warnings) or result.stderr[-3000:]
     cli = (site / "cli" / "index.html").read_text(encoding="utf-8")
     assert "showattend train" in cli and "--backbone" in cli and "{{ cli }}" not in cli

@@ -1,7 +1,7 @@
 """Every public function and class has a docstring a user can work from (Google style, as keras-hub
 writes them): a one-line summary; ``Args:`` naming each parameter; ``Returns:``/``Yields:`` when it
 gives something back; ``Raises:`` naming each exception it raises itself; and, for functions and
-classes, an example (run by test_docstring_examples). An example that cannot run here is marked
+classes, an example under ``Examples:`` (run by test_docstring_examples). An example that cannot run here is marked
 ``+SKIP`` and its docstring says why, in a line that starts with "Needs".
 """
 import ast
@@ -123,6 +123,9 @@ def problems_of(qualname, obj, doc, need_example):
             problems.append(f"{qualname}: Raises: does not name {', '.join(unnamed)}")
     if need_example and ">>>" not in doc:
         problems.append(f"{qualname}: no example (>>>)")
+    if ">>>" in doc and ("Examples" not in found or doc.index(">>>") < doc.index("Examples:")):
+        problems.append(f"{qualname}: examples belong under an indented 'Examples:' section (the docs render them "
+                        "as code only there)")
     if "+SKIP" in doc and not SKIP_REASON.search(doc):
         problems.append(f"{qualname}: an example is skipped without a line saying why (Needs the internet/a download/…)")
     return problems
@@ -155,8 +158,9 @@ def test_the_check_finds_what_it_should():
         Raises:
             ValueError: when empty.
 
-        >>> 1
-        1
+        Examples:
+            >>> 1
+            1
         """
         if not images:
             raise ValueError("empty")
@@ -172,5 +176,9 @@ def test_the_check_finds_what_it_should():
     assert problems_of("documented", documented, inspect.getdoc(documented), True) == []
     found = problems_of("undocumented", undocumented, inspect.getdoc(undocumented), True)
     assert len(found) == 5, found
+    assert problems_of("f", documented, "Sum.\n\n>>> 1\n1\n", False) == [
+        "f: Args: does not name images, beam_size", "f: gives something back but has no Returns: section",
+        "f: raises ValueError but has no Raises: section",
+        "f: examples belong under an indented 'Examples:' section (the docs render them as code only there)"]
     assert sections(inspect.getdoc(documented)) == {"Args": ["images", "beam_size"], "Returns": [],
-                                                    "Raises": ["ValueError"]}
+                                                    "Raises": ["ValueError"], "Examples": []}

@@ -37,7 +37,7 @@ def main(argv=None):
     Returns:
         The exit status: 0, 2, 130 or 143.
 
-    Example:
+    Examples:
         >>> import os
         >>> import numpy as np
         >>> from PIL import Image

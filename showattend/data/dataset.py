@@ -21,7 +21,7 @@ class GroundedObject:
         mask: a boolean array (H, W) at the image's own size, True on the object.
         attributes: other facts about it, e.g. ``{"size": "large", "position": ("top", "left")}``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> mask = np.zeros((4, 4), bool)
         >>> mask[:2, :2] = True
@@ -63,7 +63,7 @@ class CaptionDataset:
             names to sets of words, or a caption that is not a string with at least one word (a
             letter or digit): the message names the image and the caption's place.
 
-    Example:
+    Examples:
         >>> data = CaptionDataset(["a.png", "b.png"], [["a red circle", "a circle"], ["a blue square"]])
         >>> len(data), data.num_captions, data.image_ids
         (2, 3, [0, 1])
@@ -156,7 +156,7 @@ class CaptionDataset:
         Returns:
             A new CaptionDataset.
 
-        Example:
+        Examples:
             >>> from showattend.datasets import shapes
             >>> shapes("val", num_images=5).subset([4, 0]).image_ids
             [4, 0]

@@ -57,7 +57,7 @@ class BadImageError(ValueError):
 
     A ``ValueError``, so code that checks its input with ``except ValueError`` catches it too.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from PIL import Image
         >>> Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save("whole.png")
@@ -76,7 +76,7 @@ class ImageTooLargeError(BadImageError):
 
     A ``BadImageError``, so a dataset with ``on_bad_image="skip"`` leaves such a file out.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from PIL import Image
         >>> from showattend.data import images
@@ -100,7 +100,7 @@ def max_image_pixels():
     Raises:
         ValueError: if the setting is not a positive whole number, naming it and where it came from.
 
-    Example:
+    Examples:
         >>> max_image_pixels()
         89478485
     """
@@ -158,7 +158,7 @@ def load_image(path, min_size=None):
         BadImageError: the file is not an image PIL can decode, or ends early.
         ValueError: a bad ``min_size``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> from PIL import Image
         >>> pixels = np.random.default_rng(0).integers(0, 256, (300, 400, 3), dtype=np.uint8)
@@ -320,7 +320,7 @@ def as_image_list(images, min_size=None):
         FileNotFoundError: a path with no file (from ``load_image``).
         BadImageError: a file or PIL image that cannot be decoded (from ``load_image``).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> [a.shape for a in as_image_list(np.zeros((2, 5, 7, 3), np.uint8))]
         [(5, 7, 3), (5, 7, 3)]
@@ -369,7 +369,7 @@ def resize_images(images, size):
     Returns:
         A float32 array (N, height, width, 3) of whole values in 0..255.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> batch = resize_images([np.zeros((10, 20, 3), np.uint8), np.full((32, 32, 3), 200, np.uint8)],
         ...                       (32, 32))
@@ -401,7 +401,7 @@ def resize_tensor(image, size):
     Returns:
         A float32 tensor (height, width, 3).
 
-    Example:
+    Examples:
         >>> import tensorflow as tf
         >>> resized = resize_tensor(tf.fill((10, 20, 3), tf.constant(7, tf.uint8)), (32, 32))
         >>> tuple(resized.shape), resized.dtype.name, float(resized[0, 0, 0])

@@ -22,7 +22,7 @@ def encode_captions(captions, vocabulary, max_length):
     Returns:
         An int32 array (N, max_length + 2).
 
-    Example:
+    Examples:
         >>> from showattend import Vocabulary
         >>> vocab = Vocabulary.build(["a red circle", "a blue square"], min_count=1)
         >>> encode_captions(["a red circle", "a blue square and more"], vocab, max_length=4)
@@ -49,7 +49,7 @@ def group_captions(captions):
     Returns:
         ``(R, groups)``: groups is a list of ``(image index, up to R captions)``, image after image.
 
-    Example:
+    Examples:
         >>> group_captions([["a", "b"], ["c", "d"], ["e", "f", "g"]])
         (2, [(0, ['a', 'b']), (1, ['c', 'd']), (2, ['e', 'f']), (2, ['g'])])
     """
@@ -69,7 +69,7 @@ def longest_caption(dataset, vocabulary):
     Returns:
         The number of words (ids, ``<start>`` and ``<end>`` not counted) of the longest caption.
 
-    Example:
+    Examples:
         >>> from showattend import Vocabulary
         >>> longest_caption(CaptionDataset(["a.png"], [["a red circle", "a circle"]]), Vocabulary(["a"]))
         3
@@ -128,7 +128,7 @@ def caption_dataset_to_tf(dataset, vocabulary, image_size, batch_size=64, shuffl
         ValueError: ``dataset`` is not a CaptionDataset, or ``unreadable`` meets bad images
             otherwise than ``dataset.on_bad_image`` says.
 
-    Example:
+    Examples:
         >>> from showattend import Vocabulary
         >>> from showattend.datasets import shapes
         >>> data = shapes("val", num_images=4)

@@ -39,7 +39,7 @@ class UnreadableImages:
     Raises:
         ValueError: ``on_bad_image`` is neither ``"error"`` nor ``"skip"``.
 
-    Example:
+    Examples:
         >>> import warnings
         >>> import numpy as np
         >>> from PIL import Image

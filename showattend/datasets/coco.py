@@ -34,7 +34,7 @@ def coco(captions_json, image_dir, on_bad_image="error"):
             ``on_bad_image="error"``).
         ValueError: an unknown ``on_bad_image``.
 
-    Example:
+    Examples:
         >>> import json, os
         >>> import numpy as np
         >>> from PIL import Image

@@ -22,7 +22,7 @@ class AnnotationError(ValueError):
     Every reader raises it (a ``ValueError``) for a file it cannot make sense of: invalid JSON or
     CSV, a missing key, a value of the wrong type, a blank caption, an id that repeats.
 
-    Example:
+    Examples:
         >>> import json, os
         >>> from showattend.datasets import coco
         >>> os.makedirs("val2014", exist_ok=True)

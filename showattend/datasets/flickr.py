@@ -42,7 +42,7 @@ def flickr(token_file, image_dir, split_file=None, on_bad_image="error"):
             (with ``on_bad_image="error"``).
         ValueError: an unknown ``on_bad_image``.
 
-    Example:
+    Examples:
         >>> import os
         >>> import numpy as np
         >>> from PIL import Image

@@ -37,7 +37,7 @@ def folder(image_dir, captions_file, on_bad_image="error"):
             ``on_bad_image="error"``).
         ValueError: an unknown ``on_bad_image``.
 
-    Example:
+    Examples:
         >>> import os
         >>> import numpy as np
         >>> from PIL import Image

@@ -48,7 +48,7 @@ def karpathy(json_path, image_root, split="train", on_bad_image="error"):
             ``on_bad_image="error"``).
         ValueError: an unknown split or ``on_bad_image``.
 
-    Example:
+    Examples:
         >>> import json, os
         >>> import numpy as np
         >>> from PIL import Image

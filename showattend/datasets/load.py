@@ -62,7 +62,7 @@ def load(spec, split="train", images=None, val_split=0.1, seed=0, on_bad_image="
         AnnotationError: an annotation file the reader cannot make sense of.
         FileNotFoundError: an annotation file, image folder or images not on disk.
 
-    Example:
+    Examples:
         >>> data = load("shapes:20", split="val")
         >>> len(data), data.name
         (4, 'shapes-val')
@@ -134,7 +134,7 @@ def test_split(spec):
         ``"test"`` where the source has one, else ``"val"``: the seeded share that training held
         out (a COCO file, a folder, Flickr without Flickr8k's lists beside the token file).
 
-    Example:
+    Examples:
         >>> test_split("karpathy:dataset_flickr8k.json"), test_split("folder:captions.csv")
         ('test', 'val')
     """
@@ -173,7 +173,7 @@ def seeded_split(dataset, split, val_split=0.1, seed=0, source="the dataset"):
     Raises:
         ValueError: an unknown split, or fewer than two images to split.
 
-    Example:
+    Examples:
         >>> from showattend.datasets import shapes
         >>> data = shapes("test", num_images=20, image_size=24)
         >>> train, val = (seeded_split(data, s, val_split=0.25, seed=1) for s in ("train", "val"))

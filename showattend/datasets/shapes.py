@@ -28,7 +28,7 @@ def position_words(row, col):
     Returns:
         A tuple of one or two words.
 
-    Example:
+    Examples:
         >>> position_words(0, 0), position_words(0, 1), position_words(1, 1)
         (('top', 'left'), ('top',), ('center',))
     """
@@ -124,7 +124,7 @@ def shapes(split="train", num_images=None, image_size=64, seed=0):
         ValueError: an unknown split, ``num_images`` under 1, or an ``image_size`` that is not one
             whole number from 24 to 1024.
 
-    Example:
+    Examples:
         >>> data = shapes("train", num_images=2, seed=1)
         >>> data.images.shape, data.images.dtype
         ((2, 64, 64, 3), dtype('uint8'))

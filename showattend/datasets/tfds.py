@@ -50,7 +50,7 @@ def tfds(name="coco_captions", split="train", data_dir=None, images_dir=None, on
         FileNotFoundError: the data is not prepared in ``data_dir``.
         AnnotationError: no example with a caption, or an image/id that one split has twice.
 
-    Example:
+    Examples:
         Needs a download for real data: ``coco_captions`` prepared once with
         ``tfds build coco_captions`` (the COCO 2014 images). The first lines read it:
 

@@ -66,7 +66,7 @@ class AdditiveAttention(_ProjectedQuery):
         attention_dim: the size of the projections W_a a_i and U_h h_{t-1}.
         **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> attention = AdditiveAttention(16)
         >>> regions = attention.project(np.ones((2, 9, 8), "float32"))
@@ -130,7 +130,7 @@ class DotAttention(_ProjectedQuery):
         attention_dim: d, the size of the projections W_a a_i and U_h h_{t-1}.
         **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> attention = DotAttention(16)
         >>> regions = attention.project(np.ones((2, 9, 8), "float32"))
@@ -195,7 +195,7 @@ class GeneralAttention(_Score):
         units: the size of the hidden state h_{t-1} that the score reads.
         **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> attention = GeneralAttention(16, units=4)
         >>> regions = attention.project(np.ones((2, 9, 8), "float32"))
@@ -266,7 +266,7 @@ def make_attention(kind, attention_dim, units, name="attention"):
     Raises:
         ValueError: when ``kind`` is not one of ``SCORES``.
 
-    Example:
+    Examples:
         >>> type(make_attention("dot", attention_dim=16, units=32)).__name__
         'DotAttention'
     """

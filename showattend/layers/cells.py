@@ -47,7 +47,7 @@ class LSTMCell(_Cell):
     Raises:
         ValueError: when ``variant`` is not one of the three.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> cell = LSTMCell(4)
         >>> h, c = cell(np.ones((2, 3), "float32"), (np.zeros((2, 4), "float32"),) * 2)
@@ -138,7 +138,7 @@ class GRUCell(_Cell):
         units: the size of the state h.
         **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> cell = GRUCell(4)
         >>> c = np.full((2, 4), 7.0, "float32")
@@ -178,7 +178,7 @@ def make_cell(kind, units, name="cell"):
     Raises:
         ValueError: when ``kind`` is not one of ``CELLS``.
 
-    Example:
+    Examples:
         >>> cell = make_cell("cifg_lstm", 8)
         >>> type(cell).__name__, cell.variant, cell.gates
         ('LSTMCell', 'cifg_lstm', 3)

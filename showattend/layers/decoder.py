@@ -41,7 +41,7 @@ class AttentionDecoder(keras.layers.Layer):
         ValueError: an ``expectation_probability`` outside [0, 1], or an unknown ``init_state``,
             ``cell`` or ``attention_score``.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> decoder = AttentionDecoder(vocab_size=20, embed_dim=8, units=16, attention_dim=8)
         >>> out = decoder(np.ones((2, 9, 12), "float32"), np.ones((2, 5), "int32"))

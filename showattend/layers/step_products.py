@@ -26,7 +26,7 @@ class StepProducts:
         RuntimeError: a call past step T − 1 or with one input too many or too few; a gradient
             taken before all T steps were called.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> w = tf.Variable(np.ones((3, 2), "float32"))
         >>> with tf.GradientTape() as tape:

@@ -25,7 +25,7 @@ def tokenize(text):
     Raises:
         ValueError: when ``text`` is not a string.
 
-    Example:
+    Examples:
         >>> tokenize("A red Circle, at the top!")
         ['a', 'red', 'circle', 'at', 'the', 'top']
     """
@@ -43,7 +43,7 @@ def has_words(text):
     Returns:
         False for "", whitespace and punctuation alone; True otherwise.
 
-    Example:
+    Examples:
         >>> has_words("A red circle."), has_words("  "), has_words("?!")
         (True, False, False)
     """
@@ -61,7 +61,7 @@ class Vocabulary:
     Raises:
         ValueError: when a word appears twice.
 
-    Example:
+    Examples:
         >>> vocab = Vocabulary.build(["a red circle", "a blue square"], min_count=1)
         >>> vocab.encode("a red square", add_start_end=True)
         [1, 4, 7, 8, 2]
@@ -104,7 +104,7 @@ class Vocabulary:
             ValueError: when ``captions`` is empty, a caption is not a string, ``min_count`` is under 1
                 or ``max_size`` is 4 or less.
 
-        Example:
+        Examples:
             >>> vocab = Vocabulary.build(["a red circle", "a blue circle"], min_count=2)
             >>> vocab.words[4:], vocab.summary()
             (['a', 'circle'], '2 of 4 distinct words kept (seen at least 2 times), covering 66.7% of the 6 words of 2 captions')
@@ -146,7 +146,7 @@ class Vocabulary:
             ValueError: naming how the vocabulary was built and the ``min_count`` (or captions)
                 that would keep a word.
 
-        Example:
+        Examples:
             >>> Vocabulary.build(["a red circle"], min_count=1).check_has_words()
             >>> Vocabulary.build(["a red circle"], min_count=5).check_has_words()
             Traceback (most recent call last):
@@ -314,7 +314,7 @@ class Vocabulary:
         Raises:
             FileNotFoundError: when there is no file at ``path``.
 
-        Example:
+        Examples:
             >>> vocab = Vocabulary.build(["a red circle"], min_count=1)
             >>> vocab.save("vocabulary.json")
             >>> Vocabulary.load("vocabulary.json") == vocab

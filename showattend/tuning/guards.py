@@ -21,17 +21,17 @@ def parse_duration(text):
     Raises:
         ValueError: When ``text`` is not a positive number with one of those units.
 
-    Example:
+    Examples:
 
-    >>> parse_duration("2h"), parse_duration("90s"), parse_duration("1.5m"), parse_duration(30)
-    (7200.0, 90.0, 90.0, 30.0)
-    >>> parse_duration(None) is None
-    True
-    >>> parse_duration("two hours")
-    Traceback (most recent call last):
-    ...
-    ValueError: Cannot read the time budget 'two hours': write a positive number with a unit, e.g. '90s',
-    '45m', '2h' or '1d'.
+        >>> parse_duration("2h"), parse_duration("90s"), parse_duration("1.5m"), parse_duration(30)
+        (7200.0, 90.0, 90.0, 30.0)
+        >>> parse_duration(None) is None
+        True
+        >>> parse_duration("two hours")
+        Traceback (most recent call last):
+        ...
+        ValueError: Cannot read the time budget 'two hours': write a positive number with a unit, e.g. '90s',
+        '45m', '2h' or '1d'.
     """
     if text is None or isinstance(text, (int, float)) and not isinstance(text, bool):
         return None if text is None else float(text)
@@ -54,15 +54,15 @@ def is_out_of_memory(error):
     Returns:
         True for an out-of-memory error, False for any other.
 
-    Example:
+    Examples:
 
-    >>> import tensorflow as tf
-    >>> is_out_of_memory(tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor"))
-    True
-    >>> is_out_of_memory(RuntimeError("Graph execution error: OOM when allocating tensor with shape [64,512]"))
-    True
-    >>> is_out_of_memory(ValueError("Shapes (2, 3) and (4,) are incompatible"))
-    False
+        >>> import tensorflow as tf
+        >>> is_out_of_memory(tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor"))
+        True
+        >>> is_out_of_memory(RuntimeError("Graph execution error: OOM when allocating tensor with shape [64,512]"))
+        True
+        >>> is_out_of_memory(ValueError("Shapes (2, 3) and (4,) are incompatible"))
+        False
     """
     import tensorflow as tf
 
@@ -83,23 +83,23 @@ class TrialGuard(keras.callbacks.Callback):
     Args:
         deadline: A ``time.time()`` in seconds after which no new epoch starts, or None for none.
 
-    Example:
+    Examples:
 
-    >>> import time
-    >>> import keras
-    >>> import numpy as np
-    >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    >>> model.compile("sgd", "mse")
-    >>> guard = TrialGuard(deadline=time.time())  # already passed: the first epoch is the last
-    >>> history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=5, callbacks=[guard], verbose=0)
-    >>> len(history.history["loss"]), guard.out_of_time, guard.diverged
-    (1, True, None)
-    >>> guard = TrialGuard()
-    >>> history = model.fit(np.full((4, 2), 1e30), np.ones((4, 1)), epochs=5, callbacks=[guard], verbose=0)
-    The loss is inf at batch 1: the training diverged, so this trial stops (its last epoch is scored on the
-    weights it began with).
-    >>> guard.diverged, all(np.isfinite(w).all() for w in model.get_weights())
-    (0, True)
+        >>> import time
+        >>> import keras
+        >>> import numpy as np
+        >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+        >>> model.compile("sgd", "mse")
+        >>> guard = TrialGuard(deadline=time.time())  # already passed: the first epoch is the last
+        >>> history = model.fit(np.ones((4, 2)), np.ones((4, 1)), epochs=5, callbacks=[guard], verbose=0)
+        >>> len(history.history["loss"]), guard.out_of_time, guard.diverged
+        (1, True, None)
+        >>> guard = TrialGuard()
+        >>> history = model.fit(np.full((4, 2), 1e30), np.ones((4, 1)), epochs=5, callbacks=[guard], verbose=0)
+        The loss is inf at batch 1: the training diverged, so this trial stops (its last epoch is scored on the
+        weights it began with).
+        >>> guard.diverged, all(np.isfinite(w).all() for w in model.get_weights())
+        (0, True)
     """
 
     def __init__(self, deadline=None):

@@ -35,15 +35,15 @@ def caption_objective(name="val_bleu4"):
     Raises:
         ValueError: When ``name`` is none of those.
 
-    Example:
+    Examples:
 
-    >>> objective = caption_objective("cider")
-    >>> objective.name, objective.direction
-    ('val_cider', 'max')
-    >>> caption_objective("meteor")
-    Traceback (most recent call last):
-    ...
-    ValueError: Unknown objective 'meteor'. Accepted: bleu4, val_bleu4, cider, val_cider.
+        >>> objective = caption_objective("cider")
+        >>> objective.name, objective.direction
+        ('val_cider', 'max')
+        >>> caption_objective("meteor")
+        Traceback (most recent call last):
+        ...
+        ValueError: Unknown objective 'meteor'. Accepted: bleu4, val_bleu4, cider, val_cider.
     """
     if isinstance(name, kt.Objective):
         return name
@@ -119,24 +119,24 @@ class CaptionHyperModel(kt.HyperModel):
             ``image_size`` is not (height, width), a pinned value is outside its space, or
             ``objective``, ``mixed_precision`` or ``batch_size`` is not one accepted.
 
-    Example:
+    Examples:
 
-    >>> import keras_tuner as kt
-    >>> from showattend import Vocabulary
-    >>> from showattend.datasets import load
-    >>> vocabulary = Vocabulary.build(load("shapes:5").all_captions(), min_count=1)
-    >>> hypermodel = CaptionHyperModel(vocabulary, backbones=["small_vgg", "resnet20"], image_size=(64, 64),
-    ...                                units=16, embed_dim=16, attention_dim=16, cell="gru")
-    >>> hp = kt.HyperParameters()
-    >>> hypermodel.declare_hyperparameters(hp)  # the space; nothing is built
-    >>> [h.name for h in hp.space]  # doctest: +NORMALIZE_WHITESPACE
-    ['backbone', 'attention', 'cell', 'attention_score', 'units', 'embed_dim', 'attention_dim', 'dropout',
-     'doubly_stochastic', 'learning_rate', 'reinforce_weight', 'entropy_weight']
-    >>> hp.values["backbone"], hp.values["cell"], hp.values["units"], hp.values["dropout"]
-    ('small_vgg', 'gru', 16, 0.5)
-    >>> model = hypermodel.build(hp)  # the first trial's captioner: every default
-    >>> type(model).__name__, model.backbone.name
-    ('Captioner', 'small_vgg')
+        >>> import keras_tuner as kt
+        >>> from showattend import Vocabulary
+        >>> from showattend.datasets import load
+        >>> vocabulary = Vocabulary.build(load("shapes:5").all_captions(), min_count=1)
+        >>> hypermodel = CaptionHyperModel(vocabulary, backbones=["small_vgg", "resnet20"], image_size=(64, 64),
+        ...                                units=16, embed_dim=16, attention_dim=16, cell="gru")
+        >>> hp = kt.HyperParameters()
+        >>> hypermodel.declare_hyperparameters(hp)  # the space; nothing is built
+        >>> [h.name for h in hp.space]  # doctest: +NORMALIZE_WHITESPACE
+        ['backbone', 'attention', 'cell', 'attention_score', 'units', 'embed_dim', 'attention_dim', 'dropout',
+         'doubly_stochastic', 'learning_rate', 'reinforce_weight', 'entropy_weight']
+        >>> hp.values["backbone"], hp.values["cell"], hp.values["units"], hp.values["dropout"]
+        ('small_vgg', 'gru', 16, 0.5)
+        >>> model = hypermodel.build(hp)  # the first trial's captioner: every default
+        >>> type(model).__name__, model.backbone.name
+        ('Captioner', 'small_vgg')
     """
 
     TUNABLE = tuple(n for n in NAMES if n != "backbone")  # the arguments that tune, pin or range a hyperparameter

@@ -29,27 +29,27 @@ def trial_history(tuner, trial_id):
         ``worker`` and the epoch's logs (``loss``, ``val_bleu4``, …); [] if the trial never
         finished an epoch.
 
-    Example:
+    Examples:
 
-    >>> import keras
-    >>> import keras_tuner as kt
-    >>> import numpy as np
-    >>> from showattend.tuning import make_tuner
-    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
-    ...     def build(self, hp):
-    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
-    ...                                   keras.layers.Dense(1, activation="sigmoid")])
-    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
-    ...         return model
-    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=2, objective="val_accuracy",
-    ...                    project_name="history", verbose=0)
-    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
-    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
-    >>> rows = trial_history(tuner, "0")
-    >>> [row["epoch"] for row in rows], sorted(rows[0])
-    ([1, 2], ['accuracy', 'batch_size', 'epoch', 'loss', 'params', 'seconds', 'val_accuracy', 'val_loss', 'worker'])
-    >>> trial_history(tuner, "7")
-    []
+        >>> import keras
+        >>> import keras_tuner as kt
+        >>> import numpy as np
+        >>> from showattend.tuning import make_tuner
+        >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+        ...     def build(self, hp):
+        ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+        ...                                   keras.layers.Dense(1, activation="sigmoid")])
+        ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+        ...         return model
+        >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=2, objective="val_accuracy",
+        ...                    project_name="history", verbose=0)
+        >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+        >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
+        >>> rows = trial_history(tuner, "0")
+        >>> [row["epoch"] for row in rows], sorted(rows[0])
+        ([1, 2], ['accuracy', 'batch_size', 'epoch', 'loss', 'params', 'seconds', 'val_accuracy', 'val_loss', 'worker'])
+        >>> trial_history(tuner, "7")
+        []
     """
     path = os.path.join(tuner.get_trial_dir(trial_id), HISTORY_FILE)
     return read_json(path) if os.path.isfile(path) else []
@@ -67,18 +67,18 @@ def best_epoch(trial):
     Returns:
         The epoch as an int, or None when the trial's ``best_step`` is None.
 
-    Example:
+    Examples:
 
-    >>> import keras_tuner as kt
-    >>> hp = kt.HyperParameters()
-    >>> trial = kt.engine.trial.Trial(hp, trial_id="0")
-    >>> trial.best_step = 2  # its third epoch
-    >>> best_epoch(trial)
-    3
-    >>> hp.Fixed("tuner/initial_epoch", 4)  # a Hyperband round that went on from epoch 4
-    4
-    >>> best_epoch(trial)
-    7
+        >>> import keras_tuner as kt
+        >>> hp = kt.HyperParameters()
+        >>> trial = kt.engine.trial.Trial(hp, trial_id="0")
+        >>> trial.best_step = 2  # its third epoch
+        >>> best_epoch(trial)
+        3
+        >>> hp.Fixed("tuner/initial_epoch", 4)  # a Hyperband round that went on from epoch 4
+        4
+        >>> best_epoch(trial)
+        7
     """
     if trial.best_step is None:
         return None
@@ -97,27 +97,27 @@ def results_table(tuner, csv_path=None):
         best epoch, epochs run, parameter count, mean seconds per epoch, the batch size that ran),
         then every hyperparameter (keras-tuner's bookkeeping ``tuner/…`` left out).
 
-    Example:
+    Examples:
 
-    >>> import keras
-    >>> import keras_tuner as kt
-    >>> import numpy as np
-    >>> from showattend.tuning import make_tuner
-    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
-    ...     def build(self, hp):
-    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
-    ...                                   keras.layers.Dense(1, activation="sigmoid")])
-    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
-    ...         return model
-    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy",
-    ...                    project_name="table", verbose=0)
-    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
-    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
-    >>> rows = results_table(tuner, "results.csv")
-    >>> [(row["trial"], row["status"], row["score"], row["best_epoch"], row["params"], row["units"]) for row in rows]
-    [('0', 'COMPLETED', 1.0, 1, 9, 2)]
-    >>> open("results.csv").readline().strip()
-    'trial,status,score,best_epoch,epochs,params,seconds_per_epoch,batch_size,units'
+        >>> import keras
+        >>> import keras_tuner as kt
+        >>> import numpy as np
+        >>> from showattend.tuning import make_tuner
+        >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+        ...     def build(self, hp):
+        ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+        ...                                   keras.layers.Dense(1, activation="sigmoid")])
+        ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+        ...         return model
+        >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy",
+        ...                    project_name="table", verbose=0)
+        >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+        >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
+        >>> rows = results_table(tuner, "results.csv")
+        >>> [(row["trial"], row["status"], row["score"], row["best_epoch"], row["params"], row["units"]) for row in rows]
+        [('0', 'COMPLETED', 1.0, 1, 9, 2)]
+        >>> open("results.csv").readline().strip()
+        'trial,status,score,best_epoch,epochs,params,seconds_per_epoch,batch_size,units'
     """
     rows, names = [], []
     for trial in tuner.oracle.trials.values():
@@ -154,19 +154,19 @@ def format_table(rows, columns=None):
     Returns:
         The table as a string, one line per row under a header line ("No trials yet." for no rows).
 
-    Example:
+    Examples:
 
-    >>> rows = [{"trial": "1", "score": 0.2345678, "units": 256}, {"trial": "0", "score": 0.1, "units": None}]
-    >>> print(format_table(rows))
-    trial  score   units
-    1      0.2346  256
-    0      0.1
-    >>> print(format_table(rows, ["units", "trial"]))
-    units  trial
-    256    1
-           0
-    >>> format_table([])
-    'No trials yet.'
+        >>> rows = [{"trial": "1", "score": 0.2345678, "units": 256}, {"trial": "0", "score": 0.1, "units": None}]
+        >>> print(format_table(rows))
+        trial  score   units
+        1      0.2346  256
+        0      0.1
+        >>> print(format_table(rows, ["units", "trial"]))
+        units  trial
+        256    1
+               0
+        >>> format_table([])
+        'No trials yet.'
     """
     if not rows:
         return "No trials yet."
@@ -199,27 +199,27 @@ def plot_results(tuner, path, top=5, rows=None):
     Returns:
         ``path``.
 
-    Example:
+    Examples:
 
-    >>> import keras
-    >>> import keras_tuner as kt
-    >>> import numpy as np
-    >>> from showattend.tuning import make_tuner
-    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
-    ...     def build(self, hp):
-    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
-    ...                                   keras.layers.Dense(1, activation="sigmoid")])
-    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
-    ...         return model
-    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy",
-    ...                    project_name="plot", verbose=0)
-    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
-    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
-    >>> plot_results(tuner, "search.png")
-    'search.png'
-    >>> from PIL import Image
-    >>> Image.open("search.png").size
-    (1500, 420)
+        >>> import keras
+        >>> import keras_tuner as kt
+        >>> import numpy as np
+        >>> from showattend.tuning import make_tuner
+        >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+        ...     def build(self, hp):
+        ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+        ...                                   keras.layers.Dense(1, activation="sigmoid")])
+        ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+        ...         return model
+        >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy",
+        ...                    project_name="plot", verbose=0)
+        >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+        >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
+        >>> plot_results(tuner, "search.png")
+        'search.png'
+        >>> from PIL import Image
+        >>> Image.open("search.png").size
+        (1500, 420)
     """
     import matplotlib
 
@@ -281,26 +281,26 @@ def export_best(tuner, path, retrain=False, train=None, validation_data=None, ep
         ValueError: When the search has no finished trial yet, or ``retrain=True`` lacks ``train``
             or ``validation_data``.
 
-    Example:
+    Examples:
 
-    >>> import keras
-    >>> import keras_tuner as kt
-    >>> import numpy as np
-    >>> from showattend.tuning import make_tuner
-    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
-    ...     def build(self, hp):
-    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
-    ...                                   keras.layers.Dense(1, activation="sigmoid")])
-    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
-    ...         return model
-    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy",
-    ...                    project_name="export", verbose=0)
-    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
-    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
-    >>> model = export_best(tuner, "best.keras")
-    Exported trial 0 (val_accuracy 1.0000, epoch 1) to best.keras
-    >>> keras.saving.load_model("best.keras").count_params(), model.count_params()
-    (9, 9)
+        >>> import keras
+        >>> import keras_tuner as kt
+        >>> import numpy as np
+        >>> from showattend.tuning import make_tuner
+        >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+        ...     def build(self, hp):
+        ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+        ...                                   keras.layers.Dense(1, activation="sigmoid")])
+        ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+        ...         return model
+        >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy",
+        ...                    project_name="export", verbose=0)
+        >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+        >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
+        >>> model = export_best(tuner, "best.keras")
+        Exported trial 0 (val_accuracy 1.0000, epoch 1) to best.keras
+        >>> keras.saving.load_model("best.keras").count_params(), model.count_params()
+        (9, 9)
     """
     best = tuner.oracle.get_best_trials(1)
     if not best:

@@ -41,18 +41,18 @@ class SearchDiskFullError(DiskFullError, kt.errors.FatalError):
         error: The ``DiskFullError`` raised while the file was written; its errno, message and file
             name are kept.
 
-    Example:
+    Examples:
 
-    >>> import errno
-    >>> import keras_tuner as kt
-    >>> from showattend.files import DiskFullError
-    >>> full = DiskFullError("tuning/search/oracle.json", OSError(errno.ENOSPC, "No space left on device"))
-    >>> error = SearchDiskFullError(full)
-    >>> isinstance(error, kt.errors.FatalError), error.errno == errno.ENOSPC, error.filename
-    (True, True, 'tuning/search/oracle.json')
-    >>> print(error)
-    The disk is full: could not write 'tuning/search/oracle.json' (No space left on device); nothing partial
-    is left behind. ...
+        >>> import errno
+        >>> import keras_tuner as kt
+        >>> from showattend.files import DiskFullError
+        >>> full = DiskFullError("tuning/search/oracle.json", OSError(errno.ENOSPC, "No space left on device"))
+        >>> error = SearchDiskFullError(full)
+        >>> isinstance(error, kt.errors.FatalError), error.errno == errno.ENOSPC, error.filename
+        (True, True, 'tuning/search/oracle.json')
+        >>> print(error)
+        The disk is full: could not write 'tuning/search/oracle.json' (No space left on device); nothing partial
+        is left behind. ...
     """
 
     def __init__(self, error):
@@ -126,11 +126,11 @@ class DataError(kt.errors.FatalValueError):
     not its ``FatalError``. ``SearchTuner`` raises it, with the reader's message, for a
     ``BadImageError`` or a ``FileNotFoundError`` in a trial.
 
-    Example:
+    Examples:
 
-    >>> import keras_tuner as kt
-    >>> issubclass(DataError, kt.errors.FatalError), issubclass(DataError, ValueError)
-    (True, True)
+        >>> import keras_tuner as kt
+        >>> issubclass(DataError, kt.errors.FatalError), issubclass(DataError, ValueError)
+        (True, True)
     """
 
 
@@ -153,27 +153,27 @@ class SearchTuner(kt.Tuner):
         **kwargs: keras-tuner's ``Tuner`` arguments: ``directory``, ``project_name``, ``overwrite``,
             ``distribution_strategy``, ….
 
-    Example:
+    Examples:
 
-    >>> import keras
-    >>> import keras_tuner as kt
-    >>> import numpy as np
-    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
-    ...     def build(self, hp):
-    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
-    ...                                   keras.layers.Dense(1, activation="sigmoid")])
-    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
-    ...         return model
-    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
-    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=2, objective="val_accuracy",
-    ...                    project_name="two_epochs", verbose=0)
-    >>> isinstance(tuner, SearchTuner)
-    True
-    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)  # epochs: max_epochs
-    >>> import json, os
-    >>> rows = json.load(open(os.path.join(tuner.get_trial_dir("0"), HISTORY_FILE)))
-    >>> [(row["epoch"], row["params"], row["val_accuracy"]) for row in rows]
-    [(1, 9, 1.0), (2, 9, 1.0)]
+        >>> import keras
+        >>> import keras_tuner as kt
+        >>> import numpy as np
+        >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+        ...     def build(self, hp):
+        ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+        ...                                   keras.layers.Dense(1, activation="sigmoid")])
+        ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+        ...         return model
+        >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+        >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=2, objective="val_accuracy",
+        ...                    project_name="two_epochs", verbose=0)
+        >>> isinstance(tuner, SearchTuner)
+        True
+        >>> tuner.search(x, y, validation_data=(x, y), verbose=0)  # epochs: max_epochs
+        >>> import json, os
+        >>> rows = json.load(open(os.path.join(tuner.get_trial_dir("0"), HISTORY_FILE)))
+        >>> [(row["epoch"], row["params"], row["val_accuracy"]) for row in rows]
+        [(1, 9, 1.0), (2, 9, 1.0)]
     """
 
     def __init__(self, oracle, hypermodel, max_epochs, settings, **kwargs):
@@ -365,30 +365,30 @@ def make_tuner(hypermodel, algorithm="hyperband", max_epochs=10, max_trials=None
             positive integer, Hyperband's ``factor`` is below 2, ``time_budget`` cannot be read, or
             the search there was started with other settings or another space.
 
-    Example:
+    Examples:
 
-    >>> import keras
-    >>> import keras_tuner as kt
-    >>> import numpy as np
-    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
-    ...     def build(self, hp):
-    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
-    ...                                   keras.layers.Dense(1, activation="sigmoid")])
-    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
-    ...         return model
-    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
-    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy", verbose=0)
-    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
-    >>> best = tuner.oracle.get_best_trials(1)[0]
-    >>> best.hyperparameters.values, float(best.score)  # the first trial takes every default
-    ({'units': 2}, 1.0)
-    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy")
-    Resuming the search in tuning/search: 1 finished trial kept, 0 unfinished trials to rerun from the start, 0 failed.
-    >>> make_tuner(Tiny(), "random", max_trials=1, max_epochs=3, objective="val_accuracy")
-    Traceback (most recent call last):
-    ...
-    ValueError: The search in tuning/search was started with other settings, so it cannot resume: max_epochs
-    changed from 1 to 3. ...
+        >>> import keras
+        >>> import keras_tuner as kt
+        >>> import numpy as np
+        >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+        ...     def build(self, hp):
+        ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+        ...                                   keras.layers.Dense(1, activation="sigmoid")])
+        ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+        ...         return model
+        >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+        >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy", verbose=0)
+        >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
+        >>> best = tuner.oracle.get_best_trials(1)[0]
+        >>> best.hyperparameters.values, float(best.score)  # the first trial takes every default
+        ({'units': 2}, 1.0)
+        >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy")
+        Resuming the search in tuning/search: 1 finished trial kept, 0 unfinished trials to rerun from the start, 0 failed.
+        >>> make_tuner(Tiny(), "random", max_trials=1, max_epochs=3, objective="val_accuracy")
+        Traceback (most recent call last):
+        ...
+        ValueError: The search in tuning/search was started with other settings, so it cannot resume: max_epochs
+        changed from 1 to 3. ...
     """
     objective = objective or getattr(hypermodel, "objective", None)
     if objective is None:

@@ -56,19 +56,19 @@ def tune(directory, data, images=None, backbones=("small_vgg",), algorithm="hype
     Returns:
         The ``SearchTuner``, searched.
 
-    Example:
+    Examples:
 
-    A real search trains for minutes to hours. Here a time budget that is spent before the first
-    trial shows the call and what it writes, without training:
+        A real search trains for minutes to hours. Here a time budget that is spent before the first
+        trial shows the call and what it writes, without training:
 
-    >>> import os
-    >>> tuner = tune("tuning", "shapes:5", algorithm="random", max_trials=4, max_epochs=2, image_size=(64, 64),
-    ...              fixed={"units": 64}, time_budget=1e-6, verbose=0)
-    The time budget is spent: no new trial starts.
-    No trials yet.
-    Wrote tuning/search/results.csv and tuning/search/search.png
-    >>> sorted(os.listdir("tuning/search"))
-    ['results.csv', 'search.png', 'showattend_search.json', 'tune.json']
+        >>> import os
+        >>> tuner = tune("tuning", "shapes:5", algorithm="random", max_trials=4, max_epochs=2, image_size=(64, 64),
+        ...              fixed={"units": 64}, time_budget=1e-6, verbose=0)
+        The time budget is spent: no new trial starts.
+        No trials yet.
+        Wrote tuning/search/results.csv and tuning/search/search.png
+        >>> sorted(os.listdir("tuning/search"))
+        ['results.csv', 'search.png', 'showattend_search.json', 'tune.json']
     """
     arguments = dict(data=data, images=images, backbones=list(backbones), algorithm=algorithm, max_epochs=max_epochs,
                      max_trials=max_trials, factor=factor, objective=objective, image_size=image_size,
@@ -103,15 +103,15 @@ def search_lock(directory, project_name="search"):
         A context manager (a ``showattend.locks.FolderLock``) that holds the lock in its block; it
         raises ``showattend.locks.LockedError`` on entering when another live process holds it.
 
-    Example:
+    Examples:
 
-    >>> import os
-    >>> os.makedirs("searches")
-    >>> with search_lock("searches", "search"):
-    ...     print(os.listdir("searches"))  # tuner.search(train, validation_data=val) would run here
-    ['search.lock']
-    >>> os.listdir("searches")
-    []
+        >>> import os
+        >>> os.makedirs("searches")
+        >>> with search_lock("searches", "search"):
+        ...     print(os.listdir("searches"))  # tuner.search(train, validation_data=val) would run here
+        ['search.lock']
+        >>> os.listdir("searches")
+        []
     """
     if not is_chief_or_alone():
         return contextlib.nullcontext()
@@ -168,18 +168,18 @@ def open_search(directory, project_name="search"):
     Raises:
         FileNotFoundError: When ``tune`` ran no search there.
 
-    Example:
+    Examples:
 
-    >>> _ = tune("shapes_search", "shapes:5", algorithm="random", max_trials=4, image_size=(64, 64),
-    ...          fixed={"units": 64}, time_budget=1e-6, verbose=0)  # a search that trains nothing
-    The time budget is spent: ...
-    >>> tuner, train, val = open_search("shapes_search")
-    >>> len(train), len(val), tuner.oracle.objective.name, tuner.hypermodel.given["units"]
-    (5, 1, 'val_bleu4', 64)
-    >>> open_search("elsewhere")
-    Traceback (most recent call last):
-    ...
-    FileNotFoundError: No search in elsewhere/search (no tune.json): ...
+        >>> _ = tune("shapes_search", "shapes:5", algorithm="random", max_trials=4, image_size=(64, 64),
+        ...          fixed={"units": 64}, time_budget=1e-6, verbose=0)  # a search that trains nothing
+        The time budget is spent: ...
+        >>> tuner, train, val = open_search("shapes_search")
+        >>> len(train), len(val), tuner.oracle.objective.name, tuner.hypermodel.given["units"]
+        (5, 1, 'val_bleu4', 64)
+        >>> open_search("elsewhere")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: No search in elsewhere/search (no tune.json): ...
     """
     path = os.path.join(directory, project_name, ARGUMENTS_FILE)
     if not os.path.isfile(path):
@@ -199,28 +199,28 @@ def summarize(tuner):
     Returns:
         The rows of ``results_table(tuner)``, best first.
 
-    Example:
+    Examples:
 
-    >>> import keras
-    >>> import keras_tuner as kt
-    >>> import numpy as np
-    >>> from showattend.tuning import make_tuner
-    >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
-    ...     def build(self, hp):
-    ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
-    ...                                   keras.layers.Dense(1, activation="sigmoid")])
-    ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
-    ...         return model
-    >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy",
-    ...                    directory="tiny", verbose=0)
-    >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
-    >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
-    >>> rows = summarize(tuner)
-    trial  status     score  best_epoch  epochs  params  seconds_per_epoch  batch_size  units
-    0      COMPLETED  1      1           1       9       ...                            2
-    Wrote tiny/search/results.csv and tiny/search/search.png
-    >>> len(rows), rows[0]["units"]
-    (1, 2)
+        >>> import keras
+        >>> import keras_tuner as kt
+        >>> import numpy as np
+        >>> from showattend.tuning import make_tuner
+        >>> class Tiny(kt.HyperModel):  # the smallest hypermodel: one tuned layer width
+        ...     def build(self, hp):
+        ...         model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [2, 4])),
+        ...                                   keras.layers.Dense(1, activation="sigmoid")])
+        ...         model.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+        ...         return model
+        >>> tuner = make_tuner(Tiny(), "random", max_trials=1, max_epochs=1, objective="val_accuracy",
+        ...                    directory="tiny", verbose=0)
+        >>> x, y = np.zeros((4, 2)), np.zeros((4, 1))
+        >>> tuner.search(x, y, validation_data=(x, y), verbose=0)
+        >>> rows = summarize(tuner)
+        trial  status     score  best_epoch  epochs  params  seconds_per_epoch  batch_size  units
+        0      COMPLETED  1      1           1       9       ...                            2
+        Wrote tiny/search/results.csv and tiny/search/search.png
+        >>> len(rows), rows[0]["units"]
+        (1, 2)
     """
     rows = results_table(tuner, os.path.join(tuner.project_dir, "results.csv"))
     columns = list(FIRST_COLUMNS) + [c for c in (rows[0] if rows else {}) if c not in FIRST_COLUMNS]

@@ -44,12 +44,12 @@ def option_of(name, option):
     Returns:
         True when ``cnn_backbones.create_backbone(name, …)`` takes ``option``.
 
-    Example:
+    Examples:
 
-    >>> option_of("resnet50", "feature_stage"), option_of("small_vgg", "feature_stage")
-    (True, False)
-    >>> option_of("highway11", "gate_bias")
-    True
+        >>> option_of("resnet50", "feature_stage"), option_of("small_vgg", "feature_stage")
+        (True, False)
+        >>> option_of("highway11", "gate_bias")
+        True
     """
     return option in cnn_backbones.backbone_options(name)
 
@@ -69,12 +69,12 @@ def grid_size(name, image_size, feature_stage=5, feature_module="5b"):
     Returns:
         A tuple (height, width): the attention grid the decoder sees.
 
-    Example:
+    Examples:
 
-    >>> grid_size("small_vgg", (64, 64))
-    (8, 8)
-    >>> grid_size("resnet50", (224, 224)), grid_size("resnet50", (224, 224), feature_stage=4)
-    ((7, 7), (14, 14))
+        >>> grid_size("small_vgg", (64, 64))
+        (8, 8)
+        >>> grid_size("resnet50", (224, 224)), grid_size("resnet50", (224, 224), feature_stage=4)
+        ((7, 7), (14, 14))
     """
     stride = cnn_backbones.backbone_info(name).feature_stride
     if (option_of(name, "feature_stage") and feature_stage == 4) or \
@@ -100,16 +100,16 @@ def usable(names, image_size):
         ValueError: When a name is not a registered backbone, or when no backbone is left (the
             message gives the grid each would have had).
 
-    Example:
+    Examples:
 
-    >>> usable(["small_vgg", "resnet50", "vgg16"], (64, 64))  # resnet50 at stage 4 has a 4×4 grid
-    ['small_vgg', 'resnet50', 'vgg16']
-    >>> usable(["small_vgg", "resnet50", "vgg16"], (32, 32))
-    ['small_vgg']
-    >>> usable(["vgg16"], (32, 32))
-    Traceback (most recent call last):
-    ...
-    ValueError: No backbone has a grid of at least 4×4 at image size (32, 32) (vgg16 (2, 2)); ...
+        >>> usable(["small_vgg", "resnet50", "vgg16"], (64, 64))  # resnet50 at stage 4 has a 4×4 grid
+        ['small_vgg', 'resnet50', 'vgg16']
+        >>> usable(["small_vgg", "resnet50", "vgg16"], (32, 32))
+        ['small_vgg']
+        >>> usable(["vgg16"], (32, 32))
+        Traceback (most recent call last):
+        ...
+        ValueError: No backbone has a grid of at least 4×4 at image size (32, 32) (vgg16 (2, 2)); ...
     """
     unknown = [n for n in names if n not in cnn_backbones.list_backbones()]
     if unknown:
@@ -137,19 +137,19 @@ def declare(hp, name, given, kind, arguments, default):
     Returns:
         The hyperparameter's current value in ``hp`` (its default on first declaration).
 
-    Example:
+    Examples:
 
-    >>> import keras_tuner as kt
-    >>> hp = kt.HyperParameters()
-    >>> declare(hp, "units", None, "Choice", {"values": [128, 256, 512]}, 512)
-    512
-    >>> declare(hp, "cell", "gru", "Choice", {"values": ["lstm", "gru"]}, "lstm")
-    'gru'
-    >>> custom = kt.engine.hyperparameters.Float("x", 0.1, 0.3, default=0.2)
-    >>> declare(hp, "dropout", custom, "Float", {"min_value": 0.0, "max_value": 0.6}, 0.5)
-    0.2
-    >>> [(h.name, type(h).__name__) for h in hp.space]
-    [('units', 'Choice'), ('cell', 'Fixed'), ('dropout', 'Float')]
+        >>> import keras_tuner as kt
+        >>> hp = kt.HyperParameters()
+        >>> declare(hp, "units", None, "Choice", {"values": [128, 256, 512]}, 512)
+        512
+        >>> declare(hp, "cell", "gru", "Choice", {"values": ["lstm", "gru"]}, "lstm")
+        'gru'
+        >>> custom = kt.engine.hyperparameters.Float("x", 0.1, 0.3, default=0.2)
+        >>> declare(hp, "dropout", custom, "Float", {"min_value": 0.0, "max_value": 0.6}, 0.5)
+        0.2
+        >>> [(h.name, type(h).__name__) for h in hp.space]
+        [('units', 'Choice'), ('cell', 'Fixed'), ('dropout', 'Float')]
     """
     if given is None:
         return getattr(hp, kind)(name, default=default, **arguments)
@@ -170,13 +170,13 @@ def check_fixed(settings):
         ValueError: When a choice (attention, cell, attention_score, feature_module) is not one of
             its values, a Boolean is not a bool, or a Float is not a number.
 
-    Example:
+    Examples:
 
-    >>> check_fixed({"cell": "gru", "units": 64, "dropout": None})  # accepted: nothing happens
-    >>> check_fixed({"cell": "rnn"})
-    Traceback (most recent call last):
-    ...
-    ValueError: cell='rnn' is not one of ['lstm', 'peephole_lstm', 'cifg_lstm', 'gru'].
+        >>> check_fixed({"cell": "gru", "units": 64, "dropout": None})  # accepted: nothing happens
+        >>> check_fixed({"cell": "rnn"})
+        Traceback (most recent call last):
+        ...
+        ValueError: cell='rnn' is not one of ['lstm', 'peephole_lstm', 'cifg_lstm', 'gru'].
     """
     for name, value in settings.items():
         if value is None or isinstance(value, kt.engine.hyperparameters.HyperParameter):

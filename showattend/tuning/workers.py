@@ -18,14 +18,14 @@ def free_port():
     Returns:
         The port number, an int the system chose among its free ports.
 
-    Example:
+    Examples:
 
-    >>> import socket
-    >>> port = free_port()
-    >>> 0 < port < 65536
-    True
-    >>> with socket.socket() as server:  # free: the chief's oracle can listen on it
-    ...     server.bind(("127.0.0.1", port))
+        >>> import socket
+        >>> port = free_port()
+        >>> 0 < port < 65536
+        True
+        >>> with socket.socket() as server:  # free: the chief's oracle can listen on it
+        ...     server.bind(("127.0.0.1", port))
     """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -44,14 +44,14 @@ def parse_gpus(text):
     Raises:
         ValueError: When ``text`` names no GPU, a GPU that is not a number, or one twice.
 
-    Example:
+    Examples:
 
-    >>> parse_gpus("0,1"), parse_gpus(" 2, 3 ")
-    (['0', '1'], ['2', '3'])
-    >>> parse_gpus("0,0")
-    Traceback (most recent call last):
-    ...
-    ValueError: --gpus takes distinct GPU numbers separated by commas, e.g. 0,1; got '0,0'.
+        >>> parse_gpus("0,1"), parse_gpus(" 2, 3 ")
+        (['0', '1'], ['2', '3'])
+        >>> parse_gpus("0,0")
+        Traceback (most recent call last):
+        ...
+        ValueError: --gpus takes distinct GPU numbers separated by commas, e.g. 0,1; got '0,0'.
     """
     gpus = [g.strip() for g in str(text).split(",") if g.strip()]
     if not gpus or not all(g.isdigit() for g in gpus) or len(set(gpus)) != len(gpus):
@@ -77,25 +77,25 @@ def launch(command, gpus, log_dir, port=None, python=sys.executable):
     Returns:
         A dict {id: exit code}, e.g. ``{"chief": 0, "tuner0": 0}``.
 
-    Example:
+    Examples:
 
-    Here a stand-in for Python prints what each process would run, instead of searching:
+        Here a stand-in for Python prints what each process would run, instead of searching:
 
-    >>> import os
-    >>> with open("stand_in", "w") as script:
-    ...     print("#!/bin/sh", file=script)
-    ...     print('echo "$KERASTUNER_TUNER_ID, GPU [$CUDA_VISIBLE_DEVICES]: $*"', file=script)
-    >>> os.chmod("stand_in", 0o755)
-    >>> launch(["tune", "--data", "shapes"], gpus=["0", "1"], log_dir="logs", python="./stand_in")
-    Started chief (CPU, serving the oracle on 127.0.0.1:...); log: logs/chief.log
-    Started tuner0 (GPU 0); log: logs/tuner0.log
-    Started tuner1 (GPU 1); log: logs/tuner1.log
-    chief exited with 0
-    tuner0 exited with 0
-    tuner1 exited with 0
-    {'chief': 0, 'tuner0': 0, 'tuner1': 0}
-    >>> print(open("logs/tuner1.log").read())
-    tuner1, GPU [1]: -m showattend.cli tune --data shapes
+        >>> import os
+        >>> with open("stand_in", "w") as script:
+        ...     print("#!/bin/sh", file=script)
+        ...     print('echo "$KERASTUNER_TUNER_ID, GPU [$CUDA_VISIBLE_DEVICES]: $*"', file=script)
+        >>> os.chmod("stand_in", 0o755)
+        >>> launch(["tune", "--data", "shapes"], gpus=["0", "1"], log_dir="logs", python="./stand_in")
+        Started chief (CPU, serving the oracle on 127.0.0.1:...); log: logs/chief.log
+        Started tuner0 (GPU 0); log: logs/tuner0.log
+        Started tuner1 (GPU 1); log: logs/tuner1.log
+        chief exited with 0
+        tuner0 exited with 0
+        tuner1 exited with 0
+        {'chief': 0, 'tuner0': 0, 'tuner1': 0}
+        >>> print(open("logs/tuner1.log").read())
+        tuner1, GPU [1]: -m showattend.cli tune --data shapes
     """
     os.makedirs(log_dir, exist_ok=True)
     port = port or free_port()
