@@ -18,11 +18,13 @@ def _first_line(obj):
 def module_page(name):
     """The Markdown of one module's page: mkdocstrings renders it from the docstrings.
 
-    A package's page shows its docstring and a table of what it exports, each name linked to the
+    A module with ``__all__`` shows those names only. A package's page shows its docstring and a table of what it exports, each name linked to the
     page of the module that defines it (so nothing is rendered twice).
     """
     module = importlib.import_module(name)
     if not hasattr(module, "__path__"):
+        if hasattr(module, "__all__"):  # what the module declares public, not every name without an underscore
+            return f"::: {name}\n    options:\n      members: {list(module.__all__) or 'false'}\n"
         return f"::: {name}\n"
     exported = [(export, getattr(module, export)) for export in getattr(module, "__all__", [])]
     exported = [(export, value) for export, value in exported if inspect.isclass(value) or inspect.isfunction(value)]
