@@ -72,16 +72,16 @@ def test_a_full_disk_while_a_model_is_saved_keeps_the_earlier_file(captioner, tm
 
 
 def test_a_full_disk_while_training_saves_keeps_the_kept_epoch_and_a_rerun_goes_on(tmp_path, monkeypatch, capsys):
-    import showattend.training
+    import showattend.training.recipe
 
-    class RisingScore(showattend.training.CaptionMetrics):
+    class RisingScore(showattend.training.recipe.CaptionMetrics):
         """A model that gets better every epoch, so that every epoch saves model.keras."""
 
         def on_epoch_end(self, epoch, logs=None):
             super().on_epoch_end(epoch, logs)
             logs["val_bleu4"] = 0.1 * (epoch + 1)
 
-    monkeypatch.setattr(showattend.training, "CaptionMetrics", RisingScore)
+    monkeypatch.setattr(showattend.training.recipe, "CaptionMetrics", RisingScore)
     data = image_folder(tmp_path / "data")
     out = tmp_path / "run"
     args = ["train", *data, *SMALL, "--val-split", "0.25", "--out", str(out)]

@@ -1,0 +1,169 @@
+"""``train``: what `showattend train` runs, from a data spec to the best epoch's captioner in a folder."""
+import dataclasses
+import os
+
+import keras
+import numpy as np
+
+from showattend.callbacks import read_history
+from showattend.files import write_json
+from showattend.training.recipe import PAPER_DECODER, Recipe, fit_best
+from showattend.training.run_folder import (check_same_run, kept_epoch, plot_curves, resume_note, text_defaults,
+                                            training_started)
+
+__all__ = ["train"]
+
+def train(out, data, images=None, backbone="small_vgg", weights=None, image_size=None, fine_tune=False,
+          cache_features=False, feature_dir=None, epochs=20, batch_size=64, max_length=None, min_count=None,
+          max_vocab=10000, val_split=0.1, seed=0, recipe=None, model=None, tensorboard=None, on_bad_image="error",
+          verbose=1, log=print):
+    """Train a captioner on ``data`` into the folder ``out``: what `showattend train` runs.
+
+    Writes ``model.keras`` (the epoch with the best free-running validation BLEU-4, ``fit_best``),
+    ``history.csv``, ``curves.png``, ``vocabulary.json`` and ``config.json``; a rerun with the same
+    settings (``epochs``, ``verbose``, ``tensorboard`` and ``on_bad_image`` may change) resumes. ``out``
+    must be a folder this process can write to (checked before anything is read), and one run at a time
+    trains into it: the run holds ``out/training.lock``.
+
+    Args:
+        out: The run's folder.
+        data: A ``showattend.datasets.load`` spec ("shapes", "folder:captions.csv", "karpathy:…").
+        images: The image folder of a file-based spec.
+        backbone: A ``cnn_backbones`` name.
+        weights: The backbone's weights, "imagenet" or a file; they freeze it unless ``fine_tune``.
+        image_size: ``(height, width)``; None: the backbone's default.
+        fine_tune: Train pretrained ``weights`` too.
+        cache_features: Run the frozen backbone once per image into ``feature_dir`` and train from there.
+        feature_dir: The feature cache's folder; None: ``out/features``.
+        epochs: Epochs to train.
+        batch_size: Captions in a batch.
+        max_length: Captions are cut to it, in words; None: 20 for real data, 30 for shapes.
+        min_count: Words seen fewer times are unknown; None: 5 for real data, 1 for shapes.
+        max_vocab: The most words the vocabulary keeps.
+        val_split: The validation share of a source without splits.
+        seed: The seed of the split, the weights and the validation draw.
+        recipe: A ``Recipe``; None: ``Recipe()``.
+        model: The decoder's ``Captioner`` options over ``PAPER_DECODER`` (``attention``, ``units``, …).
+        tensorboard: A TensorBoard log folder; None: none.
+        on_bad_image: "error" or "skip": what an unreadable image does.
+        verbose: Keras' progress output (0, 1 or 2).
+        log: A function given each line on the data, the vocabulary and the result (default: print).
+
+    Returns:
+        The best epoch's ``Captioner``.
+
+    Raises:
+        UnwritableFolderError: When ``out`` (or another folder to write) cannot be written to.
+        LockedError: When another run trains into ``out``.
+        ValueError: When the settings contradict each other, or differ from the run in ``out``.
+
+    Examples:
+
+        >>> best = train("runs/shapes", "shapes:8", image_size=(32, 32), max_length=8, recipe=Recipe(val_images=2),
+        ...              epochs=1, batch_size=8, model=dict(embed_dim=16, units=16, attention_dim=16), verbose=0)
+        Data shapes:8: 8 training images (32 captions), 1 validation images
+        Vocabulary: ...
+        Captions: ... of 32 (...%) are longer than 8 words and are cut to 8
+        Training a soft-attention captioner (... parameters, backbone trained) for 1 epochs into runs/shapes/
+        Kept epoch 1 of 1: val BLEU-4 ..., CIDEr-D ...; wrote runs/shapes/model.keras, history.csv, curves.png
+        >>> sorted(os.listdir("runs/shapes"))
+        ['backup', 'config.json', 'curves.png', 'history.csv', 'kept_epoch.json', 'model.keras', 'vocabulary.json']
+    """
+    arguments = dict(locals())
+    from showattend.files import writable_folder
+    from showattend.locks import FolderLock
+
+    writable_folder(out, "--out")  # before anything is read
+    for folder, what in ((tensorboard, "--tensorboard"), (cache_features and feature_dir, "--feature-dir")):
+        if folder and not os.path.isfile(os.path.join(folder, "cache.json")):
+            writable_folder(folder, what)
+    with FolderLock(os.path.join(os.fspath(out), "training.lock"), "training"):  # one run at a time in ``out``
+        return _train(**arguments)
+
+
+def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_features, feature_dir, epochs,
+           batch_size, max_length, min_count, max_vocab, val_split, seed, recipe, model, tensorboard, on_bad_image,
+           verbose, log):
+    """``train``, inside the lock of its folder."""
+    import cnn_backbones
+    from showattend.captioner import Captioner
+    from showattend.datasets import load
+    from showattend.features import FeatureCache
+    from showattend.text import Vocabulary
+
+    default_count, default_length = text_defaults(data)
+    min_count, max_length = min_count or default_count, max_length or default_length
+    cnn_backbones.backbone_info(backbone)  # an unknown name fails now, not after the data is read
+    if cache_features and fine_tune:
+        raise ValueError("--cache-features stores a frozen backbone's features, so it cannot be combined with "
+                         "--fine-tune; drop one of them.")
+    if model and "backbone" in model:
+        raise ValueError("model= holds the decoder's options (attention, units, embed_dim, …); pass the backbone "
+                         f"as backbone=, not model['backbone'] = {model['backbone']!r}.")
+    model = {**PAPER_DECODER, **(model or {})}
+    recipe = recipe or Recipe()
+    frozen = bool(cache_features) or (weights is not None and not fine_tune)
+    config = {"data": data, "images": images, "backbone": backbone, "weights": weights, "image_size": image_size,
+              "fine_tune": fine_tune, "cache_features": bool(cache_features), "feature_dir": feature_dir,
+              "epochs": epochs, "batch_size": batch_size, "max_length": max_length, "min_count": min_count,
+              "max_vocab": max_vocab, "val_split": val_split, "seed": seed, "model": model,
+              "recipe": dataclasses.asdict(recipe), "on_bad_image": on_bad_image, "tensorboard": tensorboard}
+    check_same_run(out, config)
+    if resume_note(out, epochs):
+        log(resume_note(out, epochs))
+    keras.utils.set_random_seed(seed)
+
+    options = dict(images=images, val_split=val_split, seed=seed, on_bad_image=on_bad_image)
+    train_data, val_data = load(data, "train", **options), load(data, "val", **options)
+    log(f"Data {data}: {len(train_data):,} training images ({train_data.num_captions:,} captions), "
+        f"{len(val_data):,} validation images")
+    vocabulary_path = os.path.join(out, "vocabulary.json")
+    if os.path.isfile(vocabulary_path) and training_started(out):  # resuming: the words the model was built with
+        vocabulary = Vocabulary.load(vocabulary_path)
+        log(f"Vocabulary: {len(vocabulary) - 4:,} words (and 4 special tokens) from {vocabulary_path}")
+    else:
+        vocabulary = Vocabulary.build(train_data.all_captions(), max_size=max_vocab, min_count=min_count)
+        vocabulary.save(vocabulary_path)
+        log(f"Vocabulary: {vocabulary.summary()}")
+    cut = count_cut(train_data.all_captions(), max_length)
+    log(f"Captions: {cut:,} of {train_data.num_captions:,} ({100 * cut / train_data.num_captions:.1f}%) are longer "
+        f"than {max_length} words and are cut to {max_length}")
+
+    info = cnn_backbones.backbone_info(backbone)
+    size = tuple(image_size or info.default_input_shape[:2])
+    encoder = cnn_backbones.create_backbone(backbone, input_shape=(*size, 3), weights=weights, trainable=not frozen)
+    cache = None
+    if cache_features:
+        if weights is None:
+            log("Note: --cache-features with random backbone weights: the captioner learns from an untrained CNN.")
+        directory = feature_dir or os.path.join(out, "features")
+        log(f"Feature cache {directory}: {backbone} at {size[0]}×{size[1]} → grid {tuple(encoder.output_shape[1:])}")
+        files = list(train_data.images) + list(val_data.images)
+        cache = FeatureCache.build(directory, encoder, files, weights=weights, on_bad_image=on_bad_image,
+                                   verbose=1 if verbose else 0)
+        skipped = [p for p in files if p in cache.bad]
+        if skipped:  # said again on a resumed run, whose extraction had nothing left to do
+            log(f"{len(skipped)} unreadable image{'s are' if len(skipped) > 1 else ' is'} left out, e.g. "
+                f"{cache.bad[skipped[0]]}")
+    captioner = Captioner(encoder, vocabulary, max_length=max_length, seed=seed, train_backbone=not frozen, **model)
+    write_json(os.path.join(out, "config.json"), config)  # once the data and features are ready
+    log(f"Training a {captioner.attention_kind}-attention captioner ({captioner.count_params():,} parameters, "
+        f"backbone {'frozen' if frozen else 'trained'}) for {epochs} epochs into {out}/")
+    best = fit_best(captioner, train_data, val_data, out, epochs, batch_size, recipe, feature_cache=cache,
+                    tensorboard=tensorboard, verbose=verbose)
+    history, kept = read_history(os.path.join(out, "history.csv")), kept_epoch(out)
+    plot_curves(history, os.path.join(out, "curves.png"), kept)
+    log(f"Kept epoch {kept['epoch']} of {len(history)}: val BLEU-4 {kept['val_bleu4']:.4f}, "
+        f"CIDEr-D {kept['val_cider']:.4f}; wrote {out}/model.keras, history.csv, curves.png")
+    return best
+
+
+def count_cut(captions, max_length):
+    """How many ``captions`` have more than ``max_length`` words (they are cut when encoded).
+
+    >>> count_cut(["a red circle", "a very long caption indeed"], max_length=4)
+    1
+    """
+    from showattend.text import tokenize
+
+    return int(np.sum([len(tokenize(c)) > max_length for c in captions]))
