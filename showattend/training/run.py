@@ -64,7 +64,7 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
         Data shapes:8: 8 training images (32 captions), 1 validation images
         Vocabulary: ...
         Captions: ... of 32 (...%) are longer than 8 words and are cut to 8
-        Training a soft-attention captioner (... parameters, backbone trained) for 1 epochs into runs/shapes/
+        Training a soft-attention captioner (... parameters, backbone trained) for 1 epoch into runs/shapes/
         Kept epoch 1 of 1: val BLEU-4 ..., CIDEr-D ...; wrote runs/shapes/model.keras, history.csv, curves.png
         >>> sorted(os.listdir("runs/shapes"))
         ['backup', 'config.json', 'curves.png', 'history.csv', 'kept_epoch.json', 'model.keras', 'vocabulary.json']
@@ -148,7 +148,7 @@ def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_fe
     captioner = Captioner(encoder, vocabulary, max_length=max_length, seed=seed, train_backbone=not frozen, **model)
     write_json(os.path.join(out, "config.json"), config)  # once the data and features are ready
     log(f"Training a {captioner.attention_kind}-attention captioner ({captioner.count_params():,} parameters, "
-        f"backbone {'frozen' if frozen else 'trained'}) for {epochs} epochs into {out}/")
+        f"backbone {'frozen' if frozen else 'trained'}) for {epochs} epoch{'s' if epochs > 1 else ''} into {out}/")
     best = fit_best(captioner, train_data, val_data, out, epochs, batch_size, recipe, feature_cache=cache,
                     tensorboard=tensorboard, verbose=verbose)
     history, kept = read_history(os.path.join(out, "history.csv")), kept_epoch(out)

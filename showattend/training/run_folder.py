@@ -56,7 +56,8 @@ def resume_note(out, epochs=None):
     kept = kept_epoch(out).get("epoch")
     held = f" (model.keras holds epoch {kept})" if kept else ""
     if epochs is not None and done >= epochs:
-        return f"Resuming {out}: all {done} epochs done{held}; nothing left to train."
+        epochs_done = f"all {done} epochs" if done > 1 else "1 epoch"
+        return f"Resuming {out}: {epochs_done} done{held}; nothing left to train."
     goes_on = f"training goes on from epoch {done + 1}" + (f" of {epochs}" if epochs else "")
     return f"Resuming {out}: {done} epoch{'s' if done > 1 else ''} done{held}; {goes_on}."
 
