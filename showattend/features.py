@@ -88,6 +88,12 @@ def _differences(old, new):
             for name in KEY_FIELDS if old.get(name) != new.get(name)]
 
 
+def _check_paths(paths):
+    if isinstance(paths, np.ndarray) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
+        raise ValueError("The feature cache holds the features of image files, by path; these images are "
+                         "arrays (such as the shapes data's), which train from memory without a cache.")
+
+
 class FeatureCache:
     """Backbone features of image files, stored once as float16 shards and read back by path.
 
@@ -213,7 +219,11 @@ class FeatureCache:
 
         Returns:
             The FeatureCache.
+
+        Raises:
+            ValueError: ``paths`` are not file paths (the shapes data's arrays, say); nothing is written.
         """
+        _check_paths(paths)  # before open() writes the cache's key
         cache = cls.open(directory, backbone, weights)
         cache.extract(backbone, paths, batch_size=batch_size, shard_size=shard_size, on_bad_image=on_bad_image,
                       verbose=verbose)
@@ -272,9 +282,7 @@ class FeatureCache:
             UnwritableFolderError: the cache's folder is not writable.
         """
         self.check(backbone)
-        if isinstance(paths, np.ndarray) or not all(isinstance(p, (str, os.PathLike)) for p in paths):
-            raise ValueError("The feature cache holds the features of image files, by path; these images are "
-                             "arrays (such as the shapes data's), which train from memory without a cache.")
+        _check_paths(paths)
         if shard_size % batch_size:
             raise ValueError(f"shard_size ({shard_size}) must be a multiple of batch_size ({batch_size}), so "
                              "that a resumed run computes the same batches.")

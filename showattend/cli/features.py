@@ -34,6 +34,10 @@ def run(args):
 
     from showattend.features import CACHE_FILE
 
+    if args.data.split(":")[0] == "shapes":
+        raise ValueError("--data shapes: the built-in shapes images are drawn in memory, not read from files, so "
+                         "there is nothing to cache; train on them directly (showattend train --data shapes, "
+                         "without --cache-features).")
     if os.path.isfile(os.path.join(args.out, CACHE_FILE)):
         print(f"Resuming the feature cache in {args.out}: {len(FeatureCache(args.out)):,} images already cached; "
               "the others are extracted now.")

@@ -94,6 +94,9 @@ def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_fe
     default_count, default_length = text_defaults(data)
     min_count, max_length = min_count or default_count, max_length or default_length
     cnn_backbones.backbone_info(backbone)  # an unknown name fails now, not after the data is read
+    if cache_features and data.split(":")[0] == "shapes":
+        raise ValueError("--cache-features stores the features of image files; the built-in shapes images are drawn "
+                         "in memory, so train on them without --cache-features.")
     if cache_features and fine_tune:
         raise ValueError("--cache-features stores a frozen backbone's features, so it cannot be combined with "
                          "--fine-tune; drop one of them.")

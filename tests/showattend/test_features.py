@@ -181,3 +181,21 @@ def test_leftovers_of_a_kill_and_a_second_extractor(tmp_path):
     with pytest.raises(ValueError, match="1 image of .* could not be read"):
         again.cached_part(CaptionDataset(paths, captions))
     assert len(again.cached_part(CaptionDataset(paths, captions, on_bad_image="skip"))) == 3
+
+
+def test_arrays_are_refused_before_the_cache_writes_anything(tmp_path, capsys):
+    from cnn_backbones import create_backbone
+    from showattend.cli import main
+    from showattend.datasets import shapes
+    from showattend.features import FeatureCache
+
+    backbone = create_backbone("small_vgg", input_shape=(32, 32, 3), weights=None, trainable=False)
+    with pytest.raises(ValueError, match="these images are arrays"):
+        FeatureCache.build(tmp_path / "cache", backbone, shapes("train", 2, image_size=32).images)
+    assert not (tmp_path / "cache").exists()
+    assert main(["features", "--data", "shapes", "--backbone", "small_vgg", "--out", str(tmp_path / "cli")]) == 2
+    assert "the built-in shapes images are drawn in memory" in capsys.readouterr().err
+    assert not (tmp_path / "cli").exists()
+    assert main(["train", "--data", "shapes:8", "--backbone", "small_vgg", "--cache-features", "--epochs", "1",
+                 "--out", str(tmp_path / "run")]) == 2
+    assert "train on them without --cache-features" in capsys.readouterr().err
