@@ -33,8 +33,12 @@ def parse_duration(text):
         ValueError: Cannot read the time budget 'two hours': write a positive number with a unit, e.g. '90s',
         '45m', '2h' or '1d'.
     """
-    if text is None or isinstance(text, (int, float)) and not isinstance(text, bool):
-        return None if text is None else float(text)
+    if text is None:
+        return None
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        if not text > 0:
+            raise ValueError(f"The time budget must be positive, got {text!r} (seconds).")
+        return float(text)
     match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*", str(text))
     if not match or float(match.group(1)) <= 0:
         raise ValueError(f"Cannot read the time budget {text!r}: write a positive number with a unit, e.g. "

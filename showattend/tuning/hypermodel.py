@@ -151,7 +151,8 @@ class CaptionHyperModel(kt.HyperModel):
         from showattend.captioner import _as_vocabulary
 
         self.vocabulary = _as_vocabulary(vocabulary)
-        names = [backbones] if isinstance(backbones, str) else list(backbones or cnn_backbones.list_backbones())
+        names = ([backbones] if isinstance(backbones, str) else
+                 list(cnn_backbones.list_backbones()) if backbones is None else list(backbones))
         if not names:
             raise ValueError("backbones is empty: name at least one registered backbone, e.g. ['small_vgg'].")
         if image_size is None:

@@ -258,3 +258,17 @@ def test_mixed_precision_survives_clear_session_between_trials(data, tmp_path):
         keras.mixed_precision.set_global_policy("float32")
     assert RecordPolicy.seen == [("mixed_bfloat16", "bfloat16")] * 2  # keras-tuner cleared the session in between
     assert all(t.status == "COMPLETED" and math.isfinite(t.score) for t in tuner.oracle.trials.values())
+
+
+def test_an_empty_backbone_list_and_a_budget_of_zero_are_refused():
+    from showattend.tuning.guards import parse_duration
+
+    vocabulary = Vocabulary.build(shapes("train", 8).all_captions(), min_count=1)
+    with pytest.raises(ValueError, match="backbones is empty"):
+        CaptionHyperModel(vocabulary, backbones=[])
+    everything = CaptionHyperModel(vocabulary, backbones=None, image_size=(32, 32)).backbones  # those usable at 32 px
+    assert {"small_vgg", "resnet20", "highway11"} <= set(everything)
+    for budget in (0, -5, 0.0):
+        with pytest.raises(ValueError, match=f"must be positive, got {budget}"):
+            parse_duration(budget)
+    assert parse_duration(90) == 90.0 and parse_duration("2m") == 120.0
