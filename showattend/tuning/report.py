@@ -126,12 +126,13 @@ def results_table(tuner, csv_path=None):
         names += [n for n in values if n not in names]
         rows.append({"trial": trial.trial_id, "status": trial.status,
                      "score": None if trial.score is None else float(trial.score),
-                     "best_epoch": best_epoch(trial),
+                     "best_epoch": best_epoch(trial) if history else None,  # keras-tuner starts best_step at 0
                      "params": history[-1]["params"] if history else None,
                      "seconds_per_epoch": float(np.mean([r["seconds"] for r in history])) if history else None,
                      "batch_size": history[-1].get("batch_size") if history else None,
                      "epochs": len(history), **values})
-    rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0.0), r["trial"]))
+    sign = 1.0 if tuner.oracle.objective.direction == "min" else -1.0  # best first, whichever way is better
+    rows.sort(key=lambda r: (r["score"] is None, sign * (r["score"] or 0.0), r["trial"]))
     for row in rows:
         for name in names:
             row.setdefault(name, None)

@@ -272,3 +272,20 @@ def test_an_empty_backbone_list_and_a_budget_of_zero_are_refused():
         with pytest.raises(ValueError, match=f"must be positive, got {budget}"):
             parse_duration(budget)
     assert parse_duration(90) == 90.0 and parse_duration("2m") == 120.0
+
+
+def test_results_table_puts_the_best_first_for_an_objective_to_minimise(tmp_path):
+    class Widths(kt.HyperModel):
+        def build(self, hp):
+            model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(hp.Choice("units", [1, 8])),
+                                      keras.layers.Dense(1)])
+            model.compile("sgd", "mse")
+            return model
+
+    tuner = make_tuner(Widths(), "random", max_trials=2, max_epochs=1, objective=kt.Objective("val_loss", "min"),
+                       directory=tmp_path, project_name="min", verbose=0)
+    x = np.random.default_rng(0).normal(size=(16, 2))
+    tuner.search(x, x[:, :1] * 3, validation_data=(x, x[:, :1] * 3), verbose=0)
+    rows = results_table(tuner)
+    assert len(rows) == 2 and rows[0]["score"] < rows[1]["score"]
+    assert rows[0]["trial"] == tuner.oracle.get_best_trials(1)[0].trial_id
