@@ -70,6 +70,11 @@ def preprocessing(x, mode="scale", name="preprocess"):
     return ImagePreprocessing(mode, name=name)(x)
 
 
+def _named(prefix, part):
+    """``{prefix}_{part}``, or None (a name Keras makes unique) without a prefix."""
+    return f"{prefix}_{part}" if prefix else None
+
+
 def conv_bn(x, filters, kernel_size=3, strides=1, padding="same", name=None):
     """Convolution without bias (batch norm has the offset), then batch norm.
 
@@ -79,8 +84,7 @@ def conv_bn(x, filters, kernel_size=3, strides=1, padding="same", name=None):
         kernel_size: its kernel size.
         strides: its strides.
         padding: ``"same"`` or ``"valid"``.
-        name: the prefix of the layers' names, ``{name}_conv`` and ``{name}_bn``; give one per call
-            (the default, None, names them ``None_conv`` and ``None_bn``).
+        name: the prefix of the layers' names, ``{name}_conv`` and ``{name}_bn``; None: Keras names them.
 
     Returns:
         The batch norm's output tensor.
@@ -90,8 +94,8 @@ def conv_bn(x, filters, kernel_size=3, strides=1, padding="same", name=None):
         (None, 16, 16, 16)
     """
     x = layers.Conv2D(filters, kernel_size, strides=strides, padding=padding, use_bias=False,
-                      kernel_initializer="he_normal", name=f"{name}_conv")(x)
-    return layers.BatchNormalization(epsilon=1.001e-5, name=f"{name}_bn")(x)
+                      kernel_initializer="he_normal", name=_named(name, "conv"))(x)
+    return layers.BatchNormalization(epsilon=1.001e-5, name=_named(name, "bn"))(x)
 
 
 def conv_bn_relu(x, filters, kernel_size=3, strides=1, padding="same", name=None):
@@ -104,7 +108,7 @@ def conv_bn_relu(x, filters, kernel_size=3, strides=1, padding="same", name=None
         strides: its strides.
         padding: ``"same"`` or ``"valid"``.
         name: the prefix of the layers' names, ``{name}_conv``, ``{name}_bn`` and ``{name}_relu``;
-            give one per call.
+            None: Keras names them.
 
     Returns:
         The ReLU's output tensor.
@@ -114,7 +118,7 @@ def conv_bn_relu(x, filters, kernel_size=3, strides=1, padding="same", name=None
         >>> x.shape
         (None, 13, 13, 8)
     """
-    return layers.ReLU(name=f"{name}_relu")(conv_bn(x, filters, kernel_size, strides, padding, name))
+    return layers.ReLU(name=_named(name, "relu"))(conv_bn(x, filters, kernel_size, strides, padding, name))
 
 
 def bn_relu_conv(x, filters, kernel_size, name, conv_name=None):

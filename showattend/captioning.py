@@ -54,7 +54,9 @@ class Caption:
         """
         out = {"text": self.text, "tokens": self.tokens, "score": self.score}
         if self.attention is not None:
-            out.update(attention=self.attention.tolist(), beta=self.beta.tolist())
+            out["attention"] = self.attention.tolist()
+        if self.beta is not None:
+            out["beta"] = self.beta.tolist()
         if self.regions is not None:
             out["regions"] = self.regions.tolist()
         return out

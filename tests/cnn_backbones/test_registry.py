@@ -81,3 +81,14 @@ def test_every_low_resolution_variant_trains_one_captioner_step(name):
     assert np.isfinite(logs.history["loss"][0]) and captioner.grid_shape == (8, 8)
     after = captioner.backbone.trainable_weights
     assert any(not np.allclose(b, np.array(a)) for b, a in zip(before, after))  # the backbone trained too
+
+
+def test_units_without_a_name_get_unique_keras_names():
+    import keras
+
+    from cnn_backbones.blocks import conv_bn, conv_bn_relu, image_input
+
+    inputs = image_input((16, 16, 3))
+    model = keras.Model(inputs, conv_bn_relu(conv_bn(inputs, 4), 4))  # two unnamed units: no clash
+    names = [layer.name for layer in model.layers[1:]]
+    assert len(names) == 5 and len(set(names)) == 5 and not any(name.startswith("None") for name in names)

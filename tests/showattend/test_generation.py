@@ -277,3 +277,15 @@ def test_bad_arguments():
         beam_search(step, (), 1, START, END, beam_size=0, max_length=3)
     with pytest.raises(ValueError, match="max_length must be a positive integer, got 0"):
         beam_search(step, (), 1, START, END, beam_size=1, max_length=0)
+
+
+def test_a_caption_with_attention_and_no_beta_is_written_as_json():
+    import json
+
+    import numpy as np
+
+    from showattend import Caption
+
+    caption = Caption("a red circle", ["a", "red", "circle"], -1.5, attention=np.full((3, 2, 2), 0.25))
+    written = json.loads(json.dumps(caption.to_dict()))
+    assert written["attention"][0] == [[0.25, 0.25], [0.25, 0.25]] and "beta" not in written
