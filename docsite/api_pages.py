@@ -42,8 +42,10 @@ def module_page(name):
 
 
 def api_nav(modules):
-    """The nav entries under "API reference": the index, then the modules of each package."""
-    return ["api/index.md"] + [{name: f"api/{name}.md"} for name in modules]
+    """The nav entries under "API reference": the index, then a section of modules per package."""
+    packages = sorted({name.split(".")[0] for name in modules})
+    return ["api/index.md"] + [{package: [{name: f"api/{name}.md"} for name in modules
+                                          if name.split(".")[0] == package]} for package in packages]
 
 
 def api_index(modules):
