@@ -202,7 +202,8 @@ def make_dataset(paths, captions, image_ids, source, name, on_bad_image, split=N
     missing = [i for i, p in enumerate(paths) if not os.path.isfile(p)]
     if missing and (on_bad_image == "error" or len(missing) == len(paths)):
         raise FileNotFoundError(
-            f"{len(missing)} of the {len(paths)} images listed in {source} are not on disk, e.g. "
+            f"{len(missing)} of the {len(paths)} images listed in {source} "
+            f"{'is' if len(missing) == 1 else 'are'} not on disk, e.g. "
             f"{examples(paths[i] for i in missing)}. Check the image folder"
             + ("." if len(missing) == len(paths) else ", or pass on_bad_image='skip' to leave them out."))
     if missing:
