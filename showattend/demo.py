@@ -18,7 +18,7 @@ from showattend.visualize import attention_animation, save_attention
 # Sized to train on a CPU and still name every object right.
 # doubly_stochastic=0: on this data (64 regions, 10–25 words a caption) the paper's λ = 1 pushes the
 # 2–3 words of an object phrase onto different regions and the attention slides off the object
-# (attention correctness 0.21 against 0.35 without it, same budget); see the README.
+# (the ablation in docs/benchmarks/ablation.md measures it).
 DEMO_MODEL = dict(backbone="small_vgg", embed_dim=64, units=128, attention_dim=64, dropout=0.3,
                   doubly_stochastic=0.0)
 # The `train` command's recipe (training.Recipe) at the demo's scale: all 250 validation images are

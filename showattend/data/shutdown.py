@@ -13,8 +13,7 @@ keeps for an uncaught error (``sys.last_traceback``, already printed by then) ho
 ``fit`` and with them the iterator, so it is dropped first.
 
 Then every object still alive is frozen (``gc.freeze``): the interpreter's own collections while it
-shuts down would otherwise walk TensorFlow's and Keras' objects again and again, for seconds (the
-README's faults section has the figures). What they would free is the process's memory, which the
+shuts down would otherwise walk TensorFlow's and Keras' objects again and again. What they would free is the process's memory, which the
 system takes back at once.
 """
 import atexit
