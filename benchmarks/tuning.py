@@ -2,6 +2,7 @@
 
     python benchmarks/tuning.py [--seeds 0,1,2] [--images 1000] [--max-epochs 4] [--factor 2]
                                 [--out runs/tuning] [--json PATH] [--quick]
+    python benchmarks/tuning.py --replot
 
 For each seed, one Hyperband search (``showattend.tuning``) over small_vgg, resnet20, small_densenet
 and highway11 at 64×64 on ``--images`` shapes images (a decoder of 128 units, learning rate, dropout,
@@ -20,8 +21,10 @@ cache, and the speed-up.
 
 Every search lives in ``--out`` and resumes when rerun (a finished one is read back). Writes
 ``benchmarks/tuning.json``; ``--quick`` runs tiny sizes to check that everything works (JSON to a
-temporary path unless ``--json`` is given). Never asserts timings. A default run takes about 25 minutes
-on a quiet 2-core CPU.
+temporary path unless ``--json`` is given), then draws ``docs/benchmarks/tuning.png`` (``--plot``;
+beside the JSON with ``--quick``) from it: per seed, the search's best val BLEU-4 beside the
+default's. ``--replot`` only draws it again from the existing JSON, training nothing. Never asserts
+timings. A default run takes about 25 minutes on a quiet 2-core CPU.
 """
 import argparse
 import json
@@ -32,12 +35,13 @@ import tempfile
 import time
 
 import numpy as np
+from matplotlib.figure import Figure
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 from showattend import CaptionDataset, Vocabulary  # noqa: E402
 from showattend.datasets import shapes  # noqa: E402
-from showattend.files import read_json, write_json  # noqa: E402
+from showattend.files import atomic_write, read_json, write_json  # noqa: E402
 from showattend.tuning import CaptionHyperModel, make_tuner  # noqa: E402
 from showattend.tuning.report import best_epoch, results_table, trial_history  # noqa: E402
 from record import write_result  # noqa: E402
@@ -153,6 +157,47 @@ def cache_speedup(args):
     return result
 
 
+def plot(result, path):
+    """Draw ``result`` (what this script writes to ``benchmarks/tuning.json``) into the PNG ``path``.
+
+    Per seed, two bars: the default configuration trained alone at the full budget, and the
+    search's best trial, each with its val BLEU-4 written above it and the best trial's backbone
+    inside its bar.
+    """
+    runs = {str(seed): run for seed, run in result["runs"].items()}
+    seeds = [str(seed) for seed in result["seeds"]]
+    settings = result.get("settings", {})
+    epochs = settings.get("max_epochs")
+    fig = Figure(figsize=(9, 4.2), layout="constrained")
+    ax = fig.subplots()
+    bars = (("default_val_bleu4", "default configuration" + (f", {epochs} epochs" if epochs else ""), "tab:grey"),
+            ("best_val_bleu4", "the search's best trial (its backbone in the bar)", "tab:green"))
+    width = 0.36
+    top = 0.0
+    for k, (key, label, color) in enumerate(bars):
+        xs = [i + (k - 0.5) * width for i in range(len(seeds))]
+        values = [runs[seed][key] for seed in seeds]
+        top = max(top, *values)
+        ax.bar(xs, values, width * 0.92, color=color, label=label)
+        for x, value, seed in zip(xs, values, seeds):
+            ax.text(x, value + 0.01, f"{value:.3f}", ha="center", va="bottom", fontsize=11)
+            backbone = runs[seed].get("best", {}).get("backbone") if key == "best_val_bleu4" else None
+            if backbone and value > 0.15:
+                ax.text(x, value / 2, backbone, ha="center", va="center", rotation=90, color="white", fontsize=10.5)
+    ax.set_xticks(range(len(seeds)), [f"seed {seed}" for seed in seeds], fontsize=11)
+    ax.set_ylim(0, max(0.1, np.ceil((top + 0.08) * 10) / 10))
+    ax.set_ylabel(f"val BLEU-4 ({settings['val_images']} images)" if "val_images" in settings else "val BLEU-4",
+                  fontsize=11)
+    ax.tick_params(axis="y", labelsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.legend(loc="upper left", fontsize=11, frameon=False, ncols=2)
+    images = f" on {settings['images']:,} shapes images" if "images" in settings else ""
+    fig.suptitle(f"What the search buys: its best trial against the default configuration{images}", fontsize=13)
+    atomic_write(path, lambda partial: fig.savefig(partial, dpi=100, format="png"))
+    return path
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1,2")
@@ -160,9 +205,18 @@ def main(argv=None):
     parser.add_argument("--out", default=os.path.join(ROOT, "runs", "tuning"))
     parser.add_argument("--json", default=None)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--plot", default=None, help="the PNG drawn from the JSON (default docs/benchmarks/tuning.png, "
+                                                    "with --quick tuning.png beside the JSON)")
+    parser.add_argument("--replot", action="store_true",
+                        help="only draw --plot again from the JSON at --json (trains nothing)")
     for option in SIZES:
         parser.add_argument(f"--{option.replace('_', '-')}", type=int, default=None)
     args = parser.parse_args(argv)
+    if args.replot:
+        json_path = args.json or os.path.join(ROOT, "benchmarks", "tuning.json")
+        png = args.plot or os.path.join(ROOT, "docs", "benchmarks", "tuning.png")
+        print(f"wrote {plot(read_json(json_path), png)}")
+        return
     for option, (default, quick) in SIZES.items():
         if getattr(args, option) is None:
             setattr(args, option, quick if args.quick else default)
@@ -189,6 +243,9 @@ def main(argv=None):
         print(f"| {name} | {s['min']:.3f} | {s['mean']:.3f} | {s['max']:.3f} |")
     print(json.dumps(cache))
     print(f"wrote {args.json}")
+    png = args.plot or (os.path.join(os.path.dirname(args.json), "tuning.png") if args.quick
+                        else os.path.join(ROOT, "docs", "benchmarks", "tuning.png"))
+    print(f"wrote {plot(read_json(args.json), png)}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
 """Every benchmark table renders from its JSON, and every marker in docs/ names a table or a figure
 that exists, without building the site (``docsite.benchmark_tables``, ``docsite.markers``)."""
+import importlib.util
+import json
 import re
 import sys
 
 import pytest
+from PIL import Image
 
 from docs_pages import DOCS, ROOT, pages
 
@@ -75,3 +78,42 @@ def test_a_figure_combines_figures_and_numbers_left_to_right():
 def test_a_table_that_is_not_registered_is_named_in_the_error():
     with pytest.raises(ValueError, match="no benchmark table 'nothing'.*Available"):
         benchmark_tables.table("nothing", where="the test")
+
+
+# --- the plots: each benchmark draws its PNG from its JSON (``python benchmarks/NAME.py --replot``) ---
+
+PLOTS = [("ablation", "ablation.png", "benchmarks/ablation.md"),
+         ("demo_seeds", "demo_seeds.png", "benchmarks/demo.md"),
+         ("tuning", "tuning.png", "benchmarks/tuning.md")]
+
+
+def benchmark_script(name):
+    """``benchmarks/NAME.py`` imported as a module (it imports ``record`` from benchmarks/)."""
+    folder = str(ROOT / "benchmarks")
+    if folder not in sys.path:
+        sys.path.append(folder)
+    spec = importlib.util.spec_from_file_location(f"benchmark_script_{name}", ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("name, png, page", PLOTS)
+def test_each_plot_draws_from_the_committed_json(name, png, page, tmp_path):
+    result = json.loads((ROOT / "benchmarks" / f"{name}.json").read_text(encoding="utf-8"))
+    path = tmp_path / png
+    assert benchmark_script(name).plot(result, str(path)) == str(path)
+    with Image.open(path) as image:
+        width, height = image.size
+        assert image.format == "PNG"
+    assert 800 <= width <= 1200 and 300 <= height <= 1600, (width, height)
+    assert path.stat().st_size > 10_000
+    assert [p.name for p in tmp_path.iterdir()] == [png]  # nothing partial left behind
+
+
+@pytest.mark.parametrize("name, png, page", PLOTS)
+def test_each_plot_is_committed_and_shown_on_its_page(name, png, page):
+    assert (DOCS / "benchmarks" / png).is_file()
+    text = (DOCS / page).read_text(encoding="utf-8")
+    assert re.search(rf"!\[[^\]]+\]\({re.escape(png)}\)", text), f"docs/{page} does not show {png}"
+    assert f"python benchmarks/{name}.py --replot" in text
