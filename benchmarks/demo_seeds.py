@@ -1,14 +1,15 @@
-"""The demo's recipe over several seeds: does every run reach the quality the README promises?
+"""The demo's recipe over several seeds: does every run reach the quality the docs promise?
 
     python benchmarks/demo_seeds.py [--seeds 0,1,2] [--attention soft,hard] [--out runs/demo_seeds]
     python benchmarks/demo_seeds.py --replot
 
 Runs ``showattend demo`` (``run_demo``) once per seed and attention kind, each into its own folder
 (a finished run is read back, an interrupted one resumes), then prints min / mean / max of the test
-metrics per attention kind and writes ``benchmarks/demo_seeds.json``. The README's demo figures
-come from here. Then it draws ``docs/benchmarks/demo_seeds.png`` (``--plot``) from the JSON: BLEU-4,
-semantic F1 and attention correctness (with the uniform map's) per seed, soft beside hard attention;
-``--replot`` only draws it again from the existing JSON, training nothing.
+metrics per attention kind and writes ``benchmarks/demo_seeds.json``. The docs render the demo's
+figures from that file (docs/benchmarks/demo.md). Then it draws ``docs/benchmarks/demo_seeds.png``
+(``--plot``) from the JSON: BLEU-4, semantic F1 and attention correctness (with the uniform map's)
+per seed, soft beside hard attention; ``--replot`` only draws it again from the existing JSON,
+training nothing.
 """
 import argparse
 import json
