@@ -1,4 +1,3 @@
-import doctest
 import os
 import subprocess
 import sys
@@ -9,7 +8,6 @@ import numpy as np
 import pytest
 from keras_tuner.engine.hyperparameters import Choice, Fixed, Float
 
-from cnn_backbones import tuning
 from cnn_backbones.tuning import OBJECTIVE, BackboneHyperModel
 
 COLOURS = np.array([[230, 40, 40], [40, 200, 40], [40, 80, 230], [230, 210, 40]], "float32")
@@ -196,8 +194,3 @@ def test_importing_cnn_backbones_does_not_import_keras_tuner():
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert result.returncode == 0, result.stderr[-2000:]
-
-
-def test_docstring_example():
-    result = doctest.testmod(tuning, optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0

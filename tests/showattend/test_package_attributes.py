@@ -1,5 +1,4 @@
 """``showattend.datasets`` and the other subpackages are attributes of the package, imported on first use."""
-import doctest
 import json
 import subprocess
 import sys
@@ -42,8 +41,3 @@ def test_an_unknown_attribute_names_itself_and_the_subpackages():
         showattend.dataset  # noqa: B018 (the attribute access is the test)
     assert not hasattr(showattend, "tunning")
     assert {"datasets", "tuning", "Captioner", "__version__"} <= set(dir(showattend))
-
-
-def test_getattr_example_runs():
-    result = doctest.testmod(showattend, optionflags=doctest.ELLIPSIS)
-    assert result.attempted == 6 and result.failed == 0
