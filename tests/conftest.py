@@ -26,14 +26,15 @@ def captioner(vocabulary):
     return Captioner("small_vgg", vocabulary, embed_dim=16, units=32, attention_dim=16, max_length=12)
 
 
-# Two pytest workers (`make test`: -n 2 --dist loadgroup). A test file's tests stay on one worker, so
-# the models its module fixtures train are trained once; the files below hold many independent tests
-# (a page, a module's examples) and spread over both workers, test by test.
-SPREAD = {"test_docstring_examples.py", "test_guides.py", "test_docstrings.py"}
+
+# Two pytest workers (`make test`: -n 2 --dist loadfile --no-loadscope-reorder): a test file's tests
+# stay on one worker, so the models its module fixtures train are trained once. The files that take
+# longest start first, so that neither worker is left with a long file at the end.
+SLOW_FIRST = ("test_notebooks.py", "test_guides.py", "test_tuning.py", "test_tuning_training.py", "test_signals.py",
+              "test_tune_cli.py", "test_file_faults.py", "test_training.py", "test_distribution.py",
+              "test_mixed_precision.py", "test_docstring_examples.py", "test_compiled_search.py")
 
 
 def pytest_collection_modifyitems(items):
-    for item in items:
-        name = item.path.name
-        group = item.nodeid if name in SPREAD else str(item.path)
-        item.add_marker(pytest.mark.xdist_group(group))
+    rank = {name: i for i, name in enumerate(SLOW_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
