@@ -63,9 +63,9 @@ NOT_MEASURED_KEYS = {"settings", "seeds", "seed", "date", "recorded", "machine",
 
 
 def prose(text):
-    """A page's text without code, markers and comments: what a reader reads as written."""
+    """A page's text without code, markers and comments (their lines kept, so line numbers hold)."""
     for pattern in (FENCE, MARKER, COMMENT, CODE_SPAN):
-        text = pattern.sub(" ", text)
+        text = pattern.sub(lambda match: "\n" * match.group(0).count("\n") or " ", text)
     return text
 
 
@@ -84,7 +84,7 @@ def measured_values(value, key=None):
 
 
 def typed_forms(values):
-    """The ways a figure is written: 0.7627 → '0.76', '0.763', '76.3%'… (at least three digits)."""
+    """The ways a figure is written: 0.7627 → '0.8' is too short to tell, '0.76' and '0.763' are kept."""
     forms = set()
     for value in values:
         for spec in (".1f", ".2f", ".3f"):
@@ -95,6 +95,7 @@ def typed_forms(values):
 
 
 def benchmark_forms():
+    """Every typed form of every figure that ``benchmarks/*.json`` measured."""
     values = []
     for path in (ROOT / "benchmarks").glob("*.json"):
         values += list(measured_values(json.loads(path.read_text(encoding="utf-8"))))

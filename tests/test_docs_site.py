@@ -18,8 +18,8 @@ def test_the_figure_check_finds_typed_figures():
     assert {"0.76", "0.763", "26.6", "26.57"} <= forms and "0.5" not in forms
     page = ("Soft attention reaches BLEU-4 0.763 in 27 s.\n| soft | 0.76 |\n"
             "From JSON: {{ figure: ablation / variants / 0 / BLEU-4 | .2f }}, `--seconds-per-word 0.8`.\n"
-            "```python\nx = 0.76  # 12 s\n```\n<!-- 0.763 -->\n")
-    assert typed_figures(page, forms) == [(1, "27 s"), (1, "0.763"), (2, "0.76")]
+            "```python\nx = 0.76  # 12 s\n```\n<!-- 0.763 -->\nafter the code: 0.763\n")
+    assert typed_figures(page, forms) == [(1, "27 s"), (1, "0.763"), (2, "0.76"), (8, "0.763")]
 
 
 @pytest.mark.parametrize("page", pages())
