@@ -101,10 +101,11 @@ def test_constructing_a_tuner_builds_nothing_and_downloads_nothing(data, tmp_pat
 
 
 class BreakLastEpoch(keras.callbacks.Callback):
-    """After the last batch of epoch 2, zero the decoder's output layer: epoch 2 then scores worst."""
+    """After the last batch of epoch 3, zero the decoder's output layer: epoch 3 then scores worst.
+    (Epoch 1 alone can score 0 too: val CIDEr-D 0.02–0.28 over 6 trials, 0.50–0.81 at epoch 2.)"""
 
     def on_train_batch_end(self, batch, logs=None):
-        if self.params["steps"] == batch + 1 and getattr(self, "epoch", 0) == 1:
+        if self.params["steps"] == batch + 1 and getattr(self, "epoch", 0) == 2:
             for weight in self.model.decoder.output_logits.weights:
                 weight.assign(np.zeros(weight.shape, weight.dtype))
 
@@ -115,20 +116,25 @@ class BreakLastEpoch(keras.callbacks.Callback):
 def test_a_search_scores_every_trial_and_keeps_its_best_epoch(data, tmp_path):
     train, val, vocabulary = data
     hypermodel = small_hypermodel(vocabulary, objective="cider", dropout=None)
-    tuner = make_tuner(hypermodel, "random", max_trials=2, max_epochs=2, directory=tmp_path, verbose=0)
+    tuner = make_tuner(hypermodel, "random", max_trials=2, max_epochs=3, directory=tmp_path, verbose=0)
     tuner.search(train, validation_data=val, callbacks=[BreakLastEpoch()], verbose=0)
     trials = list(tuner.oracle.trials.values())
     assert len(trials) == 2 and all(t.status == "COMPLETED" for t in trials)
+    best_epochs = {}
     for trial in trials:
         history = trial_history(tuner, trial.trial_id)
-        assert [r["epoch"] for r in history] == [1, 2]
+        assert [r["epoch"] for r in history] == [1, 2, 3]
+        scores = [r["val_cider"] for r in history]
         assert all(math.isfinite(r["val_cider"]) and math.isfinite(r["val_bleu4"]) for r in history)
-        assert history[0]["val_cider"] > history[1]["val_cider"]  # the broken last epoch is worse
-        assert trial.best_step == 0 and trial.score == pytest.approx(history[0]["val_cider"])
-    best = tuner.load_model(trials[0])  # the checkpoint: epoch 1's weights, not epoch 2's zeroed output layer
+        assert max(scores[:2]) > scores[2]  # the broken last epoch is the worst
+        best = int(np.argmax(scores[:2]))
+        assert trial.best_step == best and trial.score == pytest.approx(scores[best])
+        best_epochs[trial.trial_id] = best + 1
+    best = tuner.load_model(trials[0])  # the checkpoint: its best epoch's weights, not epoch 3's zeroed output layer
     assert np.abs(best.decoder.output_logits.weights[0].numpy()).sum() > 0
     rows = results_table(tuner, tmp_path / "results.csv")
-    assert rows[0]["score"] >= rows[1]["score"] and rows[0]["best_epoch"] == 1 and rows[0]["epochs"] == 2
+    assert rows[0]["score"] >= rows[1]["score"] and rows[0]["epochs"] == 3
+    assert rows[0]["best_epoch"] == best_epochs[rows[0]["trial"]]
     assert rows[0]["params"] == best.count_params() and rows[0]["batch_size"] == 32
     assert (tmp_path / "results.csv").read_text().splitlines()[0].startswith("trial,status,score,best_epoch")
     assert "val" not in format_table(rows).splitlines()[0] and "learning_rate" in format_table(rows)
