@@ -33,6 +33,8 @@ def test_train_stops_and_resumes_saying_from_where(signum, tmp_path):
     stop(first, signum, lambda: backed_up_epochs(out) >= 1, "a backed-up epoch")
     done = backed_up_epochs(out)
     assert 1 <= done < 4 and (out / "model.keras").is_file()
+    if signum == signal.SIGINT:
+        return  # the signals leave the same backup; resuming from it is checked once, after SIGTERM
     again = run(command, message="Kept epoch")
     assert again.returncode == 0, again.output[-2000:]
     first_line = again.stdout.splitlines()[0]
