@@ -20,7 +20,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from showattend.captioner import Captioner  # noqa: E402
-from showattend.captioning import Caption  # noqa: E402
+from showattend.generation import Caption  # noqa: E402
 from showattend.data import CaptionDataset  # noqa: E402
 from showattend.saving import load_captioner  # noqa: E402
 from showattend.text import Vocabulary  # noqa: E402

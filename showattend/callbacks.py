@@ -21,9 +21,9 @@ class CaptionMetrics(keras.callbacks.Callback):
     """Scores free-running validation captions at the end of every epoch: ``val_bleu4`` and ``val_cider``.
 
     It captions a fixed validation subset free-running (never teacher-forced) and writes the scores
-    into the epoch's logs. ``Captioner.fit`` runs it before the other callbacks, so
+    into the epoch's logs. Keras calls callbacks in the order given, so list it first: then
     ``ModelCheckpoint(monitor="val_bleu4", mode="max", save_best_only=True)``, ``EarlyStopping``,
-    ``CSVLogger``, TensorBoard and keras-tuner all see them:
+    ``CSVLogger``, TensorBoard and keras-tuner all see them (``fit_best`` and the tuner do):
     ``model.fit(train, epochs=10, callbacks=[CaptionMetrics(val), checkpoint])``. The images are
     decoded once, at the start of training, or read from ``feature_cache``.
 
@@ -75,7 +75,7 @@ class CaptionMetrics(keras.callbacks.Callback):
         self.feature_cache, self.verbose = feature_cache, verbose
         self.references = [[tokenize(c) for c in refs] for refs in val_data.captions]
         self.last_captions = None
-        self._inputs = None
+        self._inputs, self._seconds = None, 0.0
 
     def _load_inputs(self):
         if self.feature_cache is not None:
@@ -95,25 +95,27 @@ class CaptionMetrics(keras.callbacks.Callback):
             self.references = [self.references[i] for i in keep]
         return np.stack(arrays)
 
+    def _score(self):
+        started = time.time()
+        if self._inputs is None:
+            self._inputs = self._load_inputs()
+        caption = self.model.caption_features if self.feature_cache is not None else self.model.caption
+        captions = caption(self._inputs, beam_size=self.beam_size, batch_size=self.batch_size)
+        hypotheses = [c.tokens for c in captions]
+        self.last_captions, self._seconds = captions, time.time() - started
+        return {"val_bleu4": corpus_bleu4(self.references, hypotheses), "val_cider": cider_d(self.references, hypotheses)}
+
     def on_train_begin(self, logs=None):
         if self._inputs is None:
             self._inputs = self._load_inputs()
 
     def on_epoch_end(self, epoch, logs=None):
-        if self._inputs is None:
-            self._inputs = self._load_inputs()
-        started = time.time()
-        caption = self.model.caption_features if self.feature_cache is not None else self.model.caption
-        captions = caption(self._inputs, beam_size=self.beam_size, batch_size=self.batch_size)
-        hypotheses = [c.tokens for c in captions]
-        scores = {"val_bleu4": corpus_bleu4(self.references, hypotheses),
-                  "val_cider": cider_d(self.references, hypotheses)}
-        self.last_captions = captions
+        scores, captions = self._score(), self.last_captions
         if logs is not None:
             logs.update(scores)
         if self.verbose:
             print(f"\nEpoch {epoch + 1}: val BLEU-4 {scores['val_bleu4']:.4f}, CIDEr-D {scores['val_cider']:.4f} "
-                  f"({len(captions)} images, beam {self.beam_size}, {time.time() - started:.0f} s); "
+                  f"({len(captions)} images, beam {self.beam_size}, {self._seconds:.0f} s); "
                   f"e.g. {captions[0].text!r}")
 
 

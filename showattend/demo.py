@@ -11,8 +11,7 @@ from showattend.datasets import shapes
 from showattend.evaluation import evaluate, format_metrics
 from showattend.files import write_json
 from showattend.text import Vocabulary
-from showattend.training import (Recipe, check_same_run, fit_best, kept_epoch, plot_curves, read_history,
-                                 resume_note)
+from showattend.training import Recipe, RunFolder, fit_best
 from showattend.visualize import attention_animation, save_attention
 
 # Sized to train on a CPU and still name every object right.
@@ -82,7 +81,7 @@ def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=6
     from showattend.locks import FolderLock
 
     writable_folder(out, "--out")
-    with FolderLock(os.path.join(out, "training.lock"), "demo"):  # one demo writes to a folder at a time
+    with FolderLock(RunFolder(out).lock, "demo"):  # one demo writes to a folder at a time
         return _demo(out, num_images, epochs, seed, batch_size, recipe, num_figures, verbose, log, model_options)
 
 
@@ -91,9 +90,10 @@ def _demo(out, num_images, epochs, seed, batch_size, recipe, num_figures, verbos
     os.makedirs(out, exist_ok=True)
     settings = {"num_images": num_images, "seed": seed, "batch_size": batch_size, "epochs": epochs,
                 "model": {**DEMO_MODEL, **model_options}, "recipe": dataclasses.asdict(recipe)}
-    check_same_run(out, settings)  # resuming another seed's backup would be wrong
-    if resume_note(out, epochs):
-        log(resume_note(out, epochs))
+    run = RunFolder(out)
+    run.check_same_run(settings)  # resuming another seed's backup would be wrong
+    if run.resume_note(epochs):
+        log(run.resume_note(epochs))
     keras.utils.set_random_seed(seed)
     log(f"Generating the shapes data (seed {seed}) …")
     train = shapes("train", num_images=num_images, seed=seed)
@@ -104,13 +104,13 @@ def _demo(out, num_images, epochs, seed, batch_size, recipe, num_figures, verbos
         f"vocabulary {len(vocabulary)} words")
 
     captioner = Captioner(vocabulary=vocabulary, seed=seed, **{**DEMO_MODEL, **model_options})
-    settings["epochs"] = epochs = epochs or DEMO_EPOCHS[captioner.attention_kind]
-    write_json(os.path.join(out, "config.json"), settings)
-    log(f"Training a {captioner.attention_kind}-attention captioner ({captioner.count_params():,} parameters) "
+    settings["epochs"] = epochs = epochs or DEMO_EPOCHS[captioner.decoder.options["attention"]]
+    write_json(run.config, settings)
+    log(f"Training a {captioner.decoder.describe()} captioner ({captioner.count_params():,} parameters) "
         f"for {epochs} epochs, keeping the epoch with the best validation BLEU-4 …")
     captioner = fit_best(captioner, train, val, out, epochs, batch_size, recipe, verbose=verbose)
-    history, kept = read_history(os.path.join(out, "history.csv")), kept_epoch(out)
-    plot_curves(history, os.path.join(out, "curves.png"), kept)
+    run.plot_curves()
+    history, kept = run.read_history(), run.kept_epoch()
     log(f"Kept epoch {kept['epoch']} of {len(history)} (val BLEU-4 {kept['val_bleu4']:.4f})")
     train_seconds = time.time() - started
 
@@ -121,13 +121,13 @@ def _demo(out, num_images, epochs, seed, batch_size, recipe, num_figures, verbos
     figures = [save_attention(os.path.join(out, f"attention_{n}.png"), test.images[n], captions[n])
                for n in range(min(num_figures, len(test)))]
     animation = attention_animation(test.images[0], captions[0], os.path.join(out, "attention_0.gif"))
-    write_json(os.path.join(out, "captions.json"), [
+    write_json(run.captions, [
         {"image": n, "caption": c.text, "score": c.score, "references": test.captions[n]}
         for n, c in enumerate(captions)])
     metrics.update(train_seconds=round(train_seconds, 1), wall_seconds=round(time.time() - started, 1),
                    epochs=epochs, best_epoch=kept["epoch"], num_images=num_images, seed=seed,
                    model={**DEMO_MODEL, **model_options}, recipe=dataclasses.asdict(recipe))
-    write_json(os.path.join(out, "metrics.json"), metrics)
+    write_json(run.metrics, metrics)
     log(f"Wrote model.keras (epoch {kept['epoch']}), history.csv, curves.png, metrics.json, captions.json, "
         f"{len(figures)} attention figures and {os.path.basename(animation)} to {out}/ "
         f"in {metrics['wall_seconds']:.0f} s.")

@@ -5,7 +5,7 @@ import collections
 
 import numpy as np
 
-from showattend.visualize import upsample_attention
+from showattend.attention_maps import upsample_attention
 
 __all__ = ["find_object_phrases", "grounding_scores"]
 

@@ -122,56 +122,54 @@ def hard_attention_term(y_pred, token_loss, mask, is_caption, baseline, reinforc
     return ops.sum(surrogate * sampled * is_caption)
 
 
-def caption_loss(model, y, y_pred, training=True):
-    """A Captioner's loss, averaged over the global batch's captions.
+def caption_loss(decoder, pad_id, y, y_pred, training=True):
+    """A captioner's loss, averaged over the global batch's captions, and its parts for the trackers.
 
-    Per caption: the masked cross-entropy summed over its words, plus λ Σ_i (1 − Σ_t α_ti)² (plus
-    the REINFORCE term for hard attention); all-padding rows are not captions. Under a distribution
-    strategy each replica divides its sums by the count over all replicas, so the summed gradients
-    are the global batch's mean whatever the number of replicas. Updates the model's loss trackers.
+    Per caption: the masked cross-entropy summed over its words, plus the decoder's own terms
+    (``decoder.loss_terms``: for the LSTM λ Σ_i (1 − Σ_t α_ti)², and hard attention's REINFORCE
+    term), each times its weight; all-padding rows are not captions. Under a distribution strategy
+    each replica divides its sums by the count over all replicas, so the summed gradients are the
+    global batch's mean whatever the number of replicas.
 
     Args:
-        model: the ``Captioner`` (its vocabulary, λ, attention kind and trackers are read).
-        y: the target word ids, (captions, steps) or (images, captions, steps), ``<pad>`` = 0.
-        y_pred: the model's outputs for those captions (``logits``, ``alpha`` and, for hard
-            attention, the regions' log-probabilities, entropies and ``sampled``).
-        training: whether hard attention's baseline is updated.
+        decoder: the ``showattend.decoders.Decoder`` that made ``y_pred``.
+        pad_id: the id of ``<pad>`` in ``y``.
+        y: the target word ids, (captions, steps) or (images, captions, steps).
+        y_pred: the decoder's outputs for those captions.
+        training: whether the decoder's terms may update their state (hard attention's baseline).
 
     Returns:
-        The loss, a scalar.
+        A pair ``(loss, parts)``: the loss, a scalar, and ``{name: (this replica's mean per
+        caption, its captions)}`` for "cross_entropy" and each of ``decoder.loss_names``, for
+        ``keras.metrics.Mean.update_state(mean, sample_weight=captions)`` (Keras sums the trackers'
+        states across replicas, which gives the global mean).
 
     Examples:
         >>> import numpy as np
-        >>> from showattend import Captioner, Vocabulary
-        >>> vocabulary = Vocabulary.build(["a red circle", "a blue square"], min_count=1)
-        >>> model = Captioner("small_vgg", vocabulary, units=16, embed_dim=8, attention_dim=8, image_size=(32, 32))
-        >>> tokens = np.array([vocabulary.encode("a red circle", add_start_end=True)])
-        >>> y_pred = model({"images": np.zeros((1, 32, 32, 3), "uint8"), "tokens": tokens[:, :-1]})
-        >>> loss = caption_loss(model, tokens[:, 1:], y_pred)
-        >>> parts = model.cross_entropy_tracker.result() + model.attention_penalty_tracker.result()
-        >>> tuple(loss.shape), bool(np.isclose(float(loss), float(parts), rtol=1e-5))  # one caption, λ = 1
-        ((), True)
+        >>> from showattend.decoders import make_decoder
+        >>> decoder = make_decoder("lstm", vocab_size=9, units=16, embed_dim=8, attention_dim=8, dropout=0.0)
+        >>> tokens = np.array([[1, 4, 5, 6, 2]])  # <start> a red circle <end>
+        >>> y_pred = decoder(np.ones((1, 16, 4), "float32"), tokens[:, :-1])
+        >>> loss, parts = caption_loss(decoder, 0, tokens[:, 1:], y_pred)
+        >>> sorted(parts), float(parts["cross_entropy"][1])  # one caption
+        (['attention_penalty', 'cross_entropy'], 1.0)
+        >>> terms = float(parts["cross_entropy"][0]) + float(parts["attention_penalty"][0])  # λ = 1
+        >>> bool(np.isclose(float(loss), terms, rtol=1e-5))
+        True
     """
     from showattend.distribution import replica_sum
 
     y = ops.reshape(y, (-1, y.shape[-1]))  # (captions, steps)
-    mask = ops.cast(ops.not_equal(y, model.vocabulary.pad_id), "float32")
-    is_caption = ops.cast(ops.any(ops.not_equal(y, model.vocabulary.pad_id), axis=1), "float32")
+    mask = ops.cast(ops.not_equal(y, pad_id), "float32")
+    is_caption = ops.cast(ops.any(ops.not_equal(y, pad_id), axis=1), "float32")
     local = ops.sum(is_caption)
     count = ops.maximum(replica_sum(local), 1.0)
     token_loss = keras.losses.sparse_categorical_crossentropy(
         y, ops.cast(y_pred["logits"], "float32"), from_logits=True)  # (captions, steps)
     cross_entropy = ops.sum(token_loss * mask)
-    penalty = ops.sum(doubly_stochastic_penalty(y_pred["alpha"], mask) * is_caption)
-    # the trackers take this replica's mean weighted by its captions: Keras sums their states across
-    # replicas, which gives the global mean
     per_caption = ops.maximum(local, 1.0)
-    model.cross_entropy_tracker.update_state(cross_entropy / per_caption, sample_weight=local)
-    model.attention_penalty_tracker.update_state(penalty / per_caption, sample_weight=local)
-    loss = cross_entropy + model.doubly_stochastic * penalty
-    if model.attention_kind == "hard":
-        reinforce = hard_attention_term(y_pred, token_loss, mask, is_caption, model.reinforce_baseline,
-                                        model.reinforce_weight, model.entropy_weight, training)
-        model.reinforce_tracker.update_state(reinforce / per_caption, sample_weight=local)
-        loss = loss + reinforce
-    return loss / count
+    loss, parts = cross_entropy, {"cross_entropy": (cross_entropy / per_caption, local)}
+    for name, (total, weight) in decoder.loss_terms(y_pred, token_loss, mask, is_caption, training).items():
+        loss = loss + weight * total
+        parts[name] = (total / per_caption, local)
+    return loss / count, parts

@@ -96,14 +96,36 @@ def _saved_file_problem(path, error=None):
         kind = f"a keras {name} model" if str(config.get("module", "")).startswith("keras") else f"a {name!r} model"
         return f"holds {kind}, not a showattend Captioner"
     arguments = config.get("config", {})
+    layer_arguments = {"name", "trainable", "dtype", "autocast"}  # what keras.Model and Layer themselves take
     accepted = set(inspect.signature(Captioner.__init__).parameters) - {"self", "kwargs"}
-    accepted |= {"name", "trainable", "dtype", "autocast"}  # what keras.Model itself takes
-    unknown = sorted(set(arguments) - accepted)
-    lacking = sorted(set(inspect.signature(Captioner.__init__).parameters) - {"self", "kwargs"} - set(arguments))
+    lacking = sorted(accepted - set(arguments))
+    decoder = arguments.get("decoder")
+    if isinstance(decoder, dict):  # a serialized decoder: its own arguments are checked like the model's
+        from showattend.decoders import decoder_class, list_decoders
+
+        known = {f"showattend>{decoder_class(n).__name__}": decoder_class(n) for n in list_decoders()}
+        cls = known.get(decoder.get("registered_name"))
+        if cls is None:
+            return (f"was saved by another version of showattend: its decoder class {decoder.get('registered_name')!r} "
+                    f"is unknown to this one (expected one of {', '.join(sorted(known))})")
+        declared = {"vocab_size", "seed"} | {option.name for option in cls.OPTIONS}
+        inner = decoder.get("config", {})
+        unknown = sorted(set(inner) - declared - layer_arguments)
+        lacking += sorted(declared - set(inner))
+        if unknown:
+            return (f"was saved by another version of showattend: its decoder's config has the unknown argument"
+                    f"{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; this version's "
+                    f"{cls.registered_name} decoder takes {', '.join(sorted(declared))}")
+    else:  # a decoder by name (or an older model) takes the decoder's options flat
+        from showattend.decoders import decoder_class, list_decoders
+
+        lacking = [name for name in lacking if name != "decoder"]  # "lstm", the default, when not saved
+        accepted |= {option.name for name in list_decoders() for option in decoder_class(name).OPTIONS}
+    unknown = sorted(set(arguments) - accepted - layer_arguments)
     if unknown:
         return (f"was saved by another version of showattend: its config has the unknown argument"
                 f"{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; this version's Captioner takes "
-                f"{', '.join(sorted(accepted - {'name', 'trainable', 'dtype', 'autocast'}))}")
+                f"{', '.join(sorted(accepted))}")
     missing_class = re.search(r"Could not locate class '([^']+)'", str(error or ""))
     if missing_class:
         return (f"was saved by another version of showattend or cnn_backbones: it uses the class "

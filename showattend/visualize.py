@@ -1,96 +1,16 @@
-"""See where the model looked: per-word attention maps at the image's size, and figures of them.
+"""See where the model looked: per-word attention maps at the image's size, and figures of them;
+and a training run's curves (``plot_curves``).
 
 Computing (``attention_overlays``: arrays) is apart from drawing (``plot_attention``,
 ``plot_attention_grid``, ``attention_animation``: matplotlib, imported only when drawing).
 """
-import os
 
 import numpy as np
 from PIL import Image
 
+from showattend.attention_maps import UPSCALE_METHODS, gaussian_smooth, upsample_attention  # noqa: F401
 from showattend.data.images import as_image_list
 from showattend.files import atomic_write
-
-UPSCALE_METHODS = ("bilinear", "gaussian")
-
-
-def _gaussian_kernel(sigma):
-    radius = max(1, int(round(3 * sigma)))
-    x = np.arange(-radius, radius + 1, dtype=np.float64)
-    kernel = np.exp(-0.5 * (x / sigma) ** 2)
-    return kernel / kernel.sum()
-
-
-def gaussian_smooth(array, sigma):
-    """Separable Gaussian filter with reflected borders (mass stays where it was).
-
-    Args:
-        array: a 2-D array.
-        sigma: the Gaussian's standard deviation in pixels: one number, or (rows, columns).
-
-    Returns:
-        The smoothed array, float64, of ``array``'s shape.
-
-    Examples:
-        >>> import numpy as np
-        >>> smooth = gaussian_smooth(np.pad(np.ones((1, 1)), 3), sigma=1.0)  # one bright pixel in a 7×7 array
-        >>> smooth.shape, round(float(smooth[3, 3]), 3), round(float(smooth[3, 4]), 3)
-        ((7, 7), 0.159, 0.097)
-    """
-    sigmas = np.broadcast_to(np.asarray(sigma, dtype=np.float64), (2,))
-    out = np.asarray(array, dtype=np.float64)
-    for axis in (0, 1):
-        kernel = _gaussian_kernel(sigmas[axis])
-        radius = len(kernel) // 2
-        pad = [(0, 0), (0, 0)]
-        pad[axis] = (radius, radius)
-        padded = np.pad(out, pad, mode="reflect" if out.shape[axis] > radius else "edge")
-        out = np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="valid"), axis, padded)
-    return out
-
-
-def upsample_attention(attention_map, size, upscale="bilinear", sigma=None):
-    """One (grid_h, grid_w) attention map → (height, width) float32 map that sums to 1.
-
-    Args:
-        attention_map: one word's attention, (grid_h, grid_w).
-        size: the (height, width) to upsample to.
-        upscale: ``"bilinear"``, what attention correctness uses, or ``"gaussian"`` (the paper's
-            figures), which smooths the bilinear map with a Gaussian of ``sigma`` pixels.
-        sigma: for ``"gaussian"``: pixels, one number or (rows, columns); default: half a grid
-            cell along each axis.
-
-    Returns:
-        A float32 array (height, width) that sums to 1.
-
-    Raises:
-        ValueError: an unknown ``upscale``, a map that is not 2-D, or a ``sigma`` that is not
-            positive.
-
-    Examples:
-        >>> import numpy as np
-        >>> up = upsample_attention(np.eye(2) / 2, (4, 6))
-        >>> up.shape, up.dtype, round(float(up.sum()), 5)
-        ((4, 6), dtype('float32'), 1.0)
-    """
-    if upscale not in UPSCALE_METHODS:
-        raise ValueError(f"Unknown upscale {upscale!r}. Accepted: {', '.join(UPSCALE_METHODS)}.")
-    attention_map = np.asarray(attention_map, dtype=np.float32)
-    if attention_map.ndim != 2:
-        raise ValueError(f"An attention map must be 2-D (grid_h, grid_w), got shape {attention_map.shape}.")
-    height, width = int(size[0]), int(size[1])
-    up = np.asarray(Image.fromarray(attention_map, mode="F").resize((width, height), Image.BILINEAR),
-                    dtype=np.float64)
-    if upscale == "gaussian":
-        if sigma is None:  # half a grid cell along each axis, so a non-square image's cells blur alike
-            sigma = (height / attention_map.shape[0] / 2, width / attention_map.shape[1] / 2)
-        elif not np.all(np.asarray(sigma, dtype=np.float64) > 0):
-            raise ValueError(f"sigma must be a positive number of pixels, got {sigma!r}.")
-        up = gaussian_smooth(up, sigma)
-    up = np.maximum(up, 0.0)
-    total = up.sum()
-    return (up / total if total > 0 else np.full_like(up, 1.0 / up.size)).astype(np.float32)
-
 
 def _checked(caption):
     if caption.attention is None:
@@ -394,3 +314,55 @@ def _wrapped(text, width):
     import textwrap
 
     return "\n".join(textwrap.wrap(text, width)) or " "
+
+
+def plot_curves(history, path, kept=None):
+    """Draw a run's ``curves.png``: the losses and the validation BLEU-4 per epoch.
+
+    Loss and validation loss are on the left (cross-entropy too where the loss has other terms),
+    validation BLEU-4 on the right, with the epoch kept marked.
+
+    Args:
+        history: The rows of ``history.csv`` (``read_history``).
+        path: The PNG file to write (atomically).
+        kept: ``kept_epoch(out)``, to mark that epoch; None: no mark.
+
+    Returns:
+        ``path``.
+
+    Examples:
+
+        >>> history = [{"epoch": 1, "loss": 3.0, "val_loss": 2.9, "val_bleu4": 0.21},
+        ...            {"epoch": 2, "loss": 2.5, "val_loss": 2.6, "val_bleu4": 0.34}]
+        >>> plot_curves(history, "curves.png", kept={"epoch": 2, "val_bleu4": 0.34})
+        'curves.png'
+        >>> from PIL import Image
+        >>> Image.open("curves.png").size  # 9 × 3.4 inches at 100 dpi
+        (900, 340)
+    """
+    from matplotlib.figure import Figure
+
+    epochs = [r["epoch"] for r in history]
+    figure = Figure(figsize=(9, 3.4), dpi=100)
+    loss_ax, bleu_ax = figure.subplots(1, 2)
+    curves = [("loss", "training loss", "-"), ("val_loss", "validation loss", "-")]
+    if any(abs(r.get("loss", 0) - r.get("cross_entropy", 0)) > 1e-6 for r in history):  # λ or REINFORCE terms
+        curves += [("cross_entropy", "training cross-entropy", "--"), ("val_cross_entropy", "validation cross-entropy", "--")]
+    for key, label, style in curves:
+        points = [(r["epoch"], r[key]) for r in history if key in r]
+        if points:
+            loss_ax.plot(*zip(*points), style, marker="o", label=label)
+    loss_ax.set(xlabel="epoch", ylabel="per caption", title="loss")
+    loss_ax.legend()
+    points = [(r["epoch"], r["val_bleu4"]) for r in history if "val_bleu4" in r]
+    if points:
+        bleu_ax.plot(*zip(*points), marker="o", color="tab:green")
+        if kept:
+            bleu_ax.axvline(kept["epoch"], color="grey", linestyle=":")
+            bleu_ax.annotate(f"kept: epoch {kept['epoch']}", (kept["epoch"], kept["val_bleu4"]),
+                             textcoords="offset points", xytext=(4, -12))
+    bleu_ax.set(xlabel="epoch", ylabel="BLEU-4", title="validation BLEU-4 (free-running)")
+    for ax in (loss_ax, bleu_ax):
+        ax.set_xticks(epochs)
+    figure.tight_layout()
+    return atomic_write(path, lambda partial: figure.savefig(partial, format="png"))

@@ -1,5 +1,6 @@
 """`showattend demo`: train, evaluate and visualise a captioner on the built-in shapes data."""
 from showattend.cli.options import positive, progress_verbosity
+from showattend.decoders import decoder_option
 
 __all__ = []  # internals of showattend.cli.main; the command line is documented from its parser
 
@@ -14,8 +15,9 @@ def add_parser(commands):
     demo.add_argument("--num-images", type=positive, default=2500, help="training images (default: 2500)")
     demo.add_argument("--epochs", type=positive, default=None, help="training epochs (default: the demo recipe's)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    demo.add_argument("--attention", choices=("soft", "hard"), default="soft",
-                      help="soft (deterministic) or hard (sampled, REINFORCE-trained) attention (default: soft)")
+    attention = decoder_option("attention", "lstm")
+    demo.add_argument("--attention", choices=attention.choices, default=attention.default,
+                      help=f"{attention.help} (default: {attention.default})")
     demo.set_defaults(run=run)
 
 

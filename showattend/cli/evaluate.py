@@ -25,20 +25,17 @@ def run(args):
     import os
 
     from showattend import load_captioner
-    from showattend.datasets import load, test_split
+    from showattend.datasets import test_split
     from showattend.evaluation import evaluate_to_files, format_metrics
-    from showattend.training import read_json_file
+    from showattend.training import RunFolder
 
     model = load_captioner(args.model)  # a bad path fails before the data is read
-    config_path = os.path.join(os.path.dirname(os.path.abspath(args.model)), "config.json")
-    run = read_json_file(config_path) if os.path.isfile(config_path) else {}
-    same_data = run.get("data") == args.data
-    seed = args.seed if args.seed is not None else run.get("seed", 0) if same_data else 0
-    val_split = args.val_split if args.val_split is not None else run.get("val_split", 0.1) if same_data else 0.1
+    run = RunFolder(os.path.dirname(os.path.abspath(args.model)))  # the model's run: its split of the data
     split = args.split or test_split(args.data)
-    data = load(args.data, split, images=args.images, val_split=val_split, seed=seed, on_bad_image=args.on_bad_image)
+    data = run.dataset(args.data, split, images=args.images, val_split=args.val_split, seed=args.seed,
+                       on_bad_image=args.on_bad_image)
     print(f"Captioning {len(data):,} images of {args.data} ({split}) with beam {args.beam} …")
-    if split == "val" and same_data:
+    if split == "val" and run.trained_on(args.data):
         print("Note: 'val' is the split that training captioned to choose its best epoch, so these scores are "
               "optimistic; images training never saw (a test split, or --split all on another file) give "
               "unbiased ones.")

@@ -1,4 +1,5 @@
 """`showattend train`: train a captioner on real data and keep its best epoch."""
+from showattend.cli.decoder_flags import add_decoder_flags, decoder_options
 from showattend.cli.options import add_data, image_size, positive, positive_float, progress_verbosity
 
 __all__ = []  # internals of showattend.cli.main; the command line is documented from its parser
@@ -29,14 +30,7 @@ def add_parser(commands):
     text.add_argument("--min-count", type=positive, help="keep words seen at least this often (default: 5; 1 for "
                                                          "shapes)")
     text.add_argument("--max-vocab", type=positive, default=10000, help="most words kept (default: 10000)")
-    model = parser.add_argument_group("decoder (defaults: the paper's)")
-    model.add_argument("--attention", choices=("soft", "hard"), default="soft")
-    model.add_argument("--cell", choices=("lstm", "peephole_lstm", "cifg_lstm", "gru"), default="lstm")
-    model.add_argument("--embed-dim", type=positive, default=512)
-    model.add_argument("--units", type=positive, default=512)
-    model.add_argument("--attention-dim", type=positive, default=512)
-    model.add_argument("--dropout", type=float, default=0.5)
-    model.add_argument("--doubly-stochastic", type=float, default=1.0, help="λ of the attention penalty (0: off)")
+    add_decoder_flags(parser)
     recipe = parser.add_argument_group("optimisation")
     recipe.add_argument("--lr", type=positive_float, default=4e-4, help="peak learning rate of Adam (default: 4e-4)")
     recipe.add_argument("--schedule", choices=("cosine", "constant", "plateau"), default="cosine",
@@ -55,8 +49,8 @@ def run(args):
 
     recipe = Recipe(learning_rate=args.lr, schedule=args.schedule, clipnorm=args.clipnorm, val_images=args.val_images,
                     early_stopping=args.patience)
-    model = dict(attention=args.attention, cell=args.cell, embed_dim=args.embed_dim, units=args.units,
-                 attention_dim=args.attention_dim, dropout=args.dropout, doubly_stochastic=args.doubly_stochastic)
+    decoder, options = decoder_options(args)
+    model = {"decoder": decoder, **options}
     train(args.out, args.data, images=args.images, backbone=args.backbone, weights=args.weights,
           image_size=args.image_size, fine_tune=args.fine_tune, cache_features=args.cache_features,
           feature_dir=args.feature_dir, epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length,

@@ -3,6 +3,7 @@ import argparse
 import json
 
 from showattend.cli.options import image_size, positive, progress_verbosity
+from showattend.decoders import list_decoders
 
 __all__ = []  # internals of showattend.cli.main; the command line is documented from its parser
 
@@ -41,6 +42,8 @@ def add_parser(commands):
     data.add_argument("--on-bad-image", choices=("error", "skip"), default="error")
     data.add_argument("--backbones", default="small_vgg", help="comma-separated, e.g. vgg16,resnet50 (default: "
                                                                 "small_vgg)")
+    data.add_argument("--decoders", default="lstm", help=f"comma-separated, of {', '.join(list_decoders())} "
+                                                         "(default: lstm)")
     data.add_argument("--image-size", type=image_size, help="e.g. 224 (default: the first backbone's)")
     data.add_argument("--algorithm", choices=("hyperband", "bayesian", "random"), default="hyperband")
     data.add_argument("--max-epochs", type=positive, default=10, help="epochs of a full trial (default: 10)")
@@ -81,6 +84,7 @@ def run(args):
     if args.gpus:
         return _distributed(args)
     tune(args.directory, args.data, images=args.images, backbones=args.backbones.split(","),
+         decoders=args.decoders.split(","),
          algorithm=args.algorithm, max_epochs=args.max_epochs, max_trials=args.max_trials, factor=args.factor,
          objective=args.objective, project_name=args.project_name, overwrite=args.overwrite,
          time_budget=args.time_budget, image_size=args.image_size, batch_size=args.batch_size,

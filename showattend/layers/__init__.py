@@ -1,6 +1,5 @@
-"""Keras layers of the decoder: attention, recurrent cells, the attention decoder."""
+"""Keras layers the decoders are made of: attention over regions, recurrent cells, step products."""
 from showattend.layers.attention import AdditiveAttention
 from showattend.layers.cells import LSTMCell
-from showattend.layers.decoder import AttentionDecoder
 
-__all__ = ["AdditiveAttention", "LSTMCell", "AttentionDecoder"]
+__all__ = ["AdditiveAttention", "LSTMCell"]

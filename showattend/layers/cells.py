@@ -9,6 +9,7 @@ from keras import ops
 from showattend.layers.step_products import StepProducts
 
 CELLS = ("lstm", "peephole_lstm", "cifg_lstm", "gru")
+LSTM_VARIANTS = tuple(cell for cell in CELLS if cell != "gru")  # the cells LSTMCell computes
 
 
 class _Cell(keras.layers.Layer):
@@ -57,8 +58,8 @@ class LSTMCell(_Cell):
 
     def __init__(self, units, variant="lstm", **kwargs):
         super().__init__(**kwargs)
-        if variant not in ("lstm", "peephole_lstm", "cifg_lstm"):
-            raise ValueError(f"Unknown LSTM variant {variant!r}; accepted: lstm, peephole_lstm, cifg_lstm.")
+        if variant not in LSTM_VARIANTS:
+            raise ValueError(f"Unknown LSTM variant {variant!r}; accepted: {', '.join(LSTM_VARIANTS)}.")
         self.units, self.variant = int(units), variant
 
     @property

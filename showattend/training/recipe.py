@@ -1,17 +1,13 @@
-"""The training recipe: ``Recipe`` (optimizer, schedule, validation, stopping) and ``fit_best``, the
-loop that `showattend train`, the demo and the tuner use, keeping the best epoch by validation BLEU-4.
-"""
+"""The training recipe: ``Recipe`` (optimizer, schedule, validation, stopping), and the paper's
+decoder configuration. ``showattend.training.loop.fit_best`` trains with them."""
 import dataclasses
-import os
 
 import keras
 
-from showattend.callbacks import AttentionFigures, Backup, CaptionMetrics, HistoryCSV, read_history, write_history
-from showattend.files import write_json
+from showattend.decoders import paper_config
 from showattend.optimizers import FusedAdam
-from showattend.training.run_folder import KEPT_FILE, backed_up_epochs, kept_epoch
 
-__all__ = ["PAPER_DECODER", "Recipe", "fit_best", "steps_per_epoch"]
+__all__ = ["PAPER_DECODER", "Recipe"]
 
 SCHEDULES = ("cosine", "constant", "plateau")
 
@@ -85,127 +81,5 @@ class Recipe:
         return FusedAdam(rate, global_clipnorm=self.clipnorm)
 
 
-def steps_per_epoch(captioner, train, batch_size, feature_cache=None):
-    """Batches in one epoch of ``captioner.make_dataset(train, batch_size)``: what the schedule counts.
-
-    A batch holds an image once, with the number of captions most images have; the last partial
-    batch is dropped.
-
-    Args:
-        captioner: The captioner to train (the count does not depend on it).
-        train: The training ``CaptionDataset``.
-        batch_size: Captions in a batch.
-        feature_cache: A ``FeatureCache`` to train from: its unreadable images are not counted.
-
-    Returns:
-        The number of batches, at least 1.
-
-    Examples:
-
-        >>> from showattend.datasets import shapes
-        >>> steps_per_epoch(None, shapes("train", 100, image_size=32), batch_size=16)  # 4 images of 4 captions
-        25
-    """
-    from showattend.data.pipeline import group_captions
-
-    if feature_cache is not None:
-        train = feature_cache.cached_part(train)
-    per_image, groups = group_captions(train.captions)
-    return max(1, len(groups) // max(1, batch_size // per_image))
-
-
-def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, feature_cache=None,
-             tensorboard=None, callbacks=(), verbose=1):
-    """Compile and fit ``captioner`` with ``recipe``, keeping the best epoch by validation BLEU-4.
-
-    Writes ``out/model.keras`` (the best epoch), ``kept_epoch.json``, ``history.csv`` and ``backup/``;
-    run it again with the same arguments after a kill and it resumes from the last finished epoch (a
-    run that finished trains no further unless ``epochs`` grew). A cosine schedule spans ``epochs``:
-    resuming a finished run with more epochs stretches it, so the learning rate goes back up to where
-    the longer schedule is at that epoch.
-
-    Args:
-        captioner: A ``Captioner`` (compiled here).
-        train: The training ``CaptionDataset``.
-        val: The validation ``CaptionDataset`` (``recipe.val_images`` of its images are captioned).
-        out: The run's folder.
-        epochs: Epochs to train, in all (a resumed run counts those done).
-        batch_size: Captions in a batch.
-        recipe: A ``Recipe``; None: ``Recipe()``.
-        feature_cache: A ``FeatureCache`` of the frozen backbone's features to train from.
-        tensorboard: A TensorBoard log folder (with ``AttentionFigures`` of 3 validation images); None: none.
-        callbacks: More Keras callbacks.
-        verbose: Keras' progress output (0, 1 or 2).
-
-    Returns:
-        The best epoch's model, loaded back from ``out/model.keras``.
-
-    Raises:
-        FileNotFoundError: When no epoch ran and ``out`` holds no ``model.keras``.
-
-    Examples:
-
-        >>> from showattend import Captioner, Vocabulary
-        >>> from showattend.datasets import shapes
-        >>> train, val = shapes("train", 8, image_size=32), shapes("val", 2, image_size=32)
-        >>> model = Captioner("small_vgg", Vocabulary.build(train.all_captions()), image_size=(32, 32), units=16,
-        ...                   max_length=8, seed=0)
-        >>> best = fit_best(model, train, val, "runs/mine", epochs=1, batch_size=8, recipe=Recipe(val_images=2),
-        ...                 verbose=0)
-        >>> sorted(os.listdir("runs/mine")), kept_epoch("runs/mine")["epoch"]
-        (['backup', 'history.csv', 'kept_epoch.json', 'model.keras'], 1)
-    """
-    recipe = recipe or Recipe()
-    os.makedirs(out, exist_ok=True)
-    model_path, history_path = os.path.join(out, "model.keras"), os.path.join(out, "history.csv")
-    steps = steps_per_epoch(captioner, train, batch_size, feature_cache)
-    captioner.compile(optimizer=recipe.optimizer(steps, epochs))
-    # A kill between an epoch's history row and its backup leaves a row the resumed run will redo.
-    history = read_history(history_path)
-    if any(r["epoch"] > backed_up_epochs(out) for r in history):
-        write_history(history_path, [r for r in history if r["epoch"] <= backed_up_epochs(out)])
-    kept = kept_epoch(out)  # the score of the model in model.keras: the bar a resumed run must beat
-    metrics = CaptionMetrics(val, max_images=recipe.val_images, beam_size=recipe.val_beam, feature_cache=feature_cache,
-                             seed=captioner.seed or 0, verbose=verbose)
-    found = [metrics,
-             keras.callbacks.ModelCheckpoint(model_path, monitor="val_bleu4", mode="max", save_best_only=True,
-                                             initial_value_threshold=kept.get("val_bleu4")),
-             HistoryCSV(history_path),
-             Backup(os.path.join(out, "backup"))]
-    found.insert(2, KeptEpoch(found[1], os.path.join(out, KEPT_FILE)))
-    if recipe.schedule == "plateau":
-        found.append(keras.callbacks.ReduceLROnPlateau("val_bleu4", factor=0.5, patience=recipe.patience_lr,
-                                                       mode="max", verbose=verbose))
-    if recipe.early_stopping:
-        found.append(keras.callbacks.EarlyStopping("val_bleu4", mode="max", patience=recipe.early_stopping))
-    if tensorboard:
-        found += [keras.callbacks.TensorBoard(tensorboard),
-                  AttentionFigures(tensorboard, val.images[:3])]
-    captioner.fit(train, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=verbose,
-                  feature_cache=feature_cache, callbacks=found + list(callbacks))
-    from showattend.saving import load_captioner
-
-    if not os.path.isfile(model_path):  # no epoch ran (it had finished before) and no model was kept
-        raise FileNotFoundError(f"{model_path} is missing: delete {out!r} and train anew.")
-    return load_captioner(model_path)
-
-
-class KeptEpoch(keras.callbacks.Callback):
-    """Writes ``kept_epoch.json`` whenever the ``ModelCheckpoint`` before it saves a better model.
-
-    The file holds the epoch and the validation scores of the model in ``model.keras``.
-    """
-
-    def __init__(self, checkpoint, path):
-        super().__init__()
-        self.checkpoint, self.path, self.best = checkpoint, path, checkpoint.best
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self.checkpoint.best != self.best:
-            self.best = self.checkpoint.best
-            write_json(self.path, {"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()
-                                                           if k.startswith("val_")}})
-
-
-PAPER_DECODER = dict(embed_dim=512, units=512, attention_dim=512, dropout=0.5, doubly_stochastic=1.0)
+PAPER_DECODER = paper_config("lstm")  # the paper's decoder (REFERENCE.md), from the LSTM's declared options
 """The paper's decoder (Xu et al., 2015): embedding, LSTM and attention of 512, dropout 0.5, λ = 1."""

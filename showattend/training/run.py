@@ -5,11 +5,11 @@ import os
 import keras
 import numpy as np
 
-from showattend.callbacks import read_history
+from showattend.decoders import paper_config
 from showattend.files import write_json
-from showattend.training.recipe import PAPER_DECODER, Recipe, fit_best
-from showattend.training.run_folder import (check_same_run, kept_epoch, plot_curves, resume_note, text_defaults,
-                                            training_started)
+from showattend.training.loop import fit_best
+from showattend.training.recipe import Recipe
+from showattend.training.run_folder import RunFolder, text_defaults
 
 __all__ = ["train"]
 
@@ -43,7 +43,8 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
         val_split: The validation share of a source without splits.
         seed: The seed of the split, the weights and the validation draw.
         recipe: A ``Recipe``; None: ``Recipe()``.
-        model: The decoder's ``Captioner`` options over ``PAPER_DECODER`` (``attention``, ``units``, …).
+        model: The decoder (``decoder``, default "lstm") and its options (``attention``, ``units``, …),
+            over the paper's values of that decoder (``showattend.decoders.paper_config``).
         tensorboard: A TensorBoard log folder; None: none.
         on_bad_image: "error" or "skip": what an unreadable image does.
         verbose: Keras' progress output (0, 1 or 2).
@@ -64,7 +65,7 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
         Data shapes:8: 8 training images (32 captions), 1 validation images
         Vocabulary: ...
         Captions: ... of 32 (...%) are longer than 8 words and are cut to 8
-        Training a soft-attention captioner (... parameters, backbone trained) for 1 epoch into runs/shapes/
+        Training a soft-attention LSTM captioner (... parameters, backbone trained) for 1 epoch into runs/shapes/
         Kept epoch 1 of 1: val BLEU-4 ..., CIDEr-D ...; wrote runs/shapes/model.keras, history.csv, curves.png
         >>> sorted(os.listdir("runs/shapes"))
         ['backup', 'config.json', 'curves.png', 'history.csv', 'kept_epoch.json', 'model.keras', 'vocabulary.json']
@@ -77,7 +78,7 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
     for folder, what in ((tensorboard, "--tensorboard"), (cache_features and feature_dir, "--feature-dir")):
         if folder and not os.path.isfile(os.path.join(folder, "cache.json")):
             writable_folder(folder, what)
-    with FolderLock(os.path.join(os.fspath(out), "training.lock"), "training"):  # one run at a time in ``out``
+    with FolderLock(RunFolder(out).lock, "training"):  # one run at a time in ``out``
         return _train(**arguments)
 
 
@@ -103,7 +104,7 @@ def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_fe
     if model and "backbone" in model:
         raise ValueError("model= holds the decoder's options (attention, units, embed_dim, …); pass the backbone "
                          f"as backbone=, not model['backbone'] = {model['backbone']!r}.")
-    model = {**PAPER_DECODER, **(model or {})}
+    model = _with_paper_values(model or {})
     recipe = recipe or Recipe()
     frozen = bool(cache_features) or (weights is not None and not fine_tune)
     config = {"data": data, "images": images, "backbone": backbone, "weights": weights, "image_size": image_size,
@@ -111,17 +112,18 @@ def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_fe
               "epochs": epochs, "batch_size": batch_size, "max_length": max_length, "min_count": min_count,
               "max_vocab": max_vocab, "val_split": val_split, "seed": seed, "model": model,
               "recipe": dataclasses.asdict(recipe), "on_bad_image": on_bad_image, "tensorboard": tensorboard}
-    check_same_run(out, config)
-    if resume_note(out, epochs):
-        log(resume_note(out, epochs))
+    run = RunFolder(out)
+    run.check_same_run(config, complete={"model": _with_paper_values})  # a run saved before "decoder" was one
+    if run.resume_note(epochs):
+        log(run.resume_note(epochs))
     keras.utils.set_random_seed(seed)
 
     options = dict(images=images, val_split=val_split, seed=seed, on_bad_image=on_bad_image)
     train_data, val_data = load(data, "train", **options), load(data, "val", **options)
     log(f"Data {data}: {len(train_data):,} training images ({train_data.num_captions:,} captions), "
         f"{len(val_data):,} validation images")
-    vocabulary_path = os.path.join(out, "vocabulary.json")
-    if os.path.isfile(vocabulary_path) and training_started(out):  # resuming: the words the model was built with
+    vocabulary_path = run.vocabulary
+    if os.path.isfile(vocabulary_path) and run.started():  # resuming: the words the model was built with
         vocabulary = Vocabulary.load(vocabulary_path)
         log(f"Vocabulary: {len(vocabulary) - 4:,} words (and 4 special tokens) from {vocabulary_path}")
     else:
@@ -139,7 +141,7 @@ def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_fe
     if cache_features:
         if weights is None:
             log("Note: --cache-features with random backbone weights: the captioner learns from an untrained CNN.")
-        directory = feature_dir or os.path.join(out, "features")
+        directory = feature_dir or run.features
         log(f"Feature cache {directory}: {backbone} at {size[0]}×{size[1]} → grid {tuple(encoder.output_shape[1:])}")
         files = list(train_data.images) + list(val_data.images)
         cache = FeatureCache.build(directory, encoder, files, weights=weights, on_bad_image=on_bad_image,
@@ -149,16 +151,23 @@ def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_fe
             log(f"{len(skipped)} unreadable image{'s are' if len(skipped) > 1 else ' is'} left out, e.g. "
                 f"{cache.bad[skipped[0]]}")
     captioner = Captioner(encoder, vocabulary, max_length=max_length, seed=seed, train_backbone=not frozen, **model)
-    write_json(os.path.join(out, "config.json"), config)  # once the data and features are ready
-    log(f"Training a {captioner.attention_kind}-attention captioner ({captioner.count_params():,} parameters, "
+    write_json(run.config, config)  # once the data and features are ready
+    log(f"Training a {captioner.decoder.describe()} captioner ({captioner.count_params():,} parameters, "
         f"backbone {'frozen' if frozen else 'trained'}) for {epochs} epoch{'s' if epochs > 1 else ''} into {out}/")
     best = fit_best(captioner, train_data, val_data, out, epochs, batch_size, recipe, feature_cache=cache,
                     tensorboard=tensorboard, verbose=verbose)
-    history, kept = read_history(os.path.join(out, "history.csv")), kept_epoch(out)
-    plot_curves(history, os.path.join(out, "curves.png"), kept)
+    run.plot_curves()
+    history, kept = run.read_history(), run.kept_epoch()
     log(f"Kept epoch {kept['epoch']} of {len(history)}: val BLEU-4 {kept['val_bleu4']:.4f}, "
         f"CIDEr-D {kept['val_cider']:.4f}; wrote {out}/model.keras, history.csv, curves.png")
     return best
+
+
+def _with_paper_values(model):
+    """The decoder's options: those given, over the paper's values of the decoder named (the LSTM's
+    by default)."""
+    decoder = model.get("decoder", "lstm")
+    return {"decoder": decoder, **paper_config(decoder), **model}
 
 
 def count_cut(captions, max_length):

@@ -1,4 +1,5 @@
 """CaptionHyperModel: a keras-tuner HyperModel over backbones and the attention decoder."""
+import contextlib
 import hashlib
 import json
 import os
@@ -8,10 +9,11 @@ import keras_tuner as kt
 import numpy as np
 
 import cnn_backbones
-from showattend.callbacks import CaptionMetrics
+from showattend.callbacks import CaptionMetrics, StopWhenAsked
 from showattend.data.dataset import CaptionDataset
-from showattend.tuning.space import (BACKBONE_SPACE, DECODER_SPACE, HARD_SPACE, MIN_GRID, NAMES, check_fixed, declare,
-                                     grid_size, option_of, usable)
+from showattend.decoders import decoder_class
+from showattend.tuning.space import (BACKBONE_SPACE, LEARNING_RATE, MIN_GRID, NAMES, check_fixed, declare, decoder_space,
+                                     grid_size, option_of, space_names, usable)
 
 __all__ = ["OBJECTIVES", "POLICIES", "CaptionHyperModel", "caption_objective"]
 
@@ -85,23 +87,8 @@ class CaptionHyperModel(kt.HyperModel):
             registered backbone. The first is the first trial's.
         image_size: The images' (height, width) in pixels; by default the first backbone's default
             input size.
-        attention: "soft" or "hard"; None tunes it.
-        cell: "lstm", "peephole_lstm", "cifg_lstm" or "gru"; None tunes it.
-        attention_score: "additive", "dot" or "general"; None tunes it.
-        units: The LSTM's units; None tunes it over 128 to 1024.
-        embed_dim: The word embedding's size; None tunes it over 128 to 512.
-        attention_dim: The attention's hidden size; None tunes it over 128 to 512.
-        dropout: The decoder's dropout rate; None tunes it over 0 to 0.6.
-        doubly_stochastic: The weight λ of the doubly stochastic attention penalty; None tunes it.
-        learning_rate: Adam's peak learning rate; None tunes it over 1e-4 to 1e-2 (log scale).
-        feature_stage: The ResNets' feature stage, 5 or 4; None tunes it.
-        feature_module: The GoogLeNets' feature module, "5b" or "4e"; None tunes it.
-        pretrained: Whether backbones with ImageNet weights load them; None tunes it.
-        fine_tune: Whether a pretrained backbone trains too (else it is frozen and its features
-            cached); None tunes it.
-        gate_bias: The highway nets' gate bias; None tunes it over -4 to -1.
-        reinforce_weight: Hard attention's REINFORCE loss weight; None tunes it.
-        entropy_weight: Hard attention's entropy bonus weight; None tunes it.
+        decoders: The decoders to search over (``showattend.decoders.list_decoders()``); with more
+            than one, ``decoder`` is a hyperparameter and each decoder's options are conditional on it.
         weights: What a pretrained backbone loads: "imagenet" or a weights file.
         objective: The score trials are ranked by: "val_bleu4" (or "bleu4"), "val_cider" (or
             "cider"), or a ``keras_tuner.Objective``.
@@ -113,10 +100,21 @@ class CaptionHyperModel(kt.HyperModel):
             in the search's folder.
         mixed_precision: None, "float32", "mixed_float16" or "mixed_bfloat16".
         seed: The seed of the captioners and of the validation subset.
+        **space: a value for any name of the space, ``TUNABLE``: the decoder's searched options
+            (``attention``, ``cell``, ``attention_score``, ``units``, ``embed_dim``,
+            ``attention_dim``, ``dropout``, ``doubly_stochastic``, and for hard attention
+            ``reinforce_weight`` and ``entropy_weight``: their declarations in
+            ``showattend.decoders.LSTM_OPTIONS`` give the ranges), ``learning_rate`` (Adam's
+            peak, 1e-4 to 1e-2 on a log scale), and the backbones' ``feature_stage`` (ResNets: 5 or
+            4), ``feature_module`` (GoogLeNets: "5b" or "4e"), ``pretrained``, ``fine_tune`` (a
+            pretrained backbone trains too, else it is frozen and its features cached) and
+            ``gate_bias`` (highway nets: −4 to −1). None (the default) searches it; a value pins
+            it; a keras-tuner HyperParameter searches its own range.
 
     Raises:
         ValueError: When a backbone is unknown or none has a large enough grid at ``image_size``,
-            ``image_size`` is not (height, width), a pinned value is outside its space, or
+            ``image_size`` is not (height, width), a name is not in the space, a pinned value is
+            outside its space, or
             ``objective``, ``mixed_precision`` or ``batch_size`` is not one accepted.
 
     Examples:
@@ -141,12 +139,9 @@ class CaptionHyperModel(kt.HyperModel):
 
     TUNABLE = tuple(n for n in NAMES if n != "backbone")  # the arguments that tune, pin or range a hyperparameter
 
-    def __init__(self, vocabulary, backbones=("small_vgg",), image_size=None, attention=None, cell=None,
-                 attention_score=None, units=None, embed_dim=None, attention_dim=None, dropout=None,
-                 doubly_stochastic=None, learning_rate=None, feature_stage=None, feature_module=None, pretrained=None,
-                 fine_tune=None, gate_bias=None, reinforce_weight=None, entropy_weight=None, weights="imagenet",
+    def __init__(self, vocabulary, backbones=("small_vgg",), image_size=None, decoders=("lstm",), weights="imagenet",
                  objective="val_bleu4", batch_size=64, max_length=30, val_images=200, val_beam=1, feature_dir=None,
-                 mixed_precision=None, seed=0):
+                 mixed_precision=None, seed=0, **space):
         super().__init__(name="captioner", tunable=True)
         from showattend.captioner import _as_vocabulary
 
@@ -162,12 +157,15 @@ class CaptionHyperModel(kt.HyperModel):
             raise ValueError(f"image_size must be (height, width), got {image_size!r}.")
         self.image_size = tuple(int(s) for s in image_size)
         self.backbones = usable(names, self.image_size)
-        self.given = dict(attention=attention, cell=cell, attention_score=attention_score, units=units,
-                          embed_dim=embed_dim, attention_dim=attention_dim, dropout=dropout,
-                          doubly_stochastic=doubly_stochastic, learning_rate=learning_rate,
-                          feature_stage=feature_stage, feature_module=feature_module, pretrained=pretrained,
-                          fine_tune=fine_tune, gate_bias=gate_bias, reinforce_weight=reinforce_weight,
-                          entropy_weight=entropy_weight)
+        self.decoders = [decoders] if isinstance(decoders, str) else list(decoders)
+        for decoder in self.decoders or [None]:
+            decoder_class(decoder)  # an unknown name (or none at all) is refused, naming the registered ones
+        tunable = [name for name in space_names(self.decoders) if name != "backbone"]
+        unknown = sorted(set(space) - set(tunable))
+        if unknown:
+            raise ValueError(f"CaptionHyperModel has no argument {unknown[0]!r}. The space's names: "
+                             f"{', '.join(tunable)}.")
+        self.given = {name: space.get(name) for name in tunable}
         check_fixed(self.given)
         if mixed_precision not in POLICIES:
             raise ValueError(f"Unknown mixed_precision {mixed_precision!r}. Accepted: {POLICIES}.")
@@ -214,11 +212,22 @@ class CaptionHyperModel(kt.HyperModel):
         if gated:
             with hp.conditional_scope("backbone", gated):
                 values["gate_bias"] = declare(hp, "gate_bias", self.given["gate_bias"], *BACKBONE_SPACE["gate_bias"])
-        for name, space in DECODER_SPACE.items():
-            values[name] = declare(hp, name, self.given[name], *space)
-        with hp.conditional_scope("attention", ["hard"]):
-            for name, space in HARD_SPACE.items():
-                values[name] = declare(hp, name, self.given[name], *space)
+        several = len(self.decoders) > 1
+        if several:
+            values["decoder"] = declare(hp, "decoder", None, "Choice", {"values": self.decoders}, self.decoders[0])
+        for i, decoder in enumerate(self.decoders):  # each decoder's options, under its choice when several
+            always, conditional = decoder_space(decoder)
+            scope = (lambda: hp.conditional_scope("decoder", [decoder])) if several else contextlib.nullcontext
+            with scope():
+                for name, space in always.items():
+                    _keep(values, name, declare(hp, name, self.given.get(name), *space))
+            if i == 0:
+                values["learning_rate"] = declare(hp, "learning_rate", self.given["learning_rate"], *LEARNING_RATE)
+            with scope():
+                for (option, when), space in conditional.items():
+                    with hp.conditional_scope(option, list(when)):
+                        for name, space_of_name in space.items():
+                            _keep(values, name, declare(hp, name, self.given.get(name), *space_of_name))
         return {name: value for name, value in values.items() if value is not None}
 
     # --- build and fit --------------------------------------------------------------------------
@@ -237,9 +246,11 @@ class CaptionHyperModel(kt.HyperModel):
         encoder = cnn_backbones.create_backbone(values["backbone"], input_shape=(*self.image_size, 3),
                                                 weights=self.weights if pretrained else None, trainable=not frozen,
                                                 **options)
-        decoder = {k: values[k] for k in (*DECODER_SPACE, *HARD_SPACE) if k in values and k != "learning_rate"}
-        model = Captioner(encoder, self.vocabulary, max_length=self.max_length, seed=self.seed,
-                          train_backbone=not frozen, **decoder)
+        decoder = values.get("decoder", self.decoders[0])
+        options = {option.name: values[option.name] for option in decoder_class(decoder).OPTIONS
+                   if option.name in values}
+        model = Captioner(encoder, self.vocabulary, decoder=decoder, max_length=self.max_length, seed=self.seed,
+                          train_backbone=not frozen, **options)
         model.compile(optimizer=Recipe(learning_rate=values["learning_rate"], schedule="constant").optimizer(1, 1))
         return model
 
@@ -258,7 +269,7 @@ class CaptionHyperModel(kt.HyperModel):
         metrics = CaptionMetrics(validation_data, max_images=self.val_images, beam_size=self.val_beam,
                                  feature_cache=cache, seed=self.seed)
         guard = TrialGuard(self.deadline)
-        callbacks = [metrics, guard, *(callbacks or [])]
+        callbacks = [metrics, guard, *(callbacks or []), StopWhenAsked()]
         start, batch_size = model.get_weights(), self.batch_size
         while True:
             try:
@@ -349,3 +360,10 @@ def join(first, second):
     objects = None if first.objects is None or second.objects is None else first.objects + second.objects
     return dataclasses.replace(first, images=images, captions=first.captions + second.captions, objects=objects,
                                image_ids=ids)
+
+
+def _keep(values, name, value):
+    """Keep the value of an active hyperparameter (an inactive one's declaration returns None, and a
+    name several decoders share keeps the active decoder's value)."""
+    if value is not None:
+        values[name] = value

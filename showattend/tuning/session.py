@@ -13,7 +13,7 @@ from showattend.tuning.search import is_chief_or_alone, make_tuner
 ARGUMENTS_FILE = "tune.json"  # the arguments of tune(): what --summary and --export open the search with
 
 
-def tune(directory, data, images=None, backbones=("small_vgg",), algorithm="hyperband", max_epochs=10,
+def tune(directory, data, images=None, backbones=("small_vgg",), decoders=("lstm",), algorithm="hyperband", max_epochs=10,
          max_trials=None, factor=3, objective="bleu4", project_name="search", overwrite=False, time_budget=None,
          image_size=None, batch_size=64, val_images=200, val_split=0.1, seed=0, mixed_precision=None,
          strategy=None, fixed=None, feature_dir=None, on_bad_image="error", verbose=1):
@@ -31,6 +31,8 @@ def tune(directory, data, images=None, backbones=("small_vgg",), algorithm="hype
         data: A ``showattend.datasets.load`` spec: "shapes", "coco:captions.json", ….
         images: The folder the data's image paths are relative to (None for shapes).
         backbones: The backbone names to search over; the first is the first trial's.
+        decoders: The decoders to search over (``showattend.decoders.list_decoders()``); the first
+            is the first trial's.
         algorithm: "hyperband", "bayesian" or "random".
         max_epochs: The epochs of a full trial.
         max_trials: How many trials "bayesian" and "random" run (None: 10).
@@ -70,7 +72,8 @@ def tune(directory, data, images=None, backbones=("small_vgg",), algorithm="hype
         >>> sorted(os.listdir("tuning/search"))
         ['results.csv', 'search.png', 'showattend_search.json', 'tune.json']
     """
-    arguments = dict(data=data, images=images, backbones=list(backbones), algorithm=algorithm, max_epochs=max_epochs,
+    arguments = dict(data=data, images=images, backbones=list(backbones), decoders=list(decoders), algorithm=algorithm,
+                     max_epochs=max_epochs,
                      max_trials=max_trials, factor=factor, objective=objective, image_size=image_size,
                      batch_size=batch_size, val_images=val_images, val_split=val_split, seed=seed,
                      mixed_precision=mixed_precision, strategy=strategy, fixed=dict(fixed or {}),
@@ -134,6 +137,7 @@ def _open(directory, project_name, arguments, overwrite=False, time_budget=None,
     if unknown:
         raise ValueError(f"Cannot fix {', '.join(unknown)}: the hyperparameters are {', '.join(CaptionHyperModel.TUNABLE)}.")
     hypermodel = CaptionHyperModel(vocabulary, backbones=a["backbones"], image_size=a["image_size"],
+                                   decoders=a.get("decoders", ["lstm"]),  # a search from before decoders were parts
                                    objective=a["objective"], batch_size=a["batch_size"], max_length=max_length,
                                    val_images=a["val_images"], feature_dir=a["feature_dir"],
                                    mixed_precision=a["mixed_precision"], seed=a["seed"], **fixed)

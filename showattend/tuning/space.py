@@ -6,23 +6,42 @@ import cnn_backbones
 
 MIN_GRID = 4  # a backbone whose grid would be smaller than 4×4 at the image size is left out of the space
 
-# name: (kind, arguments, default): the ranges a None argument tunes; the defaults are the paper's
-# decoder (REFERENCE.md: 512/512/512, dropout 0.5, λ = 1) with the training recipe's learning rate.
-DECODER_SPACE = {
-    "attention": ("Choice", {"values": ["soft", "hard"]}, "soft"),
-    "cell": ("Choice", {"values": ["lstm", "peephole_lstm", "cifg_lstm", "gru"]}, "lstm"),
-    "attention_score": ("Choice", {"values": ["additive", "dot", "general"]}, "additive"),
-    "units": ("Choice", {"values": [128, 256, 512, 1024]}, 512),
-    "embed_dim": ("Choice", {"values": [128, 256, 512]}, 512),
-    "attention_dim": ("Choice", {"values": [128, 256, 512]}, 512),
-    "dropout": ("Float", {"min_value": 0.0, "max_value": 0.6, "step": 0.1}, 0.5),
-    "doubly_stochastic": ("Choice", {"values": [0.0, 0.01, 0.1, 1.0]}, 1.0),
-    "learning_rate": ("Float", {"min_value": 1e-4, "max_value": 1e-2, "sampling": "log"}, 4e-4),
-}
-HARD_SPACE = {
-    "reinforce_weight": ("Float", {"min_value": 0.01, "max_value": 1.0, "sampling": "log"}, 0.1),
-    "entropy_weight": ("Float", {"min_value": 1e-4, "max_value": 1e-2, "sampling": "log"}, 0.002),
-}
+LEARNING_RATE = ("Float", {"min_value": 1e-4, "max_value": 1e-2, "sampling": "log"}, 4e-4)  # the recipe's
+
+
+def decoder_space(decoder="lstm"):
+    """The search space of a decoder's options, read from its declarations (``Option.tune``).
+
+    Args:
+        decoder: a registered decoder.
+
+    Returns:
+        A pair of dicts ``name: (kind, arguments, default)``: the options searched always, then
+        those searched only under a condition (``Option.when``, e.g. hard attention's weights), as a
+        dict ``(option, values): {name: …}``. A choice's values default to the option's choices;
+        the default is the paper's value.
+
+    Examples:
+        >>> always, conditional = decoder_space("lstm")
+        >>> always["attention"], always["units"][2]
+        (('Choice', {'values': ['soft', 'hard']}, 'soft'), 512)
+        >>> list(conditional)
+        [('attention', ('hard',))]
+    """
+    from showattend.decoders import decoder_class
+
+    always, conditional = {}, {}
+    for option in decoder_class(decoder).OPTIONS:
+        if option.tune is None:
+            continue
+        kind, arguments = option.tune
+        if kind == "Choice" and "values" not in arguments:
+            arguments = {"values": list(option.choices)}
+        target = always if option.when is None else conditional.setdefault(option.when, {})
+        target[option.name] = (kind, dict(arguments), option.paper)
+    return always, conditional
+
+
 BACKBONE_SPACE = {
     "feature_stage": ("Choice", {"values": [5, 4]}, 5),  # ResNet: stage 5 (stride 32) or 4 (stride 16)
     "feature_module": ("Choice", {"values": ["5b", "4e"]}, "5b"),  # GoogLeNet: 7×7 or 14×14 at 224 px
@@ -30,7 +49,66 @@ BACKBONE_SPACE = {
     "fine_tune": ("Boolean", {}, False),
     "gate_bias": ("Float", {"min_value": -4.0, "max_value": -1.0, "step": 0.5}, -2.0),  # highway
 }
-NAMES = ("backbone", *BACKBONE_SPACE, *DECODER_SPACE, *HARD_SPACE)
+
+
+def space_names(decoders=None):
+    """The names of the search space, in the order a search declares them.
+
+    The backbone and its options, then each decoder's searched options (those it always has), the
+    learning rate, and the options it has under a condition (hard attention's weights).
+
+    Args:
+        decoders: the decoders searched over (default: every registered one).
+
+    Returns:
+        A tuple of names, each once.
+
+    Examples:
+        >>> space_names(["lstm"])[:3], space_names(["lstm"])[-3:]
+        (('backbone', 'feature_stage', 'feature_module'), ('learning_rate', 'reinforce_weight', 'entropy_weight'))
+    """
+    from showattend.decoders import list_decoders
+
+    names = ["backbone", *BACKBONE_SPACE]
+    for decoder in decoders or list_decoders():
+        always, conditional = decoder_space(decoder)
+        names += [*always, "learning_rate", *(name for space in conditional.values() for name in space)]
+    return tuple(dict.fromkeys(names))
+
+
+NAMES = space_names()  # every name a CaptionHyperModel takes (its backbone's and every decoder's)
+
+
+def space_of(name):
+    """The default range of a name of the space (a decoder's: the first decoder that declares it).
+
+    Args:
+        name: a name of the space, e.g. "units".
+
+    Returns:
+        ``(kind, arguments, default)``: the keras-tuner method, its arguments and the default.
+
+    Raises:
+        KeyError: a name the space does not have.
+
+    Examples:
+        >>> space_of("units")
+        ('Choice', {'values': [128, 256, 512, 1024]}, 512)
+        >>> space_of("learning_rate")[2]
+        0.0004
+    """
+    from showattend.decoders import list_decoders
+
+    if name in BACKBONE_SPACE:
+        return BACKBONE_SPACE[name]
+    if name == "learning_rate":
+        return LEARNING_RATE
+    for decoder in list_decoders():
+        always, conditional = decoder_space(decoder)
+        for space in (always, *conditional.values()):
+            if name in space:
+                return space[name]
+    raise KeyError(name)
 
 
 def option_of(name, option):
@@ -181,9 +259,8 @@ def check_fixed(settings):
     for name, value in settings.items():
         if value is None or isinstance(value, kt.engine.hyperparameters.HyperParameter):
             continue
-        kind, arguments, _ = {**DECODER_SPACE, **HARD_SPACE, **BACKBONE_SPACE}[name]
-        if kind == "Choice" and name in ("attention", "cell", "attention_score", "feature_module") \
-                and value not in arguments["values"]:
+        kind, arguments, _ = space_of(name)
+        if kind == "Choice" and isinstance(arguments["values"][0], str) and value not in arguments["values"]:
             raise ValueError(f"{name}={value!r} is not one of {arguments['values']}.")
         if kind == "Boolean" and not isinstance(value, bool):
             raise ValueError(f"{name} must be True, False, None (tune it) or a keras_tuner HyperParameter, got "

@@ -81,8 +81,9 @@ def compare(attention, vocabulary, strategy=None):
               "logs_alone": {k: v[0] for k, v in logs_alone.items()}, "logs": {k: v[0] for k, v in logs.items()},
               "jit_compile": replicated.jit_compile, "replicas": strategy.num_replicas_in_sync}
     if attention == "hard":
-        values = getattr(replicated.reinforce_baseline.value, "values", [replicated.reinforce_baseline.value])
-        result.update(baseline_alone=float(alone.reinforce_baseline.numpy()),
+        baseline = replicated.decoder.reinforce_baseline
+        values = getattr(baseline.value, "values", [baseline.value])
+        result.update(baseline_alone=float(alone.decoder.reinforce_baseline.numpy()),
                       baselines=[float(v.numpy()) for v in values])
     return result
 

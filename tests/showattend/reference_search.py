@@ -119,29 +119,28 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
 
 
 def reference_captions(model, regions, beam_size, max_length, reading="expectation"):
-    """A Captioner's hypotheses the way the package found them before the search was compiled whole:
-    the decoder's start and step as tf.functions, the search in numpy, one Python step per word."""
+    """A Captioner's hypotheses found step by step: the decoder's own ``initial_state``, ``context``
+    and ``step`` (the step ``caption()`` runs) as tf.functions, the search in numpy, one Python step
+    per word, every beam a row of its own."""
     import tensorflow as tf
 
     decoder, ids = model.decoder, model.vocabulary
-    start = tf.function(lambda f: (decoder.initial_state(f), decoder.attention.project(f)))
-    step = tf.function(decoder.decode_step)
-    features = tf.cast(regions, "float32")
-    (h, c), projected = start(features)
-    features, projected, h, c = (np.asarray(a) for a in (features, projected, h, c))
-    rows = len(features)
-    if beam_size > 1:
-        features, projected, h, c = (np.repeat(a, beam_size, axis=0) for a in (features, projected, h, c))
+    regions = np.repeat(np.asarray(regions, "float32"), beam_size, axis=0)  # one row per beam
+    state, context = tf.function(lambda r: (decoder.initial_state(r), decoder.context(r)))(regions)
+    step = tf.function(lambda tokens, state, context: decoder.step(tokens, state, context, reading=reading))
 
     def step_fn(tokens, state):
-        log_probs, h, c, alpha, beta, region = step(tokens, state[0], state[1], features, projected, reading)
-        log_probs = log_probs.numpy()
+        logits, state, extras = step(tokens, state, context)
+        log_probs = tf.nn.log_softmax(logits).numpy()
         log_probs[:, [ids.pad_id, ids.start_id]] = -np.inf  # never generated
-        return log_probs, (h.numpy(), c.numpy()), {"alpha": alpha.numpy(), "beta": beta.numpy()}
+        return log_probs, tuple(s.numpy() for s in state), {"alpha": extras["alpha"].numpy(),
+                                                           "beta": extras["beta"].numpy()}
 
+    state = tuple(np.asarray(s) for s in state)
+    rows = len(regions) // beam_size
     if beam_size == 1:
-        return greedy_search(step_fn, (h, c), rows, ids.start_id, ids.end_id, max_length)
-    return beam_search(step_fn, (h, c), rows, ids.start_id, ids.end_id, beam_size, max_length)
+        return greedy_search(step_fn, state, rows, ids.start_id, ids.end_id, max_length)
+    return beam_search(step_fn, state, rows, ids.start_id, ids.end_id, beam_size, max_length)
 
 
 def _best(values, width):

@@ -53,9 +53,9 @@ def test_scores_are_in_every_epochs_logs_and_the_best_epoch_is_kept(one_sentence
     checkpoint = keras.callbacks.ModelCheckpoint(str(tmp_path / "best.keras"), monitor="val_bleu4", mode="max",
                                                  save_best_only=True)
     stop = keras.callbacks.EarlyStopping(monitor="val_bleu4", mode="max", patience=5)
-    # CaptionMetrics listed last: fit moves it first, so the checkpoint reads this epoch's score
+    # CaptionMetrics listed first, so the checkpoint reads this epoch's score
     history = model.fit(data, epochs=4, batch_size=8, verbose=0,
-                        callbacks=[BreakTheLastEpoch(), checkpoint, stop, HistoryCSV(tmp_path / "h.csv"), metrics])
+                        callbacks=[metrics, BreakTheLastEpoch(), checkpoint, stop, HistoryCSV(tmp_path / "h.csv")])
     bleu = history.history["val_bleu4"]
     assert len(bleu) == len(history.history["val_cider"]) == 4
     assert max(bleu[:3]) > 0.5 and bleu[3] == 0.0 and metrics.last_captions[0].text == ""

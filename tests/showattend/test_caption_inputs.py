@@ -51,9 +51,7 @@ def test_attention_maps(captioner, small_data):
 
 def test_decoding_is_compiled_once_per_input_shape(captioner, small_data):
     captioner.caption(small_data.images[:3], beam_size=2)
-    from showattend.captioning import compiled_functions
-
-    functions = compiled_functions(captioner)
+    functions = captioner._compiled_functions()
     traces = [f.experimental_get_tracing_count() for f in functions]
     for _ in range(3):
         captioner.caption(small_data.images[:3], beam_size=2)

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from showattend import Captioner, Vocabulary
-from showattend.captioning import compiled_functions
 from showattend.datasets import shapes
 from tests.showattend.reference_search import reference_captions
 
@@ -51,7 +50,7 @@ def test_same_captions_and_scores_as_the_step_by_step_reference(trained, test_re
 def test_the_search_is_traced_once_per_batch_beam_and_length(trained):
     model = trained["soft"]
     images = shapes("test", num_images=7, seed=3).images
-    search = compiled_functions(model)[1]
+    search = model._compiled_functions()[1]
     before = search.experimental_get_tracing_count()
     for _ in range(3):
         model.caption(images, beam_size=3)

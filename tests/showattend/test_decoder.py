@@ -4,12 +4,13 @@ import pytest
 from keras import ops
 
 from showattend.losses import doubly_stochastic_penalty
-from showattend.layers import AttentionDecoder, LSTMCell
+from showattend.decoders import LSTMDecoder
+from showattend.layers import LSTMCell
 
 
 def _decoder(**kw):
     keras.utils.set_random_seed(1)
-    return AttentionDecoder(vocab_size=11, embed_dim=6, units=8, attention_dim=5, dropout=0.0, **kw)
+    return LSTMDecoder(vocab_size=11, embed_dim=6, units=8, attention_dim=5, dropout=0.0, **kw)
 
 
 def test_output_shapes_and_alpha_sums_to_one():
@@ -31,7 +32,7 @@ def test_unrolled_and_scanned_recurrences_agree():
     unrolled = decoder(features, tokens)
     decoder.unroll_limit = 0
     scanned = decoder(features, tokens)
-    decoder.unroll_limit = AttentionDecoder.unroll_limit
+    decoder.unroll_limit = LSTMDecoder.unroll_limit
     for key in unrolled:
         np.testing.assert_allclose(unrolled[key], scanned[key], atol=1e-5)
 
@@ -41,13 +42,13 @@ def test_step_by_step_decoding_equals_teacher_forcing():
     features = np.random.default_rng(4).normal(size=(2, 6, 7)).astype("float32")
     tokens = np.array([[1, 4, 5, 6], [1, 7, 8, 0]])
     out = decoder(features, tokens)
-    h, c = decoder.initial_state(features)
-    projected = decoder.attention.project(features)
+    state, context = decoder.initial_state(features), decoder.context(features)
     for t in range(tokens.shape[1]):
-        log_probs, h, c, alpha, beta, region = decoder.decode_step(tokens[:, t], h, c, features, projected)
-        assert (np.asarray(region) == -1).all()  # soft attention reads the expectation
-        np.testing.assert_allclose(log_probs, ops.log_softmax(out["logits"][:, t]), atol=1e-5)
-        np.testing.assert_allclose(alpha, out["alpha"][:, t], atol=1e-6)
+        logits, state, extras = decoder.step(tokens[:, t], state, context)
+        assert (np.asarray(extras["region"]) == -1).all()  # soft attention reads the expectation
+        np.testing.assert_allclose(logits, out["logits"][:, t], atol=1e-5)
+        np.testing.assert_allclose(extras["alpha"], out["alpha"][:, t], atol=1e-6)
+        np.testing.assert_allclose(extras["beta"], out["beta"][:, t], atol=1e-6)
 
 
 def test_without_gate_beta_is_one():

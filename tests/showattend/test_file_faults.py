@@ -72,16 +72,16 @@ def test_a_full_disk_while_a_model_is_saved_keeps_the_earlier_file(captioner, tm
 
 
 def test_a_full_disk_while_training_saves_keeps_the_kept_epoch_and_a_rerun_goes_on(tmp_path, monkeypatch, capsys):
-    import showattend.training.recipe
+    import showattend.training.loop
 
-    class RisingScore(showattend.training.recipe.CaptionMetrics):
+    class RisingScore(showattend.training.loop.CaptionMetrics):
         """A model that gets better every epoch, so that every epoch saves model.keras."""
 
         def on_epoch_end(self, epoch, logs=None):
             super().on_epoch_end(epoch, logs)
             logs["val_bleu4"] = 0.1 * (epoch + 1)
 
-    monkeypatch.setattr(showattend.training.recipe, "CaptionMetrics", RisingScore)
+    monkeypatch.setattr(showattend.training.loop, "CaptionMetrics", RisingScore)
     data = image_folder(tmp_path / "data")
     out = tmp_path / "run"
     args = ["train", *data, *SMALL, "--val-split", "0.25", "--out", str(out)]
@@ -272,7 +272,7 @@ def model_files(tmp_path_factory):
     sequential = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
     sequential.save(folder / "sequential.keras")
     edited(good, folder / "unknown_argument.keras", lambda c: c["config"].update(foo=3))
-    edited(good, folder / "without_units.keras", lambda c: c["config"].pop("units"))
+    edited(good, folder / "without_units.keras", lambda c: c["config"]["decoder"]["config"].pop("units"))
     edited(good, folder / "without_seed.keras", lambda c: c["config"].pop("seed"))
     edited(good, folder / "renamed_class.keras", lambda c: c.update(registered_name="showattend>CaptionerV0",
                                                                     class_name="CaptionerV0"))

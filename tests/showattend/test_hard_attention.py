@@ -40,20 +40,20 @@ def test_baseline_update_and_its_save_load(vocabulary, small_data, tmp_path):
     """b is the moving average of log p(y|s) per word, updated on sampled minibatches only, and a
     caption of n words is compared with n·b."""
     model = Captioner("small_vgg", vocabulary, attention="hard", expectation_probability=0.0, seed=1, **SMALL)
-    assert model.reinforce_baseline.trainable is False
+    assert model.decoder.reinforce_baseline.trainable is False
     inputs, targets = _batch(model, small_data)
-    model.reinforce_baseline.assign(-2.0)
+    model.decoder.reinforce_baseline.assign(-2.0)
     y_pred = model(inputs, training=True)  # expectation_probability 0: this minibatch samples
     y = tf.reshape(targets, (-1, targets.shape[-1]))
     mask = tf.cast(y != 0, "float32")
     token_loss = keras.losses.sparse_categorical_crossentropy(y, y_pred["logits"], from_logits=True)
     per_word = float(-tf.reduce_sum(token_loss * mask) / tf.reduce_sum(mask))
     model.compute_loss(y=targets, y_pred=y_pred, training=False)
-    assert float(model.reinforce_baseline.numpy()) == -2.0  # evaluation leaves it alone
-    reinforce = model.reinforce_tracker
+    assert float(model.decoder.reinforce_baseline.numpy()) == -2.0  # evaluation leaves it alone
+    reinforce = next(m for m in model.loss_trackers if m.name == "reinforce")
     reinforce.reset_state()
     model.compute_loss(y=targets, y_pred=y_pred, training=True)
-    assert float(model.reinforce_baseline.numpy()) == pytest.approx(0.9 * -2.0 + 0.1 * per_word, rel=1e-5)
+    assert float(model.decoder.reinforce_baseline.numpy()) == pytest.approx(0.9 * -2.0 + 0.1 * per_word, rel=1e-5)
     log_likelihood = -tf.reduce_sum(token_loss * mask, 1)
     words = tf.reduce_sum(mask, 1)
     log_p = tf.reduce_sum(tf.cast(y_pred["log_p_region"], "float32") * mask, 1)
@@ -63,13 +63,13 @@ def test_baseline_update_and_its_save_load(vocabulary, small_data, tmp_path):
     assert float(reinforce.result()) == pytest.approx(float(tf.reduce_sum(want * is_caption) / tf.reduce_sum(is_caption)),
                                                       rel=1e-5)
     expectation = model(inputs, training=False)  # reads the expectation: the baseline does not move
-    before = float(model.reinforce_baseline.numpy())
+    before = float(model.decoder.reinforce_baseline.numpy())
     model.compute_loss(y=targets, y_pred=expectation, training=True)
-    assert float(model.reinforce_baseline.numpy()) == before
+    assert float(model.decoder.reinforce_baseline.numpy()) == before
     model.save(tmp_path / "hard.keras")
     again = load_captioner(tmp_path / "hard.keras")
-    assert float(again.reinforce_baseline.numpy()) == pytest.approx(before)
-    assert again.get_config()["attention"] == "hard" and again.get_config()["reinforce_weight"] == 0.1
+    assert float(again.decoder.reinforce_baseline.numpy()) == pytest.approx(before)
+    assert again.decoder.options["attention"] == "hard" and again.decoder.options["reinforce_weight"] == 0.1
 
 
 def test_with_expectation_probability_one_hard_is_soft(vocabulary, small_data):
@@ -78,7 +78,8 @@ def test_with_expectation_probability_one_hard_is_soft(vocabulary, small_data):
     hard = Captioner("small_vgg", vocabulary, attention="hard", expectation_probability=1.0, doubly_stochastic=1.0,
                      **SMALL)
     hard.backbone.set_weights(soft.backbone.get_weights())
-    hard.decoder.set_weights(soft.decoder.get_weights())
+    for mine, theirs in zip(hard.decoder.trainable_weights, soft.decoder.trainable_weights):  # hard adds a baseline
+        mine.assign(theirs)
     inputs, targets = _batch(soft, small_data)
     results = []
     for model in (soft, hard):

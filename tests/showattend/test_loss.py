@@ -32,8 +32,8 @@ def test_loss_is_cross_entropy_plus_weighted_penalty(captioner):
     coverage = (np.asarray(out["alpha"]) * mask[..., None]).sum(1)
     expected_penalty = ((1 - coverage) ** 2).sum(-1).mean()
     total = float(captioner.compute_loss(x, y, out, training=False))
-    assert total == pytest.approx(expected_ce + captioner.doubly_stochastic * expected_penalty, rel=1e-4)
-    assert float(captioner.cross_entropy_tracker.result()) > 0
+    assert total == pytest.approx(expected_ce + captioner.decoder.options["doubly_stochastic"] * expected_penalty, rel=1e-4)
+    assert float(captioner.loss_trackers[0].result()) > 0
 
 
 def test_grouped_captions_give_the_per_caption_loss(captioner):

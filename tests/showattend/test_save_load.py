@@ -21,7 +21,7 @@ def test_save_load_round_trip_gives_identical_captions(captioner, small_data, tm
 
 def test_config_round_trip(captioner):
     clone = Captioner.from_config(captioner.get_config())
-    assert clone.get_config()["units"] == 32 and clone.decoder.attention_dim == 16
+    assert clone.decoder.options["units"] == 32 and clone.decoder.attention_dim == 16
     assert clone.count_params() == captioner.count_params()
 
 

@@ -6,7 +6,7 @@ import signal
 import pytest
 
 from showattend.callbacks import read_history
-from showattend.training import backed_up_epochs
+from showattend.training import RunFolder
 from tests.showattend.fixtures import shapes_folder
 from tests.showattend.processes import GRACE, Child, run, wait_until
 
@@ -30,8 +30,8 @@ def test_train_stops_and_resumes_saying_from_where(signum, tmp_path):
     out = tmp_path / "run"
     command = ["train", "--data", "shapes:300", *TINY, "--epochs", "4", "--out", out]
     first = Child(command)
-    stop(first, signum, lambda: backed_up_epochs(out) >= 1, "a backed-up epoch")
-    done = backed_up_epochs(out)
+    stop(first, signum, lambda: RunFolder(out).backed_up_epochs() >= 1, "a backed-up epoch")
+    done = RunFolder(out).backed_up_epochs()
     assert 1 <= done < 4 and (out / "model.keras").is_file()
     if signum == signal.SIGINT:
         return  # the signals leave the same backup; resuming from it is checked once, after SIGTERM

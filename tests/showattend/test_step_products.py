@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from showattend.layers.decoder import AttentionDecoder
+from showattend.decoders import LSTMDecoder
 from showattend.layers.step_products import StepProducts, transposed
 
 RNG = np.random.default_rng(0)
@@ -53,7 +53,7 @@ def test_unrolled_decoder_gradients_equal_the_scanned_decoder(cell, score):
     """The unrolled pass (StepProducts) against the scan path (plain per-step products): same loss
     and same gradient for every weight, for each cell and score."""
     keras.utils.set_random_seed(0)
-    decoder = AttentionDecoder(vocab_size=11, embed_dim=6, units=8, attention_dim=5, dropout=0.0, cell=cell,
+    decoder = LSTMDecoder(vocab_size=11, embed_dim=6, units=8, attention_dim=5, dropout=0.0, cell=cell,
                                attention_score=score)
     features = RNG.normal(size=(3, 7, 4)).astype("float32")
     tokens = RNG.integers(0, 11, size=(3, 6)).astype("int32")

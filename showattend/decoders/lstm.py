@@ -2,90 +2,129 @@
 import keras
 from keras import ops
 
-from showattend.layers.attention import make_attention, per_image, per_row
-from showattend.layers.cells import make_cell
+from showattend.decoders.base import Decoder
+from showattend.decoders.options import Option
+from showattend.layers.attention import SCORES, make_attention, per_image, per_row
+from showattend.layers.cells import CELLS, make_cell
+from showattend.losses import doubly_stochastic_penalty, hard_attention_term
 
-INIT_STATES = ("mean", "zeros")
+__all__ = ["LSTMDecoder", "LSTM_OPTIONS"]
+
+HARD = ("attention", ("hard",))
+# The paper's values are REFERENCE.md's (512 wide, dropout 0.5, λ = 1); the defaults are smaller, to
+# train on a CPU. ``tune`` is the range a search explores around the paper's value.
+LSTM_OPTIONS = (
+    Option("attention", "soft", "soft (the expectation over regions) or hard (one region sampled, REINFORCE)",
+           choices=("soft", "hard"), tune=("Choice", {})),
+    Option("cell", "lstm", "the recurrent cell", choices=CELLS, tune=("Choice", {})),
+    Option("attention_score", "additive", "the attention's score: the paper's MLP, a dot product or a bilinear form",
+           choices=SCORES, tune=("Choice", {})),
+    Option("units", 256, "the size of the LSTM's state", paper=512, minimum=1,
+           tune=("Choice", {"values": [128, 256, 512, 1024]})),
+    Option("embed_dim", 64, "the size of the word embedding", paper=512, minimum=1,
+           tune=("Choice", {"values": [128, 256, 512]})),
+    Option("attention_dim", 128, "the size of the attention's projections", paper=512, minimum=1,
+           tune=("Choice", {"values": [128, 256, 512]})),
+    Option("dropout", 0.5, "the dropout rate before the output layer", minimum=0.0, maximum=0.99,
+           tune=("Float", {"min_value": 0.0, "max_value": 0.6, "step": 0.1})),
+    Option("doubly_stochastic", 1.0, "λ of the penalty Σ_i (1 − Σ_t α_ti)² (0: off)", minimum=0.0,
+           tune=("Choice", {"values": [0.0, 0.01, 0.1, 1.0]})),
+    Option("gate", True, "scale the context by the gate β (else β = 1)"),
+    Option("deep_output", True, "logits from E y, h and ẑ (the paper's) or from h alone"),
+    Option("init_state", "mean", "h_0 and c_0 from the mean region feature (the paper's) or zeros",
+           choices=("mean", "zeros")),
+    Option("reinforce_weight", 0.1, "λ_r of hard attention's REINFORCE term", minimum=0.0, when=HARD,
+           tune=("Float", {"min_value": 0.01, "max_value": 1.0, "sampling": "log"})),
+    Option("entropy_weight", 0.002, "λ_e of hard attention's entropy term", minimum=0.0, when=HARD,
+           tune=("Float", {"min_value": 1e-4, "max_value": 1e-2, "sampling": "log"})),
+    Option("expectation_probability", 0.5, "the probability that a hard-attention minibatch reads the expectation",
+           minimum=0.0, maximum=1.0, when=HARD),
+)
 
 
 @keras.saving.register_keras_serializable(package="showattend")
-class AttentionDecoder(keras.layers.Layer):
-    """Soft-attention LSTM decoder with the gate β and the deep output layer (REFERENCE.md).
+class LSTMDecoder(Decoder):
+    """Soft- or hard-attention LSTM decoder with the gate β and the deep output layer (REFERENCE.md).
 
     Per step t: α_t from h_{t-1} and the regions; ẑ_t = β_t Σ_i α_ti a_i with β_t = σ(w_β h_{t-1});
     (h_t, c_t) = LSTM([E y_{t-1}; ẑ_t], h_{t-1}, c_{t-1}). After the recurrence, for all steps at
     once: logits = L_o(dropout(tanh(E y_{t-1} + L_h h_t + L_z ẑ_t))).
 
-    Choices: ``cell`` (lstm, peephole_lstm, cifg_lstm, gru), ``attention_score`` (additive, dot,
-    general), ``gate`` (β, or β = 1), ``deep_output`` (off: logits = L_o(dropout(h_t))) and
-    ``init_state`` ("mean": tanh layers of the mean region feature; "zeros").
+    Hard attention (``attention="hard"``): in training, a minibatch reads one region sampled from
+    α at each step, with probability 1 − ``expectation_probability`` (one coin per call), and the
+    choice is learnt by the REINFORCE surrogate (λ_r, λ_e and a moving-average baseline of the
+    log-likelihood per word, the non-trainable ``reinforce_baseline``).
+
+    Its options are ``LSTM_OPTIONS``: ``attention``, ``embed_dim``, ``units``, ``attention_dim``,
+    ``dropout``, ``doubly_stochastic``, ``gate``, ``cell`` (lstm, peephole_lstm, cifg_lstm, gru),
+    ``attention_score`` (additive, dot, general), ``deep_output`` (off: logits = L_o(dropout(h_t))),
+    ``init_state`` ("mean": tanh layers of the mean region feature; "zeros"),
+    ``reinforce_weight``, ``entropy_weight`` and ``expectation_probability``.
 
     Args:
         vocab_size: the number of words (ids 0 … vocab_size − 1).
-        embed_dim: the size of the word embedding E y.
-        units: the size of the recurrent state h (and c).
-        attention_dim: the size of the attention's projections.
-        dropout: the dropout rate before the output layer L_o.
-        gate: whether the context is scaled by the gate β (else β = 1).
         seed: seeds the dropout and hard attention's sampling (None: unseeded).
-        cell: "lstm", "peephole_lstm", "cifg_lstm" or "gru".
-        attention_score: "additive", "dot" or "general".
-        deep_output: logits from tanh(E y_{t-1} + L_h h_t + L_z ẑ_t) (True) or from h_t alone.
-        init_state: "mean" or "zeros".
-        hard: hard attention: in training, a step reads one region sampled from α.
-        expectation_probability: for hard attention, the probability that a training call reads
-            the expectation instead of sampling.
-        **kwargs: passed to ``keras.layers.Layer`` (``name``, ``dtype``, ...).
+        **kwargs: the options above, and ``keras.layers.Layer``'s arguments (``name``, ``dtype``, ...).
 
     Raises:
-        ValueError: an ``expectation_probability`` outside [0, 1], or an unknown ``init_state``,
-            ``cell`` or ``attention_score``.
+        ValueError: an unknown option, or a value it does not accept (naming both).
 
     Examples:
         >>> import numpy as np
-        >>> decoder = AttentionDecoder(vocab_size=20, embed_dim=8, units=16, attention_dim=8)
+        >>> decoder = LSTMDecoder(vocab_size=20, embed_dim=8, units=16, attention_dim=8)
         >>> out = decoder(np.ones((2, 9, 12), "float32"), np.ones((2, 5), "int32"))
         >>> tuple(out["logits"].shape), tuple(out["alpha"].shape), tuple(out["beta"].shape)
         ((2, 5, 20), (2, 5, 9), (2, 5))
+        >>> LSTMDecoder(vocab_size=20, cell="rnn")
+        Traceback (most recent call last):
+        ValueError: Unknown cell 'rnn'. Accepted: lstm, peephole_lstm, cifg_lstm, gru.
     """
 
+    OPTIONS = LSTM_OPTIONS
+    registered_name = "lstm"
     unroll_limit = 64  # captions padded to at most this many steps are unrolled
 
-    def __init__(self, vocab_size, embed_dim=64, units=256, attention_dim=128, dropout=0.5, gate=True,
-                 seed=None, cell="lstm", attention_score="additive", deep_output=True, init_state="mean",
-                 hard=False, expectation_probability=0.5, **kwargs):
-        super().__init__(**kwargs)
-        if not 0.0 <= float(expectation_probability) <= 1.0:
-            raise ValueError(f"expectation_probability must be in [0, 1], got {expectation_probability!r}.")
-        self.hard, self.expectation_probability = bool(hard), float(expectation_probability)
+    def __init__(self, vocab_size, seed=None, **kwargs):
+        super().__init__(vocab_size, seed, **kwargs)
+        o = self.options
+        self.hard, self.expectation_probability = o["attention"] == "hard", o["expectation_probability"]
         self.seed_generator = keras.random.SeedGenerator(seed, name="attention_sampler") if self.hard else None
-        if init_state not in INIT_STATES:
-            raise ValueError(f"Unknown init_state {init_state!r}. Accepted: {', '.join(INIT_STATES)}.")
-        self.vocab_size, self.embed_dim, self.units = int(vocab_size), int(embed_dim), int(units)
-        self.attention_dim, self.dropout_rate, self.gate = int(attention_dim), float(dropout), bool(gate)
-        self.seed, self.cell_kind, self.attention_score = seed, cell, attention_score
-        self.use_deep_output, self.init_state_kind = bool(deep_output), init_state
+        self.embed_dim, self.units, self.attention_dim = o["embed_dim"], o["units"], o["attention_dim"]
+        self.has_cell_state, self.use_deep_output = o["cell"] != "gru", o["deep_output"]
         self.embedding = keras.layers.Embedding(self.vocab_size, self.embed_dim, name="embedding")
-        self.has_cell_state = cell != "gru"
-        if init_state == "mean":
+        if o["init_state"] == "mean":
             self.init_h = keras.layers.Dense(self.units, activation="tanh", name="init_h")
             if self.has_cell_state:
                 self.init_c = keras.layers.Dense(self.units, activation="tanh", name="init_c")
-        self.attention = make_attention(attention_score, self.attention_dim, self.units, name="attention")
-        self.gate_layer = keras.layers.Dense(1, activation="sigmoid", name="gate") if self.gate else None
-        self.cell = make_cell(cell, self.units, name="lstm" if cell != "gru" else "gru")
+        self.attention = make_attention(o["attention_score"], self.attention_dim, self.units, name="attention")
+        self.gate_layer = keras.layers.Dense(1, activation="sigmoid", name="gate") if o["gate"] else None
+        self.cell = make_cell(o["cell"], self.units, name="lstm" if self.has_cell_state else "gru")
         if self.use_deep_output:
             self.output_hidden = keras.layers.Dense(self.embed_dim, use_bias=False, name="output_hidden")  # L_h
             self.output_context = keras.layers.Dense(self.embed_dim, use_bias=False, name="output_context")  # L_z
-        self.output_dropout = keras.layers.Dropout(self.dropout_rate, seed=seed, name="output_dropout")
+        self.output_dropout = keras.layers.Dropout(o["dropout"], seed=seed, name="output_dropout")
         # L_o: float32 under a mixed-precision policy too, as Keras advises for a model's last layer;
         # in bfloat16 logits of ~10 would be rounded to steps of 0.06 and flip close choices of a word
         self.output_logits = keras.layers.Dense(self.vocab_size, name="output_logits", dtype="float32")
+        if self.hard:
+            self.reinforce_baseline = self.add_weight(shape=(), initializer="zeros", trainable=False,
+                                                      aggregation="only_first_replica", name="reinforce_baseline")
+
+    @property
+    def readings(self):
+        return ("expectation", "sample", "argmax") if self.hard else ("expectation",)
+
+    @property
+    def loss_names(self):
+        return ("attention_penalty", "reinforce") if self.hard else ("attention_penalty",)
+
+    def describe(self):
+        return f"{self.options['attention']}-attention LSTM"
 
     def build(self, features_shape, tokens_shape=None):
         dim = features_shape[-1]
         self.embedding.build((None, None))
-        if self.init_state_kind == "mean":
+        if self.options["init_state"] == "mean":
             self.init_h.build((None, dim))
             if self.has_cell_state:
                 self.init_c.build((None, dim))
@@ -112,14 +151,14 @@ class AttentionDecoder(keras.layers.Layer):
             A pair ``(h_0, c_0)``, each (batch, units).
         """
         zeros = ops.zeros((ops.shape(features)[0], self.units), dtype="float32")
-        if self.init_state_kind == "zeros":
+        if self.options["init_state"] == "zeros":
             return zeros, zeros
         mean = ops.mean(features, axis=1)
         return (ops.cast(self.init_h(mean), "float32"),
                 ops.cast(self.init_c(mean), "float32") if self.has_cell_state else zeros)
 
-    def step(self, embedded, h, c, features, projected, reading="expectation", products=(None, None), beams=1):
-        """One recurrence step from the embedded previous word.
+    def advance(self, embedded, h, c, features, projected, reading="expectation", products=(None, None), beams=1):
+        """One recurrence step from the embedded previous word (``step`` and ``call`` run it).
 
         ``features`` and ``projected`` hold one row per image; ``embedded``, ``h`` and ``c`` hold
         ``beams`` rows per image (image b's at rows b·K … b·K+K−1).
@@ -210,37 +249,107 @@ class AttentionDecoder(keras.layers.Layer):
         x = ops.tanh(embedded + self.output_hidden(h) + self.output_context(context))
         return self.output_dropout(x, training=training)
 
-    def decode_step(self, tokens, h, c, features, projected, reading="expectation"):
-        """One generation step: previous word ids → log-probabilities of the next word and more.
+    def load_own_variables(self, store):
+        """Keras' loading of the baseline; a file saved before the decoder became a part has it on the
+        Captioner (``Captioner.load_own_variables`` moves it here)."""
+        if self.hard and not store.keys():
+            return
+        super().load_own_variables(store)
+
+    # --- generation: the decoder interface --------------------------------------------------------
+
+    def context(self, regions):
+        """Once per image: the regions in float32 and their projection for the attention.
+
+        Args:
+            regions: region features (images, regions, channels).
+
+        Returns:
+            A pair ``(features, projected)``.
+        """
+        features = ops.cast(regions, "float32")
+        return features, self.attention.project(features)
+
+    def recurrence(self, embedded, h, c, context, beams=1, reading="expectation"):
+        """A generation step up to the product over the vocabulary (what ``search_step`` compiles).
+
+        Args:
+            embedded: E y_{t-1}, (rows, embed_dim).
+            h: h_{t-1}, (rows, units).
+            c: c_{t-1}, (rows, units).
+            context: ``self.context(regions)``, one row per image.
+            beams: K, the rows per image.
+            reading: "expectation", "sample" or "argmax" (see ``advance``).
+
+        Returns:
+            ``(h, c, features, alpha, beta, region)``: the new state, what the product over the
+            vocabulary reads (``output_features``), α_t, β_t and the region read.
+        """
+        features, projected = context
+        h, c, attended, alpha, beta, region, _ = self.advance(embedded, h, c, features, projected, reading,
+                                                              beams=beams)
+        return h, c, self.output_features(embedded, h, attended, training=False), alpha, beta, region
+
+    def step(self, tokens, state, context, beams=1, reading="expectation", recurrence=None):
+        """One generation step: the previous words → the next word's logits, the new state, α, β.
 
         Args:
             tokens: the previous word ids (rows,).
-            h: h_{t-1}, (rows, units).
-            c: c_{t-1}, (rows, units).
-            features: region features (rows, regions, features).
-            projected: ``self.attention.project(features)``.
-            reading: "expectation", "sample" or "argmax" (see ``step``).
+            state: ``(h, c)``, each (rows, units).
+            context: ``self.context(regions)``, one row per image.
+            beams: K, the rows per image of ``tokens`` and ``state``.
+            reading: "expectation", or for hard attention "sample" or "argmax" (see ``advance``).
+            recurrence: ``self.recurrence``, or a compiled version of it (``search_step``'s).
 
         Returns:
-            A tuple ``(log_probs, h, c, alpha, beta, region)``: log p(y_t) (rows, vocab_size), the
-            new state, α_t, β_t and the region read (−1 for the expectation).
+            ``(logits (rows, vocab) float32, (h, c), {"alpha", "beta", "region"})``; the region is
+            −1 for the expectation.
         """
-        embedded = self.embedding(tokens)  # (batch, embed)
-        h, c, context, alpha, beta, region, _ = self.step(embedded, h, c, features, projected, reading)
-        return self.next_word_log_probs(embedded, h, context), h, c, alpha, beta, region
+        h, c, hidden, alpha, beta, region = (recurrence or self.recurrence)(
+            self.embedding(tokens), state[0], state[1], context, beams, reading)
+        logits = ops.cast(self.output_logits(hidden), "float32")
+        return logits, (h, c), {"alpha": alpha, "beta": beta, "region": region}
 
-    def next_word_log_probs(self, embedded, h, context):
-        """The log-probabilities log p(y_t) from E y_{t-1}, h_t and ẑ_t (generation: no dropout).
+    def search_step(self, regions, beam_size, reading="expectation"):
+        """``Decoder.search_step`` with the recurrence compiled by XLA for a float32 decoder.
 
-        Args:
-            embedded: E y_{t-1}, (batch, embed_dim).
-            h: h_t, (batch, units).
-            context: ẑ_t, (batch, features).
-
-        Returns:
-            log p(y_t), (batch, vocab_size), float32.
+        The recurrence (attention, gate, LSTM and the deep output's tanh layer) runs under XLA,
+        which fuses the attention's sum, tanh and score into one pass over the regions; the product
+        over the vocabulary and the search's bookkeeping stay with TensorFlow's own kernels (faster
+        there on a CPU). Of the layouts measured (no XLA, the whole step under it, the recurrence
+        alone, the whole search under it), the recurrence alone was the fastest. Under a 16-bit
+        policy XLA's rounding dropped a bfloat16 model's agreement with the float32 one's captions
+        below 95 %, so there the step runs as is.
         """
-        return ops.log_softmax(ops.cast(self.deep_output(embedded, h, context, training=False), "float32"), axis=-1)
+        import tensorflow as tf
+
+        xla = self.compute_dtype == "float32"
+        context, images = self.context(regions), regions.shape[0]
+        state = tf.function(self.initial_state, jit_compile=xla)(context[0])  # the mean over regions, fused
+        recurrence = tf.function(self.recurrence, jit_compile=xla)
+
+        def step_fn(tokens, state):
+            beams = 1 if tokens.shape[0] == images else beam_size
+            return self.step(tokens, state, context, beams, reading, recurrence=recurrence)
+
+        return state, step_fn
+
+    # --- training ------------------------------------------------------------------------------------
+
+    def loss_terms(self, outputs, token_loss, mask, is_caption, training):
+        """λ times the doubly stochastic penalty, and for hard attention the REINFORCE surrogate.
+
+        See ``Decoder.loss_terms``; the penalty is ``showattend.losses.doubly_stochastic_penalty``,
+        the surrogate ``showattend.losses.hard_attention_term`` (which moves ``reinforce_baseline``
+        in training).
+        """
+        terms = {"attention_penalty": (ops.sum(doubly_stochastic_penalty(outputs["alpha"], mask) * is_caption),
+                                       self.options["doubly_stochastic"])}
+        if self.hard:
+            terms["reinforce"] = (hard_attention_term(outputs, token_loss, mask, is_caption, self.reinforce_baseline,
+                                                      self.options["reinforce_weight"],
+                                                      self.options["entropy_weight"], training), 1.0)
+        return terms
 
     def call(self, features, tokens, training=None):
         """Teacher forcing: features (batch, regions, dim), tokens (batch, steps) from ``<start>``.
@@ -269,14 +378,14 @@ class AttentionDecoder(keras.layers.Layer):
             products = (self.cell.step_products(steps, batch), self.attention.step_products(steps, batch))
             outputs, words = [], ops.unstack(embedded, steps, axis=1)  # (one gradient op, not one per word)
             for t in range(steps):
-                step = self.step(words[t], state[0], state[1], features, projected, reading, products)
+                step = self.advance(words[t], state[0], state[1], features, projected, reading, products)
                 state, outputs = step[:2], outputs + [step]
             stacked = [ops.stack(o, axis=1) for o in zip(*outputs)]
         else:
             # keras.ops.scan on TensorFlow needs the per-step outputs to mirror the carry, so the
             # carry holds every output of a step and the step reads only h and c from it.
             def body(carry, embedded_t):
-                out = self.step(embedded_t, carry[0], carry[1], features, projected, reading)
+                out = self.advance(embedded_t, carry[0], carry[1], features, projected, reading)
                 return out, out
 
             batch = ops.shape(features)[0]
@@ -294,11 +403,3 @@ class AttentionDecoder(keras.layers.Layer):
                            sampled=ops.zeros_like(betas[:, 0]) + (0.0 if isinstance(reading, str)
                                                                  else ops.cast(reading, betas.dtype)))
         return outputs
-
-    def get_config(self):
-        return {**super().get_config(), "vocab_size": self.vocab_size, "embed_dim": self.embed_dim,
-                "units": self.units, "attention_dim": self.attention_dim, "dropout": self.dropout_rate,
-                "gate": self.gate, "seed": self.seed, "cell": self.cell_kind,
-                "attention_score": self.attention_score, "deep_output": self.use_deep_output,
-                "init_state": self.init_state_kind, "hard": self.hard,
-                "expectation_probability": self.expectation_probability}

@@ -14,7 +14,7 @@ import dataclasses
 import numpy as np
 import tensorflow as tf
 
-__all__ = ["Hypothesis", "beam_search", "hypotheses", "top_k_of_rows"]
+__all__ = ["Hypothesis", "beam_search", "check_search", "hypotheses", "top_k_of_rows"]
 
 
 @dataclasses.dataclass
