@@ -12,7 +12,8 @@ Examples:
     ValueError: Unknown decoder 'gpt'. Accepted: lstm.
 """
 from showattend.decoders.base import Decoder
-from showattend.decoders.lstm import LSTM_OPTIONS, LSTMDecoder
+from showattend.decoders.lstm import LSTMDecoder
+from showattend.decoders.lstm_options import LSTM_OPTIONS
 from showattend.decoders.options import Option, paper_values
 
 __all__ = ["Decoder", "LSTMDecoder", "Option", "decoder_class", "decoder_option", "list_decoders", "make_decoder",

@@ -76,6 +76,16 @@ def compiled_search(decoder, vocabulary):
 
     Returns:
         The tf.function.
+
+    Examples:
+        >>> import numpy as np
+        >>> from showattend import Vocabulary
+        >>> from showattend.decoders import make_decoder
+        >>> vocabulary = Vocabulary.build(["a red circle", "a blue square"], min_count=1)
+        >>> search = compiled_search(make_decoder("lstm", len(vocabulary), units=16), vocabulary)
+        >>> found = search(np.ones((2, 9, 4), "float32"), 3, 5, "expectation", True)  # 2 images, beam 3
+        >>> [len(c.tokens) <= 5 for c in captions_of(found, vocabulary, (3, 3), return_attention=True)]
+        [True, True]
     """
     import tensorflow as tf
 
@@ -118,6 +128,17 @@ def check_decoding(decoder, vocabulary, beam_size, max_length, batch_size, sampl
             a ``beam_size`` over the vocabulary's choosable words (naming both numbers), a
             ``max_length`` over the decoder's positions, or a ``sample``/``argmax`` the decoder
             cannot do.
+
+    Examples:
+        >>> from showattend import Vocabulary
+        >>> from showattend.decoders import make_decoder
+        >>> vocabulary = Vocabulary.build(["a red circle", "a blue square"], min_count=1)
+        >>> hard = make_decoder("lstm", len(vocabulary), attention="hard")
+        >>> check_decoding(hard, vocabulary, beam_size=3, max_length=10, batch_size=8, sample=False, argmax=True)
+        'argmax'
+        >>> check_decoding(hard, vocabulary, beam_size=9, max_length=10, batch_size=8, sample=False, argmax=False)
+        Traceback (most recent call last):
+        ValueError: beam_size=9 is more than the 7 words the search can choose from (the vocabulary's 9 less <pad> and <start>); accepted: 1 to 7.
     """
     check_search(batch_size, max_length, beam_size)
     choosable = len(vocabulary) - 2  # every word but <pad> and <start>, which the search never chooses
@@ -148,6 +169,19 @@ def captions_of(found, vocabulary, grid_shape, return_attention, reading="expect
 
     Returns:
         A list of ``Caption``.
+
+    Examples:
+        ``compiled_search``'s example makes its input; each caption's maps come shaped as the grid:
+
+        >>> import numpy as np
+        >>> from showattend import Vocabulary
+        >>> from showattend.decoders import make_decoder
+        >>> vocabulary = Vocabulary.build(["a red circle"], min_count=1)
+        >>> search = compiled_search(make_decoder("lstm", len(vocabulary), units=16), vocabulary)
+        >>> (caption,) = captions_of(search(np.ones((1, 4, 4), "float32"), 1, 3, "expectation", True), vocabulary,
+        ...                          (2, 2), return_attention=True)
+        >>> caption.attention.shape[1:], len(caption.beta) == len(caption.tokens)
+        ((2, 2), True)
     """
     captions = []
     for hyp in hypotheses(found):

@@ -52,6 +52,12 @@ def check_search(batch_size, max_length, beam_size=1):
 
     Raises:
         ValueError: naming the argument and its value, e.g. "beam_size must be a positive integer, got 0."
+
+    Examples:
+        >>> check_search(32, 20, beam_size=3)  # accepted: nothing happens
+        >>> check_search(32, 20, beam_size=0)
+        Traceback (most recent call last):
+        ValueError: beam_size must be a positive integer, got 0.
     """
     for label, value in (("batch_size", batch_size), ("max_length", max_length), ("beam_size", beam_size)):
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:

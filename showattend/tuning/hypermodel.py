@@ -104,7 +104,7 @@ class CaptionHyperModel(kt.HyperModel):
             (``attention``, ``cell``, ``attention_score``, ``units``, ``embed_dim``,
             ``attention_dim``, ``dropout``, ``doubly_stochastic``, and for hard attention
             ``reinforce_weight`` and ``entropy_weight``: their declarations in
-            ``showattend.decoders.LSTM_OPTIONS`` give the ranges), ``learning_rate`` (Adam's
+            ``showattend.decoders.lstm_options.LSTM_OPTIONS`` give the ranges), ``learning_rate`` (Adam's
             peak, 1e-4 to 1e-2 on a log scale), and the backbones' ``feature_stage`` (ResNets: 5 or
             4), ``feature_module`` (GoogLeNets: "5b" or "4e"), ``pretrained``, ``fine_tune`` (a
             pretrained backbone trains too, else it is frozen and its features cached) and
