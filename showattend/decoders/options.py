@@ -3,7 +3,7 @@ the range a search tunes. The constructor's checks, ``get_config``, the paper co
 tuner's space and the command line's flags are all read from these declarations."""
 import dataclasses
 
-__all__ = ["Option", "check_options", "defaults", "paper_values"]
+__all__ = ["Option", "check_options", "paper_values"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,22 +129,6 @@ def check_options(options, given, owner):
             raise ValueError(f"{owner} has no option {name!r}. Its options: {', '.join(names)}.")
     return {option.name: option.check(given[option.name]) if option.name in given else option.default
             for option in options}
-
-
-def defaults(options):
-    """``{name: default}`` of the declarations.
-
-    Args:
-        options: ``Option`` declarations.
-
-    Returns:
-        A dict, in declaration order.
-
-    Examples:
-        >>> defaults([Option("units", 256, "state size", paper=512), Option("gate", True, "use β")])
-        {'units': 256, 'gate': True}
-    """
-    return {option.name: option.default for option in options}
 
 
 def paper_values(options):
