@@ -52,7 +52,7 @@ def _as_backbone(backbone, image_size):
                      f"or a keras.Model, got {type(backbone).__name__}.")
 
 
-def _as_decoder(decoder, vocab_size, seed, options):
+def _as_decoder(decoder, vocab_size, seed, options, grid_shape):
     if isinstance(decoder, (Decoder, dict)):
         if options and isinstance(decoder, dict):
             raise ValueError(f"Unknown arguments {sorted(options)}: a saved decoder holds its own options.")
@@ -63,9 +63,16 @@ def _as_decoder(decoder, vocab_size, seed, options):
             decoder = keras.saving.deserialize_keras_object(decoder)
         if decoder.vocab_size != vocab_size:
             raise ValueError(f"The decoder writes {decoder.vocab_size} words but the vocabulary has {vocab_size}.")
+        if decoder.uses_grid and decoder.grid_shape is None and not decoder.built:
+            decoder.grid_shape = tuple(grid_shape)
+        elif decoder.uses_grid and decoder.grid_shape != tuple(grid_shape):
+            raise ValueError(f"The decoder was made for a {decoder.grid_shape} grid but the backbone gives "
+                             f"{tuple(grid_shape)}.")
         return decoder
     if isinstance(decoder, str):
-        return decoder_class(decoder)(vocab_size, seed=seed, name="decoder", **options)
+        cls = decoder_class(decoder)
+        grid = {"grid_shape": tuple(grid_shape)} if cls.uses_grid else {}
+        return cls(vocab_size, seed=seed, name="decoder", **grid, **options)
     raise ValueError(f"decoder must be a registered name (showattend.decoders.list_decoders()) or a "
                      f"showattend.decoders.Decoder, got {type(decoder).__name__}.")
 
@@ -131,7 +138,8 @@ class Captioner(keras.Model):
         with _global_policy(self.dtype_policy):
             self.backbone = _as_backbone(backbone, image_size)
             self._check_grid(image_size)
-            self.decoder = _as_decoder(decoder, len(self.vocabulary), seed, kwargs)
+            self.decoder = _as_decoder(decoder, len(self.vocabulary), seed, kwargs, self.grid_shape)
+            self._check_positions()
             if not self.decoder.built:
                 self.decoder.build((None, self.num_regions, self.feature_dim))
         self.backbone.trainable = bool(train_backbone)
@@ -147,6 +155,13 @@ class Captioner(keras.Model):
         if image_size is not None and tuple(image_size) != tuple(size):
             raise ValueError(f"image_size {tuple(image_size)} differs from the backbone's input size {tuple(size)}.")
         self.image_size, self.grid_shape, self.feature_dim = tuple(size), tuple(grid[1:3]), grid[3]
+
+    def _check_positions(self):
+        steps = self.max_length + 1  # training reads <start> and up to max_length words
+        if self.decoder.max_positions is not None and steps > self.decoder.max_positions:
+            raise ValueError(f"max_length={self.max_length} needs {steps} positions (<start> and the words), more than "
+                             f"the {self.decoder.max_positions} of the {self.decoder.describe()} decoder; accepted: "
+                             f"max_length up to {self.decoder.max_positions - 1}, or a decoder with more positions.")
 
     @property
     def num_regions(self):

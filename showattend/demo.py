@@ -1,4 +1,5 @@
-"""The demo: train a soft- (or hard-) attention captioner on the shapes data, evaluate it, draw its attention."""
+"""The demo: train a captioner (soft- or hard-attention LSTM, or Transformer) on the shapes data,
+evaluate it, draw its attention."""
 import os
 import time
 
@@ -20,21 +21,29 @@ from showattend.visualize import attention_animation, save_attention
 # (the ablation in docs/benchmarks/ablation.md measures it).
 DEMO_MODEL = dict(backbone="small_vgg", embed_dim=64, units=128, attention_dim=64, dropout=0.3,
                   doubly_stochastic=0.0)
+# The Transformer at the demo's scale: 2 blocks of width 128 with 4 heads.
+DEMO_TRANSFORMER = dict(backbone="small_vgg", decoder="transformer", layers=2, heads=4, width=128, ff_width=256,
+                        dropout=0.1)
+DEMO_MODELS = {"lstm": DEMO_MODEL, "transformer": DEMO_TRANSFORMER}
 # The `train` command's recipe (training.Recipe) at the demo's scale: all 250 validation images are
 # captioned every epoch and the best epoch is kept; the learning rate warms up for half an epoch and
 # then decays (cosine) to 2% by the last epoch.
 DEMO_RECIPE = Recipe(learning_rate=2e-3, val_images=250)
+# A Transformer needs a longer warm-up: Adam's first steps at the full rate, before its second moments
+# are known, throw post-LayerNorm-free blocks far off.
+DEMO_TRANSFORMER_RECIPE = Recipe(learning_rate=1e-3, warmup_epochs=1.0, val_images=250)
+DEMO_RECIPES = {"lstm": DEMO_RECIPE, "transformer": DEMO_TRANSFORMER_RECIPE}
 # Hard attention learns where to look more slowly (half its minibatches sample one region and learn
 # the choice by REINFORCE): with 6 epochs one seed in three was still climbing at the end.
-DEMO_EPOCHS = {"soft": 6, "hard": 9}
+DEMO_EPOCHS = {"soft": 6, "hard": 9, "transformer": 6}
 
 
-def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=64, recipe=DEMO_RECIPE,
-             num_figures=4, verbose=1, log=print, **model_options):
+def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=64, recipe=None,
+             num_figures=4, verbose=1, log=print, decoder="lstm", **model_options):
     """Train a captioner on the shapes data, evaluate it and draw its attention, into ``out``.
 
-    The model is ``DEMO_MODEL`` (with ``model_options`` over it), trained with ``fit_best`` and
-    ``recipe``, the epoch with the best validation BLEU-4 kept; it is then evaluated on the test
+    The model is ``DEMO_MODELS[decoder]`` (with ``model_options`` over it), trained with
+    ``fit_best`` and ``recipe``, the epoch with the best validation BLEU-4 kept; it is then evaluated on the test
     split (beam 3). ``out`` receives model.keras, config.json, history.csv, curves.png,
     metrics.json, captions.json, ``num_figures`` attention figures and an attention GIF. Running
     again with the same settings resumes an interrupted training (other settings are refused);
@@ -44,14 +53,17 @@ def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=6
         out: the output folder.
         num_images: training images; validation has a tenth and test a sixth of it (at least 64
             each).
-        epochs: epochs to train; by default ``DEMO_EPOCHS``: 6 for soft attention, 9 for hard.
+        epochs: epochs to train; by default ``DEMO_EPOCHS``: 6 for soft attention, 9 for hard, 6
+            for the Transformer.
         seed: the seed of the data, the model's initial weights and the training.
         batch_size: captions per training batch.
-        recipe: the ``showattend.training.Recipe`` (optimizer, schedule, validation).
+        recipe: the ``showattend.training.Recipe`` (optimizer, schedule, validation); by default
+            the decoder's ``DEMO_RECIPES`` (the Transformer's warms up for a whole epoch).
         num_figures: attention figures drawn, for the first test images.
         verbose: Keras' verbosity while training (0: silent, 1: a progress bar).
         log: called with each line of the report (``print`` by default).
-        **model_options: ``Captioner`` arguments that replace ``DEMO_MODEL``'s, e.g.
+        decoder: "lstm" (``DEMO_MODEL``) or "transformer" (``DEMO_TRANSFORMER``).
+        **model_options: ``Captioner`` arguments that replace the demo model's, e.g.
             ``attention="hard"``.
 
     Returns:
@@ -61,7 +73,7 @@ def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=6
         ``train_seconds`` and ``wall_seconds``; also written to ``out``/metrics.json.
 
     Raises:
-        ValueError: ``out`` holds a run with other settings.
+        ValueError: ``out`` holds a run with other settings, or an unknown ``decoder``.
         LockedError: another demo is writing to ``out`` (``showattend.locks.LockedError``).
         UnwritableFolderError: ``out`` cannot be made or written to.
 
@@ -75,21 +87,25 @@ def run_demo(out="runs/demo", num_images=2500, epochs=None, seed=0, batch_size=6
         What it trains:
 
         >>> DEMO_MODEL["backbone"], DEMO_MODEL["units"], DEMO_EPOCHS
-        ('small_vgg', 128, {'soft': 6, 'hard': 9})
+        ('small_vgg', 128, {'soft': 6, 'hard': 9, 'transformer': 6})
     """
     from showattend.files import writable_folder
     from showattend.locks import FolderLock
 
+    if decoder not in DEMO_MODELS:
+        raise ValueError(f"Unknown demo decoder {decoder!r}. Accepted: {', '.join(DEMO_MODELS)}.")
+    model = {**DEMO_MODELS[decoder], **model_options}
+    recipe = DEMO_RECIPES[decoder] if recipe is None else recipe
     writable_folder(out, "--out")
     with FolderLock(RunFolder(out).lock, "demo"):  # one demo writes to a folder at a time
-        return _demo(out, num_images, epochs, seed, batch_size, recipe, num_figures, verbose, log, model_options)
+        return _demo(out, num_images, epochs, seed, batch_size, recipe, num_figures, verbose, log, model)
 
 
-def _demo(out, num_images, epochs, seed, batch_size, recipe, num_figures, verbose, log, model_options):
+def _demo(out, num_images, epochs, seed, batch_size, recipe, num_figures, verbose, log, model):
     started = time.time()
     os.makedirs(out, exist_ok=True)
     settings = {"num_images": num_images, "seed": seed, "batch_size": batch_size, "epochs": epochs,
-                "model": {**DEMO_MODEL, **model_options}, "recipe": dataclasses.asdict(recipe)}
+                "model": model, "recipe": dataclasses.asdict(recipe)}
     run = RunFolder(out)
     run.check_same_run(settings)  # resuming another seed's backup would be wrong
     if run.resume_note(epochs):
@@ -103,8 +119,8 @@ def _demo(out, num_images, epochs, seed, batch_size, recipe, num_figures, verbos
     log(f"  train {len(train)} images / {train.num_captions} captions, val {len(val)}, test {len(test)}; "
         f"vocabulary {len(vocabulary)} words")
 
-    captioner = Captioner(vocabulary=vocabulary, seed=seed, **{**DEMO_MODEL, **model_options})
-    settings["epochs"] = epochs = epochs or DEMO_EPOCHS[captioner.decoder.options["attention"]]
+    captioner = Captioner(vocabulary=vocabulary, seed=seed, **model)
+    settings["epochs"] = epochs = epochs or DEMO_EPOCHS[captioner.decoder.options.get("attention", "transformer")]
     write_json(run.config, settings)
     log(f"Training a {captioner.decoder.describe()} captioner ({captioner.count_params():,} parameters) "
         f"for {epochs} epochs, keeping the epoch with the best validation BLEU-4 …")
@@ -126,7 +142,7 @@ def _demo(out, num_images, epochs, seed, batch_size, recipe, num_figures, verbos
         for n, c in enumerate(captions)])
     metrics.update(train_seconds=round(train_seconds, 1), wall_seconds=round(time.time() - started, 1),
                    epochs=epochs, best_epoch=kept["epoch"], num_images=num_images, seed=seed,
-                   model={**DEMO_MODEL, **model_options}, recipe=dataclasses.asdict(recipe))
+                   model=model, recipe=dataclasses.asdict(recipe))
     write_json(run.metrics, metrics)
     log(f"Wrote model.keras (epoch {kept['epoch']}), history.csv, curves.png, metrics.json, captions.json, "
         f"{len(figures)} attention figures and {os.path.basename(animation)} to {out}/ "

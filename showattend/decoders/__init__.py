@@ -3,20 +3,22 @@
 
 Examples:
     >>> list_decoders()
-    ['lstm']
+    ['lstm', 'transformer']
     >>> decoder = make_decoder("lstm", vocab_size=30, units=32, attention="hard")
     >>> type(decoder).__name__, decoder.options["units"], decoder.readings
     ('LSTMDecoder', 32, ('expectation', 'sample', 'argmax'))
     >>> make_decoder("gpt", vocab_size=30)
     Traceback (most recent call last):
-    ValueError: Unknown decoder 'gpt'. Accepted: lstm.
+    ValueError: Unknown decoder 'gpt'. Accepted: lstm, transformer.
 """
 from showattend.decoders.base import Decoder
 from showattend.decoders.lstm import LSTMDecoder
 from showattend.decoders.lstm_options import LSTM_OPTIONS
 from showattend.decoders.options import Option, paper_values
+from showattend.decoders.transformer import TransformerDecoder
+from showattend.decoders.transformer_options import TRANSFORMER_OPTIONS
 
-__all__ = ["Decoder", "LSTMDecoder", "Option", "decoder_class", "decoder_option", "list_decoders", "make_decoder",
+__all__ = ["Decoder", "LSTMDecoder", "Option", "TransformerDecoder", "decoder_class", "decoder_option", "list_decoders", "make_decoder",
            "paper_config", "register_decoder"]
 
 _DECODERS = {}
@@ -50,6 +52,7 @@ def register_decoder(cls):
 
 
 register_decoder(LSTMDecoder)
+register_decoder(TransformerDecoder)
 
 
 def list_decoders():
@@ -149,4 +152,4 @@ def decoder_option(name, decoder="lstm"):
     return options[name]
 
 
-__all__ += ["LSTM_OPTIONS"]
+__all__ += ["LSTM_OPTIONS", "TRANSFORMER_OPTIONS"]

@@ -32,7 +32,8 @@ class Decoder(keras.layers.Layer):
     ``search_step`` hands the compiled search its step; a decoder may compile parts of it there
     (the LSTM runs its recurrence under XLA). ``readings`` are the ways it can read the regions in
     generation ("expectation"; hard attention adds "sample" and "argmax"), and ``max_positions``
-    the longest caption it can write (None: no limit).
+    the longest caption it can write (None: no limit). A decoder that places regions in their grid sets
+    ``uses_grid`` and takes ``grid_shape=(h, w)``, which a ``Captioner`` passes.
 
     Args:
         vocab_size: the number of words (ids 0 … vocab_size − 1).
@@ -60,6 +61,7 @@ class Decoder(keras.layers.Layer):
     OPTIONS = ()
     readings = ("expectation",)
     max_positions = None
+    uses_grid = False  # True: the constructor takes grid_shape=(h, w), which a Captioner passes
     registered_name = None  # the name it is registered under: showattend.decoders.register_decoder
 
     LAYER_ARGUMENTS = ("name", "dtype", "trainable", "autocast")  # what keras.layers.Layer takes
@@ -137,7 +139,7 @@ class Decoder(keras.layers.Layer):
         """
         return {}
 
-    def search_step(self, regions, beam_size, reading="expectation"):
+    def search_step(self, regions, beam_size, reading="expectation", max_length=None):
         """The initial state and the step function that ``showattend.generation.beam_search`` drives.
 
         Called inside the compiled search. The step function takes the previous words (rows,) and
@@ -147,6 +149,7 @@ class Decoder(keras.layers.Layer):
             regions: region features (images, regions, channels).
             beam_size: K, the beams per image after the first step.
             reading: one of ``readings``.
+            max_length: the most words the search writes (a decoder with a cache sizes it so).
 
         Returns:
             A pair ``(state, step_fn)``, ``step_fn(tokens, state)`` → ``(logits, state, extras)``.

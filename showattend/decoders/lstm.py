@@ -278,7 +278,7 @@ class LSTMDecoder(Decoder):
         logits = ops.cast(self.output_logits(hidden), "float32")
         return logits, (h, c), {"alpha": alpha, "beta": beta, "region": region}
 
-    def search_step(self, regions, beam_size, reading="expectation"):
+    def search_step(self, regions, beam_size, reading="expectation", max_length=None):
         """``Decoder.search_step`` with the recurrence compiled by XLA for a float32 decoder.
 
         The recurrence (attention, gate, LSTM and the deep output's tanh layer) runs under XLA,

@@ -26,7 +26,8 @@ class Caption:
         tokens: the words, a list of strings.
         score: the caption's log-probability (the search's score).
         attention: (words, grid_h, grid_w) float32, with ``return_attention=True``; else None.
-        beta: (words,) float32 gate values, with ``return_attention=True``; else None.
+        beta: (words,) float32 gate values, with ``return_attention=True`` and a decoder that has a
+            gate (the LSTM); else None.
         regions: (words, 2) ints, the (row, col) read for each word, with ``sample`` or ``argmax``; else None.
 
     Examples:
@@ -90,7 +91,7 @@ def compiled_search(decoder, vocabulary):
     import tensorflow as tf
 
     def search(regions, beam_size, max_length, reading, keep_attention):
-        state, step = decoder.search_step(regions, beam_size, reading)
+        state, step = decoder.search_step(regions, beam_size, reading, max_length)
         kept = (("alpha", "beta") if keep_attention else ()) + (("region",) if reading != "expectation" else ())
 
         def step_keeping(tokens, state):
@@ -189,7 +190,8 @@ def captions_of(found, vocabulary, grid_shape, return_attention, reading="expect
         caption = Caption(" ".join(tokens), tokens, hyp.score)
         if return_attention:
             caption.attention = hyp.extras["alpha"].astype(np.float32).reshape(-1, *grid_shape)
-            caption.beta = hyp.extras["beta"].astype(np.float32)
+            if "beta" in hyp.extras:  # a decoder without a gate (the Transformer) has none
+                caption.beta = hyp.extras["beta"].astype(np.float32)
         if reading != "expectation":
             caption.regions = np.stack(np.unravel_index(hyp.extras["region"], grid_shape), axis=-1)
         captions.append(caption)

@@ -160,6 +160,7 @@ class CaptionHyperModel(kt.HyperModel):
         self.decoders = [decoders] if isinstance(decoders, str) else list(decoders)
         for decoder in self.decoders or [None]:
             decoder_class(decoder)  # an unknown name (or none at all) is refused, naming the registered ones
+        _check_disjoint(self.decoders)
         tunable = [name for name in space_names(self.decoders) if name != "backbone"]
         unknown = sorted(set(space) - set(tunable))
         if unknown:
@@ -362,8 +363,20 @@ def join(first, second):
                                image_ids=ids)
 
 
+def _check_disjoint(decoders):
+    """Refuse decoders that search an option of the same name: keras-tuner keeps one value per name,
+    so one name under two decoders' conditions breaks a search (a KeyError deep in keras-tuner)."""
+    owners = {}
+    for decoder in decoders:
+        always, conditional = decoder_space(decoder)
+        for name in [*always, *(n for space in conditional.values() for n in space)]:
+            if owners.setdefault(name, decoder) != decoder:
+                raise ValueError(f"The {owners[name]} and {decoder} decoders both search an option named {name!r}; "
+                                 "one search cannot tune both (keras-tuner keeps one value per name). Give one "
+                                 "of them another name for it.")
+
+
 def _keep(values, name, value):
-    """Keep the value of an active hyperparameter (an inactive one's declaration returns None, and a
-    name several decoders share keeps the active decoder's value)."""
+    """Keep the value of an active hyperparameter (an inactive one's declaration returns None)."""
     if value is not None:
         values[name] = value

@@ -55,10 +55,12 @@ def dataset(x, y):
 
 
 def model(vocabulary, attention, optimizer=None):
+    """A small captioner: an LSTM with ``attention`` "soft" or "hard", or ``attention="transformer"``."""
     keras.utils.set_random_seed(0)
-    captioner = Captioner("small_vgg", vocabulary, attention=attention, embed_dim=8, units=16, attention_dim=8,
-                          dropout=0.0, image_size=(32, 32), train_backbone=False, expectation_probability=0.0,
-                          seed=0)
+    decoder = (dict(decoder="transformer", layers=2, heads=2, width=16, ff_width=32) if attention == "transformer"
+               else dict(attention=attention, embed_dim=8, units=16, attention_dim=8, expectation_probability=0.0))
+    captioner = Captioner("small_vgg", vocabulary, dropout=0.0, image_size=(32, 32), train_backbone=False, seed=0,
+                          **decoder)
     captioner.compile(optimizer=optimizer or keras.optimizers.SGD(0.5))
     return captioner
 
@@ -110,7 +112,7 @@ def compare_adams(vocabulary):
 def main():
     data = shapes("train", 8, seed=0)
     vocabulary = Vocabulary.build(data.all_captions(), min_count=1)
-    results = {attention: compare(attention, vocabulary) for attention in ("soft", "hard")}
+    results = {attention: compare(attention, vocabulary) for attention in ("soft", "hard", "transformer")}
     if MODE == "mirrored":
         results["one_device"] = compare("soft", vocabulary, tf.distribute.OneDeviceStrategy("/cpu:1"))
         results["adam"] = compare_adams(vocabulary)

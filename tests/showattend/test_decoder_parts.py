@@ -37,7 +37,7 @@ def narrow():
 
 def test_a_registered_decoder_is_built_saved_loaded_and_searched_with_no_other_change(narrow, vocabulary, small_data,
                                                                                        tmp_path):
-    assert list_decoders() == ["lstm", "narrow_lstm"] and decoder_class("narrow_lstm") is NarrowLSTM
+    assert list_decoders() == ["lstm", "transformer", "narrow_lstm"] and decoder_class("narrow_lstm") is NarrowLSTM
     keras.utils.set_random_seed(0)
     model = Captioner("small_vgg", vocabulary, decoder="narrow_lstm", image_size=(32, 32), **SMALL)
     assert type(model.decoder) is NarrowLSTM and model.decoder.describe() == "soft-attention LSTM"

@@ -35,7 +35,7 @@ def check_equivalent(result, replicas):
         assert result["logs"][name] == pytest.approx(value, rel=1e-5, abs=1e-5), name
 
 
-@pytest.mark.parametrize("attention", ["soft", "hard"])
+@pytest.mark.parametrize("attention", ["soft", "hard", "transformer"])
 def test_a_step_over_two_replicas_equals_the_step_on_one_device(mirrored, attention):
     check_equivalent(mirrored[attention], replicas=2)
 
