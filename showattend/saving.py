@@ -109,9 +109,11 @@ def _saved_file_problem(path, error=None):
             return (f"was saved by another version of showattend: its decoder class {decoder.get('registered_name')!r} "
                     f"is unknown to this one (expected one of {', '.join(sorted(known))})")
         declared = {"vocab_size", "seed"} | {option.name for option in cls.OPTIONS}
+        optional = {"grid_shape"} if cls.uses_grid else set()  # a decoder made outside a Captioner may lack it
         inner = decoder.get("config", {})
-        unknown = sorted(set(inner) - declared - layer_arguments)
+        unknown = sorted(set(inner) - declared - optional - layer_arguments)
         lacking += sorted(declared - set(inner))
+        declared |= optional
         if unknown:
             return (f"was saved by another version of showattend: its decoder's config has the unknown argument"
                     f"{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; this version's "
