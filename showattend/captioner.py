@@ -202,7 +202,7 @@ class Captioner(keras.Model):
         tokens = inputs["tokens"]
         if len(tokens.shape) == 3:
             features = ops.repeat(features, tokens.shape[1], axis=0)  # (batch·captions, regions, dim)
-            tokens = ops.reshape(tokens, (-1, tokens.shape[2]))
+            tokens = ops.reshape(tokens, (-1, ops.shape(tokens)[2]))
         return self.decoder(features, tokens, training=training)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):

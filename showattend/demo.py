@@ -23,7 +23,7 @@ DEMO_MODEL = dict(backbone="small_vgg", embed_dim=64, units=128, attention_dim=6
                   doubly_stochastic=0.0)
 # The Transformer at the demo's scale: 2 blocks of width 128 with 4 heads.
 DEMO_TRANSFORMER = dict(backbone="small_vgg", decoder="transformer", layers=2, heads=4, width=128, ff_width=256,
-                        dropout=0.1)
+                        residual_dropout=0.1)
 DEMO_MODELS = {"lstm": DEMO_MODEL, "transformer": DEMO_TRANSFORMER}
 # The `train` command's recipe (training.Recipe) at the demo's scale: all 250 validation images are
 # captioned every epoch and the best epoch is kept; the learning rate warms up for half an epoch and

@@ -7,7 +7,7 @@ import numpy as np
 
 from showattend.attention_maps import upsample_attention
 
-__all__ = ["find_object_phrases", "grounding_scores"]
+__all__ = ["find_object_phrases", "grounded_words", "grounding_scores"]
 
 
 def find_object_phrases(tokens, names, modifiers=()):
@@ -56,6 +56,46 @@ def _ground(phrase, name, tokens, candidates):
         return (-(size is not None and size == tokens[phrase[0]]), -(bool(position) and position in after))
 
     return min(matching, key=rank)
+
+
+def _grounded_phrases(objects, caption, names, modifiers):
+    """Each phrase of ``caption`` grounded to one of ``objects`` (each object at most once):
+    ``(phrase's word indices, its span, the object)``; ``_word_spans`` gives the span."""
+    phrases = find_object_phrases(caption.tokens, names, modifiers)
+    unused = list(objects)
+    for (words, name), span in zip(phrases, _word_spans(phrases, len(caption.tokens))):
+        target = _ground(words, name, caption.tokens, unused)
+        if target is not None:
+            unused.remove(target)
+            yield words, span, target
+
+
+def grounded_words(dataset, captions):
+    """Every word of an object phrase that names an object of its image, with that object.
+
+    Phrases are grounded as ``grounding_scores`` grounds them (same name, then the same size word,
+    then the position words that follow), each object at most once per caption.
+
+    Args:
+        dataset: a CaptionDataset with objects (e.g. the shapes data).
+        captions: one ``Caption`` per image.
+
+    Returns:
+        An iterator of ``(caption, word index, object)``.
+
+    Examples:
+        >>> from showattend import Caption
+        >>> from showattend.datasets import shapes
+        >>> data = shapes("test", num_images=1)
+        >>> caption = Caption(data.captions[0][1], data.captions[0][1].split(), 0.0)
+        >>> caption.text, [(caption.tokens[w], o.name) for _, w, o in grounded_words(data, [caption])]
+        ('a blue circle', [('blue', ('blue', 'circle')), ('circle', ('blue', 'circle'))])
+    """
+    names, modifiers = dataset.object_names, dataset.object_modifiers
+    for objects, caption in zip(dataset.objects, captions):
+        for words, _, target in _grounded_phrases(objects, caption, names, modifiers):
+            for word in words:
+                yield caption, word, target
 
 
 def _word_spans(phrases, length):
@@ -108,21 +148,15 @@ def grounding_scores(dataset, captions):
     correctness, baseline = [], []
     per_class = collections.defaultdict(list)  # class → [(share inside the mask, mask's share of the image)]
     for objects, caption in zip(dataset.objects, captions):
-        phrases = find_object_phrases(caption.tokens, names, modifiers)
-        predicted = collections.Counter(name for _, name in phrases)
+        predicted = collections.Counter(name for _, name in find_object_phrases(caption.tokens, names, modifiers))
         present = collections.Counter(o.name for o in objects)
         tp += sum((predicted & present).values())
         n_predicted += sum(predicted.values())
         n_present += sum(present.values())
         if caption.attention is None:
             continue
-        unused = list(objects)
         upsampled = {}
-        for (words, name), span in zip(phrases, _word_spans(phrases, len(caption.tokens))):
-            target = _ground(words, name, caption.tokens, unused)
-            if target is None:
-                continue
-            unused.remove(target)
+        for words, span, target in _grounded_phrases(objects, caption, names, modifiers):
 
             def mass(w):
                 if w not in upsampled:

@@ -54,14 +54,20 @@ def test_bad_numbers_are_refused():
         main(["demo", "--epochs", "0"])
 
 
-def test_demo_trains_the_attention_asked_for(monkeypatch):
+def test_demo_trains_the_decoder_and_attention_asked_for(monkeypatch, capsys):
     import showattend.demo
 
     calls = []
     monkeypatch.setattr(showattend.demo, "run_demo", lambda out, **kwargs: calls.append(kwargs))
     assert main(["demo", "--attention", "hard", "--epochs", "2"]) == 0
-    assert calls == [{"num_images": 2500, "epochs": 2, "seed": 0, "attention": "hard", "verbose": 2}]  # not a tty
-    assert main(["demo"]) == 0 and calls[-1]["attention"] == "soft" and "epochs" not in calls[-1]
+    assert calls == [{"num_images": 2500, "epochs": 2, "seed": 0, "decoder": "lstm", "attention": "hard",
+                      "verbose": 2}]  # not a tty
+    assert main(["demo"]) == 0 and calls[-1]["decoder"] == "lstm" and "attention" not in calls[-1]
+    assert "epochs" not in calls[-1]
+    assert main(["demo", "--decoder", "transformer"]) == 0 and calls[-1]["decoder"] == "transformer"
+    assert main(["demo", "--decoder", "transformer", "--attention", "hard"]) == 2
+    assert "--attention is an option of the LSTM decoder, not of transformer" in capsys.readouterr().err
+    assert len(calls) == 3
     with pytest.raises(SystemExit):
         main(["demo", "--attention", "stochastic"])
 

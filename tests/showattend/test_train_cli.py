@@ -115,3 +115,20 @@ def test_features_command_fills_a_cache_that_train_reuses(folder, tmp_path, caps
                  str(cache), "--min-count", "1", "--epochs", "1"]) == 0
     assert "Cached the features" not in capsys.readouterr().out
     assert sorted(p.stat().st_mtime_ns for p in cache.glob("shard_*.npy")) == shards
+
+
+def test_train_takes_the_transformer_and_its_flags(folder, tmp_path, capsys):
+    out = tmp_path / "transformer"
+    args = ["train", "--data", f"folder:{folder / 'captions.csv'}", "--images", str(folder / "photos"),
+            "--backbone", "small_vgg", "--image-size", "32", "--batch-size", "32", "--val-images", "8",
+            "--min-count", "1", "--val-split", "0.2", "--out", str(out), "--epochs", "1", "--decoder", "transformer",
+            "--layers", "1", "--heads", "2", "--width", "16", "--ff-width", "32", "--no-region-positions"]
+    assert main(args + ["--units", "16"]) == 2  # an LSTM option
+    assert "--units is an option of the lstm decoder, not of transformer" in capsys.readouterr().err
+    assert main(args) == 0
+    model = load_captioner(out / "model.keras")
+    assert type(model.decoder).__name__ == "TransformerDecoder"
+    assert {k: model.decoder.options[k] for k in ("layers", "heads", "width", "ff_width", "region_positions")} == \
+        {"layers": 1, "heads": 2, "width": 16, "ff_width": 32, "region_positions": False}
+    assert model.decoder.options["residual_dropout"] == 0.1  # the paper's, as every flag left out
+    assert [r["epoch"] for r in read_history(out / "history.csv")] == [1]
