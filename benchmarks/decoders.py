@@ -278,29 +278,15 @@ def paper_part(args):
                          "words": 20, "width": 512}, "matmul_gflops": limit / 1e9, "runs": rows}
 
 
-# --- tables ---------------------------------------------------------------------------------------------------
+# --- tables: the docs' renderers (docsite.benchmark_renderers), so the tables are written once -------------
 
 
-def quality_table(part):
-    lines = ["| decoder | semantic F1 (min–mean–max) | BLEU-4 | CIDEr-D | attention correctness (× uniform) | "
-             "training (s) |", "|---|---:|---:|---:|---:|---:|"]
-    for name, s in part["summary"].items():
-        ratio = s["attention_correctness"]["mean"] / s["uniform_baseline"]["mean"]
-        lines.append(f"| {name} | {s['semantic_f1']['min']:.3f}–{s['semantic_f1']['mean']:.3f}–"
-                     f"{s['semantic_f1']['max']:.3f} | {s['BLEU-4']['mean']:.3f} | {s['CIDEr-D']['mean']:.2f} | "
-                     f"{s['attention_correctness']['mean']:.3f} ({ratio:.1f}×) | {s['train_seconds']['mean']:.0f} |")
-    return "\n".join(lines)
+def print_tables(result, parts):
+    from docsite.benchmark_tables import TABLES
 
-
-def paper_table(part):
-    lines = ["| decoder | training img/s (share) | beam 1 | beam 3 | beam 5 | step at 10 / 20 / 40 words (ms) |",
-             "|---|---:|---:|---:|---:|---:|"]
-    for r in part["runs"]:
-        beams = " | ".join(f"{r[f'beam{b}_images_per_s']:.1f} ({r[f'limit_share_beam{b}']:.0%})" for b in (1, 3, 5))
-        steps = " / ".join(f"{1000 * s:.0f}" for s in r["step_seconds"].values())
-        lines.append(f"| {r['decoder']} | {r['training_images_per_s']:.1f} ({r['limit_share_training']:.0%}) | "
-                     f"{beams} | {steps} |")
-    return "\n".join(lines)
+    for part in parts:
+        for view in ({"demo": ["demo", "offsets"], "paper": ["paper", "lengths"]}.get(part, [part])):
+            print(TABLES[f"decoders.{view}"](result), "\n", flush=True)
 
 
 def main(argv=None):
@@ -326,17 +312,14 @@ def main(argv=None):
     parts = args.parts.split(",")
     if "demo" in parts:
         result["demo"] = demo_part(args, seeds)
-        print(quality_table(result["demo"]))
     if "small" in parts:
         result["small"] = small_part(args, seeds)
-        print(quality_table(result["small"]))
     if "equal_time" in parts:
         result["equal_time"] = equal_time_part(args, seeds, result.get("small"))
-        print(quality_table(result["equal_time"]))
     if "paper" in parts:
         result["paper"] = paper_part(args)
-        print(paper_table(result["paper"]))
     write_result(args.json, result)
+    print_tables(result, parts)
     print(f"wrote {args.json}")
 
 

@@ -174,3 +174,76 @@ def tuning_feature_cache(data):
     header = ["training images", "image size", "grid", "s per epoch, fed images", "s per epoch, from the cache",
               "speed-up", "building the cache and the trial, once (s)"]
     return markdown_table(header, rows)
+
+
+# --- benchmarks/decoders.json ---------------------------------------------------------------------
+
+DECODER_METRICS = [("semantic_f1", "semantic F1", ".3f"), ("BLEU-4", "BLEU-4", ".3f"), ("CIDEr-D", "CIDEr-D", ".2f"),
+                   ("attention_correctness", "attention correctness", ".3f"),
+                   ("uniform_baseline", "uniform attention", ".3f"), ("train_seconds", "training (s)", ".0f")]
+
+
+def _decoders_quality(part, extra=()):
+    """One row per decoder of a quality part (demo, small, equal_time): mean (min–max) over its seeds."""
+    header = ["decoder"] + [title for _, title, _ in (*DECODER_METRICS, *extra)]
+    rows, seeds = [], []
+    for name in dict.fromkeys(run["decoder"] for run in part["runs"]):
+        runs = [run for run in part["runs"] if run["decoder"] == name]
+        seeds = [run["seed"] for run in runs]
+        rows.append([name] + [spread(summarize(run[key] for run in runs), spec)
+                              for key, _, spec in (*DECODER_METRICS, *extra)])
+    return markdown_table(header, rows) + f"\n\nMean (min–max) over seeds {_seeds(seeds)}."
+
+
+@renders("decoders.demo")
+def decoders_demo(data):
+    return _decoders_quality(data["demo"], [("parameters", "parameters", ",.0f")])
+
+
+@renders("decoders.offsets")
+def decoders_offsets(data):
+    header = ["decoder", "seed", "words", "Δx (px), median (25–75 %)", "Δy (px), median (25–75 %)"]
+    rows = [[run["decoder"], run["seed"], run["offsets"]["words"],
+             f"{run['offsets']['dx']:+.1f} ({run['offsets']['dx_q'][0]:+.1f} to {run['offsets']['dx_q'][1]:+.1f})",
+             f"{run['offsets']['dy']:+.1f} ({run['offsets']['dy_q'][0]:+.1f} to {run['offsets']['dy_q'][1]:+.1f})"]
+            for run in data["demo"]["runs"] if run["offsets"]["words"]]
+    return markdown_table(header, rows)
+
+
+@renders("decoders.small")
+def decoders_small(data):
+    return _decoders_quality(data["small"])
+
+
+@renders("decoders.equal_time")
+def decoders_equal_time(data):
+    return _decoders_quality(data["equal_time"], [("epochs", "epochs", ".0f")]) + (
+        f" Each decoder had {data['equal_time']['settings']['seconds']:.0f} s of training, the soft LSTM's mean "
+        "time at the small budget.")
+
+
+@renders("decoders.paper")
+def decoders_paper(data):
+    part = data["paper"]
+    header = ["decoder", "parameters", "training images/s (share)", "beam 1", "beam 3", "beam 5",
+              "GFLOP per image: training / beam 1 / 3 / 5"]
+    rows = []
+    for run in part["runs"]:
+        beams = [f"{run[f'beam{b}_images_per_s']:.1f} ({run[f'limit_share_beam{b}']:.0%})" for b in (1, 3, 5)]
+        work = " / ".join(f"{run[key] / 1e9:.2f}" for key in ("work_training", "work_beam1", "work_beam3",
+                                                                "work_beam5"))
+        rows.append([run["decoder"], f"{run['parameters'] / 1e6:.1f} M",
+                     f"{run['training_images_per_s']:.1f} ({run['limit_share_training']:.0%})", *beams, work])
+    return markdown_table(header, rows) + (
+        f"\n\nIn brackets: the share of this run's limit, its float32 large-matmul rate "
+        f"({part['matmul_gflops']:.0f} GFLOP/s) divided by the decoder's own work per image.")
+
+
+@renders("decoders.lengths")
+def decoders_lengths(data):
+    runs = data["paper"]["runs"]
+    lengths = list(runs[0]["step_seconds"])
+    header = ["decoder"] + [f"{words} words (ms)" for words in lengths] + [f"{lengths[-1]} ÷ {lengths[0]} words"]
+    rows = [[run["decoder"]] + [f"{1000 * run['step_seconds'][w]:.0f}" for w in lengths]
+            + [f"{run['step_seconds'][lengths[-1]] / run['step_seconds'][lengths[0]]:.2f}×"] for run in runs]
+    return markdown_table(header, rows) + "\n\nThe median training step of 32 captions, at the paper configuration."

@@ -49,15 +49,19 @@ def test_a_registered_decoder_is_built_saved_loaded_and_searched_with_no_other_c
     images = small_data.images[:3]
     assert [c.text for c in again.caption(images, beam_size=2)] == [c.text for c in model.caption(images, beam_size=2)]
 
-    hypermodel = CaptionHyperModel(vocabulary, image_size=(32, 32), decoders=["lstm", "narrow_lstm"], **SMALL)
+    hypermodel = CaptionHyperModel(vocabulary, image_size=(32, 32), decoders=["transformer", "narrow_lstm"], **SMALL)
     hp = kt.HyperParameters()
     hypermodel.declare_hyperparameters(hp)
-    assert hp.get("decoder") == "lstm" and [h.name for h in hp.space].count("attention") == 2  # one per decoder
+    assert hp.get("decoder") == "transformer" and [h.name for h in hp.space].count("attention") == 1
     hp.values["decoder"] = "narrow_lstm"
     active = {h.name for h in hp.space if hp.is_active(h)}
-    assert "attention" in active and not active & {"cell", "attention_score"}
+    assert "attention" in active and not active & {"cell", "attention_score", "layers"}
+    hp.values.update({h.name: h.default for h in hp.space if h.name in active and h.name not in hp.values})  # as an oracle fills a trial
     built = hypermodel.build(hp)
     assert type(built.decoder) is NarrowLSTM and built.decoder.options["units"] == 16
+    # keras-tuner keeps one value per name: two decoders that search one name cannot share a search
+    with pytest.raises(ValueError, match="The lstm and narrow_lstm decoders both search an option named 'attention'"):
+        CaptionHyperModel(vocabulary, image_size=(32, 32), decoders=["lstm", "narrow_lstm"], **SMALL)
 
 
 def test_a_decoder_layer_can_be_given_whole(vocabulary, small_data, tmp_path):

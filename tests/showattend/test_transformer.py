@@ -44,7 +44,7 @@ def pair_of_decoders(**options):
 
 @pytest.mark.parametrize("training", [False, True])
 def test_a_future_word_never_changes_a_past_words_logits(training):
-    first, second = pair_of_decoders(dropout=0.3)
+    first, second = pair_of_decoders(residual_dropout=0.3)
     regions = np.random.RandomState(0).randn(2, 9, 12).astype("float32")
     tokens = np.random.RandomState(1).randint(3, 20, (2, 8)).astype("int32")
     changed = tokens.copy()
