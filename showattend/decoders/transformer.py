@@ -178,49 +178,52 @@ class TransformerDecoder(Decoder):
             regions: region features (images, regions, channels).
 
         Returns:
-            A tuple ``(keys_0, values_0, keys_1, …)``, each (images, regions, H, d_h).
+            A tuple ``(keys_0, values_0, keys_1, …)``, each (images, H, regions, d_h).
         """
         memory = self.memory(regions, training=False)
         return tuple(t for block in self.blocks for t in block.cross_attention.keys_values(memory))
 
     def initial_state(self, regions, length=None):
-        """An empty cache and position 0.
+        """Position 0 and an empty cache: each block's keys and values, one slot per position.
+
+        The cache is a tensor per block for its keys and one for its values, heads first: that is
+        the layout the products read, so a step neither transposes, stacks nor slices the cache.
 
         Args:
             regions: region features (batch, regions, channels); only their number is read.
             length: the cache's slots, the most words it will write (default: ``positions``).
 
         Returns:
-            ``(cache (batch, layers, 2, length, H, d_h), position (batch,) int32)``: each block's
-            keys and values per slot.
+            ``(position (batch,) int32, keys_0, values_0, keys_1, …)``, the keys and values each
+            (batch, H, length, d_h).
         """
         length = self.max_positions if length is None else int(length)
-        batch = ops.shape(regions)[0]
-        cache = ops.zeros((batch, self.layers, 2, length, self.heads, self.width // self.heads), self.compute_dtype)
-        return cache, ops.zeros((batch,), "int32")
+        empty = ops.zeros((ops.shape(regions)[0], self.heads, length, self.width // self.heads), self.compute_dtype)
+        return (ops.zeros((ops.shape(regions)[0],), "int32"),) + (empty,) * (2 * self.layers)
 
     def step(self, tokens, state, context, beams=1, reading="expectation"):
         """One word: the previous words → the next word's logits, the cache with them written, the maps.
 
         Args:
             tokens: the previous word ids (rows,).
-            state: ``(cache, position)`` from ``initial_state`` or the previous step.
+            state: ``(position, keys_0, values_0, …)`` from ``initial_state`` or the previous step.
             context: ``self.context(regions)``, one row per image.
             beams: K, the rows per image of ``tokens`` and ``state``.
             reading: "expectation" (a Transformer reads no single region).
 
         Returns:
-            ``(logits (rows, vocab) float32, (cache, position + 1), {"alpha": (rows, regions)})``.
+            ``(logits (rows, vocab) float32, (position + 1, keys_0, values_0, …) with the words
+            written, {"alpha": (rows, regions)})``.
         """
-        cache, position = state
+        position, cache = state[0], state[1:]
         x = self._words(tokens, position)
         written, maps = [], []
         for i, block in enumerate(self.blocks):
-            x, (keys, values), probabilities = block.step(x, (cache[:, i, 0], cache[:, i, 1]), position,
-                                                          context[2 * i:2 * i + 2], beams)
-            written.append(ops.stack([keys, values], axis=1))
+            x, keys_values, probabilities = block.step(x, cache[2 * i:2 * i + 2], position, context[2 * i:2 * i + 2],
+                                                       beams)
+            written += keys_values
             maps.append(probabilities)
-        return self._logits(x), (ops.stack(written, axis=1), position + 1), {"alpha": self._attention_map(maps)}
+        return self._logits(x), (position + 1, *written), {"alpha": self._attention_map(maps)}
 
     def search_step(self, regions, beam_size, reading="expectation", max_length=None):
         """``Decoder.search_step`` with a cache of ``max_length`` slots (what the search writes)."""

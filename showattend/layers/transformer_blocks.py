@@ -47,24 +47,24 @@ class MultiHeadAttention(keras.layers.Layer):
             dense.build((None, self.width))
 
     def split(self, x):
-        """Split the features into heads.
+        """Split the features into heads, heads first: the layout the products read without a transpose.
 
         Args:
-            x: (..., width).
+            x: (b, n, width).
 
         Returns:
-            (..., heads, head_width).
+            (b, heads, n, head_width).
         """
-        return ops.reshape(x, (*ops.shape(x)[:-1], self.heads, self.head_width))
+        return ops.transpose(ops.reshape(x, (*ops.shape(x)[:2], self.heads, self.head_width)), (0, 2, 1, 3))
 
     def queries(self, x):
         """The queries of ``x``, scaled by 1/√d_h.
 
         Args:
-            x: (..., width).
+            x: (b, t, width).
 
         Returns:
-            (..., heads, head_width).
+            (b, heads, t, head_width).
         """
         return self.split(self.query(x)) * ops.cast(self.head_width ** -0.5, self.compute_dtype)
 
@@ -72,15 +72,15 @@ class MultiHeadAttention(keras.layers.Layer):
         """The keys and values of ``x``.
 
         Args:
-            x: (..., width).
+            x: (b, n, width).
 
         Returns:
-            A pair of (..., heads, head_width).
+            A pair of (b, heads, n, head_width).
         """
         return self.split(self.key(x)), self.split(self.value(x))
 
     def attend(self, queries, keys, values, mask=None):
-        """Attention of ``queries`` (b, t, H, d_h) over ``keys``/``values`` (b, n, H, d_h).
+        """Attention of ``queries`` (b, H, t, d_h) over ``keys``/``values`` (b, H, n, d_h).
 
         Args:
             queries: from ``queries``.
@@ -91,12 +91,12 @@ class MultiHeadAttention(keras.layers.Layer):
         Returns:
             ``(output (b, t, width), probabilities (b, H, t, n) float32)``.
         """
-        scores = ops.cast(ops.einsum("bthd,bnhd->bhtn", queries, keys), "float32")
+        scores = ops.cast(ops.einsum("bhtd,bhnd->bhtn", queries, keys), "float32")
         if mask is not None:
             scores = ops.where(ops.expand_dims(mask, 1), scores, MASKED)
         probabilities = ops.softmax(scores, axis=-1)
-        attended = ops.einsum("bhtn,bnhd->bthd", ops.cast(probabilities, values.dtype), values)
-        attended = ops.reshape(attended, (*ops.shape(attended)[:2], self.width))
+        attended = ops.einsum("bhtn,bhnd->bhtd", ops.cast(probabilities, values.dtype), values)
+        attended = ops.reshape(ops.transpose(attended, (0, 2, 1, 3)), (ops.shape(attended)[0], -1, self.width))
         return self.output_projection(attended), probabilities
 
 
@@ -175,7 +175,7 @@ class DecoderBlock(_Block):
         >>> words, regions = rng.randn(1, 3, 8).astype("float32"), rng.randn(1, 5, 8).astype("float32")
         >>> memory = block.cross_attention.keys_values(regions)
         >>> whole, _ = block(words, memory, np.tril(np.ones((1, 3, 3), bool)))
-        >>> cache = (np.zeros((1, 3, 2, 4), "float32"),) * 2
+        >>> cache = (np.zeros((1, 2, 3, 4), "float32"),) * 2  # (rows, heads, length, head width)
         >>> for t in range(3):
         ...     x, cache, _ = block.step(words[:, t], cache, np.array([t], "int32"), memory)
         >>> bool(np.allclose(x, whole[:, 2], atol=1e-5))
@@ -197,7 +197,7 @@ class DecoderBlock(_Block):
 
         Args:
             x: the words' features (b, t, width).
-            memory: the cross-attention's keys and values of the regions, each (b, regions, H, d_h).
+            memory: the cross-attention's keys and values of the regions, each (b, H, regions, d_h).
             causal: booleans (1, t, t), True where word i may look at word j (j ≤ i).
             training: whether the dropout is active.
 
@@ -217,9 +217,9 @@ class DecoderBlock(_Block):
 
         Args:
             x: the words' features (rows, width), rows = images · beams.
-            cache: the self-attention's ``(keys, values)`` so far, each (rows, length, H, d_h).
+            cache: the self-attention's ``(keys, values)`` so far, each (rows, H, length, d_h).
             position: each row's position (rows,) int32, less than ``length``.
-            memory: the cross-attention's keys and values, each (images, regions, H, d_h): one
+            memory: the cross-attention's keys and values, each (images, H, regions, d_h): one
                 row per image, read by all its ``beams`` rows.
             beams: K, the rows per image.
 
@@ -227,18 +227,19 @@ class DecoderBlock(_Block):
             ``(x (rows, width), (keys, values) with the word written, cross-attention
             probabilities (rows, H, regions) float32)``.
         """
-        h = self.norm_self(x)
-        key, value = self.self_attention.keys_values(h)  # (rows, H, d_h)
-        slots = ops.arange(ops.shape(cache[0])[1], dtype="int32")
-        here = ops.equal(slots[None, :], position[:, None])[:, :, None, None]  # (rows, length, 1, 1)
-        keys, values = (ops.where(here, new[:, None], old) for new, old in zip((key, value), cache))
+        h = self.norm_self(x)[:, None]  # (rows, 1, width)
+        key, value = self.self_attention.keys_values(h)  # (rows, H, 1, d_h)
+        slots = ops.arange(ops.shape(cache[0])[2], dtype="int32")
+        here = ops.equal(slots[None, :], position[:, None])[:, None, :, None]  # (rows, 1, length, 1)
+        keys, values = (ops.where(here, new, old) for new, old in zip((key, value), cache))
         seen = ops.less_equal(slots[None, :], position[:, None])[:, None, :]  # (rows, 1, length)
-        attended, _ = self.self_attention.attend(self.self_attention.queries(h)[:, None], keys, values, mask=seen)
+        attended, _ = self.self_attention.attend(self.self_attention.queries(h), keys, values, mask=seen)
         x = x + attended[:, 0]
-        queries = self.cross_attention.queries(self.norm_cross(x))  # (rows, H, d_h) → (images, K, H, d_h)
-        queries = ops.reshape(queries, (-1, beams, *ops.shape(queries)[1:]))
-        attended, probabilities = self.cross_attention.attend(queries, *memory)
+        queries = self.cross_attention.queries(self.norm_cross(x)[:, None])[:, :, 0]  # (rows, H, d_h)
+        heads = ops.shape(queries)[1]
+        queries = ops.transpose(ops.reshape(queries, (-1, beams, heads, ops.shape(queries)[2])), (0, 2, 1, 3))
+        attended, probabilities = self.cross_attention.attend(queries, *memory)  # the image's K rows as its t
         x = x + ops.reshape(attended, (-1, self.width))
-        heads, regions = ops.shape(probabilities)[1], ops.shape(probabilities)[3]  # (images, H, K, regions)
+        regions = ops.shape(probabilities)[3]  # (images, H, K, regions) → (rows, H, regions)
         probabilities = ops.reshape(ops.transpose(probabilities, (0, 2, 1, 3)), (-1, heads, regions))
         return self.feed_forward(x), (keys, values), probabilities

@@ -66,8 +66,9 @@ def test_each_step_against_the_cache_gives_the_whole_captions_logits_and_maps():
         logits, state, extras = decoder.step(tokens[:, t], state, context)
         np.testing.assert_allclose(logits, whole["logits"][:, t], atol=1e-5)
         np.testing.assert_allclose(extras["alpha"], whole["alpha"][:, t], atol=1e-6)
-    assert tuple(state[0].shape) == (3, 2, 2, 7, 2, 16)  # (rows, layers, keys and values, length, heads, head width)
-    np.testing.assert_array_equal(state[1], [7, 7, 7])
+    assert len(state) == 1 + 2 * 2  # the position, then each block's keys and values
+    assert {tuple(s.shape) for s in state[1:]} == {(3, 2, 7, 16)}  # (rows, heads, length, head width)
+    np.testing.assert_array_equal(state[0], [7, 7, 7])
 
 
 def recomputing_search(decoder, regions, vocabulary, beam_size, max_length):
