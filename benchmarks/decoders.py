@@ -1,7 +1,7 @@
 """The LSTM and the Transformer side by side: quality on the shapes data at two budgets and at equal
 time, where each word's map sits, and speed at the paper configuration.
 
-    python benchmarks/decoders.py [--parts demo,small,equal_time,paper] [--seeds 0,1,2] [--quick]
+    python benchmarks/decoders.py [--parts demo,small,equal_time,paper] [--seeds 0,1,2] [--only NAMES] [--quick]
 
 Decoders (``DECODERS``): the soft and hard LSTM and Transformers of 1, 2 and 3 blocks, each at its
 demo model and demo recipe (``showattend.demo``). Parts:
@@ -20,8 +20,10 @@ demo model and demo recipe (``showattend.demo``). Parts:
   ``flops_per_image``) and each figure as a share of this run's large-matmul limit at that work;
   and the training step's seconds as captions grow from 10 to 20 to 40 words.
 
-Prints the tables and writes ``benchmarks/decoders.json`` (a part not run keeps the JSON's previous
-figures); the docs render ``docs/benchmarks/decoders.md`` from it. Never asserts timings.
+Prints the tables and writes ``benchmarks/decoders.json``: a part not run keeps the JSON's previous
+figures, and ``--only`` (comma-separated names of ``DECODERS``) runs some decoders of a part and
+keeps the others' runs. The docs render ``docs/benchmarks/decoders.md`` from it. Never asserts
+timings.
 """
 import argparse
 import dataclasses
@@ -59,6 +61,15 @@ def slug(name):
 def spread(values):
     """min, mean and max of a list of numbers."""
     return {"min": float(np.min(values)), "mean": float(np.mean(values)), "max": float(np.max(values))}
+
+
+def merged(previous, rows):
+    """``rows`` and the runs of ``previous`` (a part of the JSON, or None) of other (decoder, seed)s,
+    in ``DECODERS``' order."""
+    done = {(r["decoder"], r["seed"]) for r in rows}
+    kept = [r for r in (previous or {}).get("runs", []) if (r["decoder"], r["seed"]) not in done]
+    order = list(DECODERS)
+    return sorted(kept + rows, key=lambda r: (order.index(r["decoder"]), r["seed"]))
 
 
 def summarise(rows, keys):
@@ -109,9 +120,9 @@ def map_offsets(dataset, captions, classes=("colour", "shape")):
 # --- quality: the demo budget, the small budget, equal time --------------------------------------------
 
 
-def demo_part(args, seeds):
+def demo_part(args, seeds, previous):
     rows = []
-    for name, (decoder, options) in DECODERS.items():
+    for name, (decoder, options) in args.decoders.items():
         for seed in seeds:
             out = os.path.join(args.out, "demo", slug(name), f"seed{seed}")
             metrics = run_demo(out, num_images=args.demo_images, seed=seed, decoder=decoder, verbose=0,
@@ -124,7 +135,8 @@ def demo_part(args, seeds):
                    **{k: metrics[k] for k in QUALITY}, "offsets": map_offsets(test, captions)}
             print(row, flush=True)
             rows.append(row)
-    return {"settings": {"images": args.demo_images, "seeds": seeds},
+    rows = merged(previous, rows)
+    return {"settings": {"images": args.demo_images},
             "summary": summarise(rows, (*QUALITY, "train_seconds", "parameters")), "runs": rows}
 
 
@@ -169,26 +181,27 @@ def train_and_score(name, data, epochs, seed, batch_size, seconds=None):
     return row
 
 
-def small_part(args, seeds):
-    rows = [train_and_score(name, small_data(args, seed), args.small_epochs, seed, args.batch_size)
-            for seed in seeds for name in DECODERS]
-    return {"settings": {"images": args.small_images, "epochs": args.small_epochs, "test_images": args.test_images,
-                         "seeds": seeds}, "summary": summarise(rows, (*QUALITY, "train_seconds")), "runs": rows}
+def small_part(args, seeds, previous):
+    rows = merged(previous, [train_and_score(name, small_data(args, seed), args.small_epochs, seed, args.batch_size)
+                             for seed in seeds for name in args.decoders])
+    return {"settings": {"images": args.small_images, "epochs": args.small_epochs, "test_images": args.test_images},
+            "summary": summarise(rows, (*QUALITY, "train_seconds")), "runs": rows}
 
 
-def equal_time_part(args, seeds, small):
+def equal_time_part(args, seeds, small, previous):
     """Each decoder gets the soft LSTM's small-budget training time (mean over its seeds)."""
     if small is None:
         raise SystemExit("--parts equal_time needs the small part's figures (run --parts small first).")
     budget = small["summary"]["soft LSTM"]["train_seconds"]["mean"]
     rows = []
-    for name in ("soft LSTM", "Transformer ×1", "Transformer ×2"):
+    for name in [n for n in ("soft LSTM", "Transformer ×1", "Transformer ×2") if n in args.decoders]:
         per_epoch = small["summary"][name]["train_seconds"]["mean"] / small["settings"]["epochs"]
         epochs = max(1, int(budget // per_epoch))
         rows += [train_and_score(name, small_data(args, seed), epochs, seed, args.batch_size, seconds=budget)
                  for seed in seeds]
-    return {"settings": {"seconds": budget, "seeds": seeds}, "summary": summarise(rows, (*QUALITY, "train_seconds",
-                                                                                          "epochs")), "runs": rows}
+    rows = merged(previous, rows)
+    return {"settings": {"seconds": budget}, "summary": summarise(rows, (*QUALITY, "train_seconds", "epochs")),
+            "runs": rows}
 
 
 # --- speed at the paper configuration ------------------------------------------------------------------------
@@ -293,6 +306,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--parts", default="demo,small,equal_time,paper")
     parser.add_argument("--seeds", default="0,1,2")
+    parser.add_argument("--only", help="comma-separated names of DECODERS (default: all)")
     parser.add_argument("--out", default="runs/decoders", help="the demo runs' folders")
     parser.add_argument("--json", default=JSON)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, to check that it runs (JSON to a temp dir)")
@@ -307,15 +321,16 @@ def main(argv=None):
         args.json = os.path.join(tempfile.mkdtemp(), "decoders.json")
         args.out = tempfile.mkdtemp()
     seeds = [int(s) for s in args.seeds.split(",")]
+    args.decoders = {name: DECODERS[name] for name in (args.only.split(",") if args.only else DECODERS)}
     result = read_json(args.json) if os.path.exists(args.json) else {}
     result.pop("machine", None)  # this run's machine is recorded anew
     parts = args.parts.split(",")
     if "demo" in parts:
-        result["demo"] = demo_part(args, seeds)
+        result["demo"] = demo_part(args, seeds, result.get("demo"))
     if "small" in parts:
-        result["small"] = small_part(args, seeds)
+        result["small"] = small_part(args, seeds, result.get("small"))
     if "equal_time" in parts:
-        result["equal_time"] = equal_time_part(args, seeds, result.get("small"))
+        result["equal_time"] = equal_time_part(args, seeds, result.get("small"), result.get("equal_time"))
     if "paper" in parts:
         result["paper"] = paper_part(args)
     write_result(args.json, result)
