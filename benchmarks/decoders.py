@@ -43,7 +43,7 @@ from showattend.demo import DEMO_MODELS, DEMO_RECIPES, run_demo  # noqa: E402
 from showattend.evaluation import evaluate  # noqa: E402
 from showattend.files import read_json  # noqa: E402
 from showattend.grounding import grounded_words  # noqa: E402
-from showattend.training import fit_best  # noqa: E402
+from showattend.training import RunFolder, fit_best  # noqa: E402
 from record import write_result  # noqa: E402
 
 # name → (decoder, options over its demo model)
@@ -125,8 +125,11 @@ def demo_part(args, seeds, previous):
     for name, (decoder, options) in args.decoders.items():
         for seed in seeds:
             out = os.path.join(args.out, "demo", slug(name), f"seed{seed}")
-            metrics = run_demo(out, num_images=args.demo_images, seed=seed, decoder=decoder, verbose=0,
-                               log=lambda *a: None, epochs=args.demo_epochs, **options)
+            finished = os.path.join(out, "metrics.json")  # read back: run_demo would evaluate it again
+            same = os.path.exists(finished) and read_json(finished).get("model") == {**DEMO_MODELS[decoder], **options}
+            metrics = read_json(finished) if same else run_demo(
+                out, num_images=args.demo_images, seed=seed, decoder=decoder, verbose=0, log=lambda *a: None,
+                epochs=args.demo_epochs, **options)
             model = load_captioner(os.path.join(out, "model.keras"))
             test = shapes("test", num_images=max(64, args.demo_images // 6), seed=seed)
             captions = model.caption(test.images, beam_size=3, return_attention=True)
@@ -173,9 +176,11 @@ def train_and_score(name, data, epochs, seed, batch_size, seconds=None):
     with tempfile.TemporaryDirectory() as out:
         model = fit_best(model, train, val, out, epochs, batch_size, recipe, verbose=0,
                          callbacks=[StopAt(seconds)] if seconds else ())
+        trained = len(RunFolder(out).read_history())  # a stopped run's last epoch counts, cut short
     train_seconds = time.perf_counter() - start
     metrics = evaluate(model, test, beam_size=3)
-    row = {"decoder": name, "seed": seed, "epochs": epochs, "parameters": model.count_params(),
+    row = {"decoder": name, "seed": seed, "epochs": epochs, "epochs_trained": trained,
+           "parameters": model.count_params(),
            "train_seconds": round(train_seconds, 1), **{k: metrics.get(k, float("nan")) for k in QUALITY}}
     print(row, flush=True)
     return row

@@ -204,8 +204,8 @@ def decoders_demo(data):
 def decoders_offsets(data):
     header = ["decoder", "seed", "words", "Δx (px), median (25–75 %)", "Δy (px), median (25–75 %)"]
     rows = [[run["decoder"], run["seed"], run["offsets"]["words"],
-             f"{run['offsets']['dx']:+.1f} ({run['offsets']['dx_q'][0]:+.1f} to {run['offsets']['dx_q'][1]:+.1f})",
-             f"{run['offsets']['dy']:+.1f} ({run['offsets']['dy_q'][0]:+.1f} to {run['offsets']['dy_q'][1]:+.1f})"]
+             f"{run['offsets']['dx']:.1f} ({run['offsets']['dx_q'][0]:.1f} to {run['offsets']['dx_q'][1]:.1f})",
+             f"{run['offsets']['dy']:.1f} ({run['offsets']['dy_q'][0]:.1f} to {run['offsets']['dy_q'][1]:.1f})"]
             for run in data["demo"]["runs"] if run["offsets"]["words"]]
     return markdown_table(header, rows)
 
@@ -217,7 +217,7 @@ def decoders_small(data):
 
 @renders("decoders.equal_time")
 def decoders_equal_time(data):
-    return _decoders_quality(data["equal_time"], [("epochs", "epochs", ".0f")]) + (
+    return _decoders_quality(data["equal_time"], [("epochs", "epochs planned", ".0f")]) + (
         f" Each decoder had {data['equal_time']['settings']['seconds']:.0f} s of training, the soft LSTM's mean "
         "time at the small budget.")
 

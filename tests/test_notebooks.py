@@ -17,9 +17,10 @@ def _figures(notebook):
                for output in cell.outputs)
 
 
-def test_the_five_notebooks_are_there():
+def test_the_six_notebooks_are_there():
     assert [p.name for p in NOTEBOOKS] == ["01_quickstart.ipynb", "02_attention.ipynb", "03_backbones.ipynb",
-                                           "04_your_own_data.ipynb", "05_tuning.ipynb"]
+                                           "04_your_own_data.ipynb", "05_tuning.ipynb",
+                                           "06_attention_without_recurrence.ipynb"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
