@@ -57,10 +57,10 @@ def dataset(x, y):
 def model(vocabulary, attention, optimizer=None):
     """A small captioner: an LSTM with ``attention`` "soft" or "hard", or ``attention="transformer"``."""
     keras.utils.set_random_seed(0)
-    decoder = (dict(decoder="transformer", layers=2, heads=2, width=16, ff_width=32) if attention == "transformer"
-               else dict(attention=attention, embed_dim=8, units=16, attention_dim=8, expectation_probability=0.0))
-    captioner = Captioner("small_vgg", vocabulary, dropout=0.0, image_size=(32, 32), train_backbone=False, seed=0,
-                          **decoder)
+    decoder = (dict(decoder="transformer", layers=2, heads=2, width=16, ff_width=32, residual_dropout=0.0)
+               if attention == "transformer" else dict(attention=attention, embed_dim=8, units=16, attention_dim=8,
+                                                       dropout=0.0, expectation_probability=0.0))
+    captioner = Captioner("small_vgg", vocabulary, image_size=(32, 32), train_backbone=False, seed=0, **decoder)
     captioner.compile(optimizer=optimizer or keras.optimizers.SGD(0.5))
     return captioner
 
