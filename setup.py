@@ -5,6 +5,7 @@ from setuptools import find_packages, setup
 
 README = Path(__file__).with_name("README.md")
 DOCS = ["mkdocs>=1.6", "mkdocs-material>=9.5", "mkdocstrings[python]>=0.26"]
+HUB = ["keras-hub>=0.32"]  # create_backbone("hub:PRESET"): keras-hub's image encoders (DINOv2, CLIP, ViT, …)
 
 setup(
     name="showattend",
@@ -30,9 +31,10 @@ setup(
     extras_require={
         # the tests execute the notebooks too (nbclient on an ipykernel)
         # pytest-xdist: two workers (the suite's subprocess tests wait on their children half the time)
-        # the tests build the docs site strictly once, so they need its tools too
-        "test": ["pytest>=7", "pytest-xdist>=3", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6", *DOCS],
+        # the tests build the docs site strictly once, so they need its tools too; and they test the hub extra
+        "test": ["pytest>=7", "pytest-xdist>=3", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6", *DOCS, *HUB],
         "docs": DOCS,
+        "hub": HUB,
         "notebooks": ["jupyterlab"],
     },
     entry_points={"console_scripts": ["showattend=showattend.cli:main"]},

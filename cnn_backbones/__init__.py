@@ -11,8 +11,10 @@ Examples:
 """
 from cnn_backbones.registry import (BackboneInfo, backbone_info, backbone_options, create_backbone, list_backbones,
                                     register_backbone)
+from cnn_backbones.hub import MissingExtraError, is_hub_name
 from cnn_backbones.classifier import classifier_compile_args, classifier_targets, create_classifier, inference_model
 from cnn_backbones import densenet, googlenet, highway, resnet, small, vgg  # noqa: F401  (they register backbones)
 
 __all__ = ["BackboneInfo", "backbone_info", "backbone_options", "classifier_compile_args", "classifier_targets",
-           "create_backbone", "create_classifier", "inference_model", "list_backbones", "register_backbone"]
+           "create_backbone", "create_classifier", "inference_model", "is_hub_name", "list_backbones", "MissingExtraError",
+           "register_backbone"]

@@ -3,6 +3,7 @@ import dataclasses
 import fnmatch
 import inspect
 
+from cnn_backbones.hub import HUB_PREFIX, hub_info, hub_presets, is_hub_name
 from cnn_backbones.pretrained import check_weights_argument
 
 
@@ -12,14 +13,16 @@ class BackboneInfo:
 
     Attributes:
         name: the backbone's registered name.
-        family: its family (``"vgg"``, ``"resnet"``, ``"densenet"``, ``"googlenet"``, ``"highway"``).
+        family: its family (``"vgg"``, ``"resnet"``, ``"densenet"``, ``"googlenet"``, ``"highway"``;
+            ``"hub"`` for keras-hub presets).
         builder: ``builder(input_shape, **options)`` → a ``keras.Model`` from images to the grid.
         default_input_shape: (height, width, 3) when none is given.
         feature_stride: input pixels per grid cell.
         grid_channels: the channels of the grid at the default options.
         feature_layer: the name of the layer whose output is the grid.
         imagenet_weights: whether keras.applications publishes ImageNet weights for this architecture.
-        preprocessing: ``"scale"`` (to -1..1) or keras.applications' ``"caffe"`` / ``"torch"`` mode.
+        preprocessing: ``"scale"`` (to -1..1), keras.applications' ``"caffe"`` / ``"torch"`` mode, or
+            ``"preset"`` (a keras-hub preset's own ``ImageConverter``).
         aux_layers: the layers the auxiliary classifier heads hang from (GoogLeNet: 4a, 4d).
         description: one line for listings.
 
@@ -99,8 +102,12 @@ def register_backbone(name, builder, *, family, default_input_shape, feature_str
 def list_backbones(pattern="*"):
     """Names of the registered backbones that match a shell-style ``pattern``.
 
+    A pattern that starts with ``"hub:"`` matches keras-hub's own image-encoder presets too
+    (``"hub:dinov2_*"``), when keras-hub is installed; any keras-hub preset name or local preset
+    folder works as ``"hub:PRESET"`` whether listed or not.
+
     Args:
-        pattern: an ``fnmatch`` pattern such as ``"resnet*"``; ``"*"`` for every backbone.
+        pattern: an ``fnmatch`` pattern such as ``"resnet*"``; ``"*"`` for every registered backbone.
 
     Returns:
         A sorted list of names.
@@ -108,29 +115,41 @@ def list_backbones(pattern="*"):
     Examples:
         >>> list_backbones("small_*")
         ['small_densenet', 'small_googlenet', 'small_vgg']
+        >>> list_backbones("hub:dinov2_*small")
+        ['hub:dinov2_small', 'hub:dinov2_with_registers_small']
     """
-    return sorted(n for n in _REGISTRY if fnmatch.fnmatch(n, pattern))
+    names = [*_REGISTRY, *(hub_presets() if pattern.startswith(HUB_PREFIX) else [])]
+    return sorted(n for n in names if fnmatch.fnmatch(n, pattern))
 
 
 def backbone_info(name):
     """The registry entry of ``name``.
 
+    For ``"hub:PRESET"`` the entry is measured on a random-weight build of the preset at its own
+    image size (224×224 where it takes any): family ``"hub"``, the grid's stride and channels, and
+    preprocessing ``"preset"`` (its ``ImageConverter``); its weights come from the preset.
+
     Args:
-        name: a registered backbone's name.
+        name: a registered backbone's name, or ``"hub:PRESET"`` (a keras-hub preset name or folder).
 
     Returns:
         Its ``BackboneInfo``.
 
     Raises:
-        ValueError: when ``name`` is not registered (the message lists the names accepted).
+        ValueError: when ``name`` is not registered (the message lists the names accepted), or
+            names a keras-hub preset that cannot be found.
+        ImportError: for ``"hub:…"`` without keras-hub installed.
 
     Examples:
         >>> info = backbone_info("resnet50")
         >>> info.feature_stride, info.grid_channels, info.imagenet_weights
         (32, 2048, True)
     """
+    if is_hub_name(name):
+        return hub_info(name)
     if not isinstance(name, str) or name not in _REGISTRY:
-        raise ValueError(f"Unknown backbone {name!r}. Available: {', '.join(list_backbones())}.")
+        raise ValueError(f"Unknown backbone {name!r}. Available: {', '.join(list_backbones())}, or hub:PRESET "
+                         "for a keras-hub preset.")
     return _REGISTRY[name]
 
 
@@ -187,6 +206,9 @@ def create_backbone(name, input_shape=None, weights=None, trainable=True, **opti
         >>> frozen.trainable, len(frozen.trainable_weights)
         (False, 0)
     """
+    if weights == "imagenet" and is_hub_name(name):
+        raise ValueError(f"Backbone {name!r} takes its weights from its keras-hub preset; weights='imagenet' is for "
+                         "keras.applications' architectures. Use weights=None (the preset's) or a weights file.")
     info = backbone_info(name)
     input_shape = tuple(input_shape or info.default_input_shape)
     if len(input_shape) != 3 or input_shape[-1] != 3:

@@ -17,6 +17,8 @@ def load_captioner(path):
 
     Raises:
         FileNotFoundError: No file at ``path``.
+        ImportError: The captioner's encoder is a keras-hub backbone and keras-hub is not installed
+            (the message names the extra to install).
         ValueError: The file is not a saved Captioner this version can load; the message says what
             it is: not a zip archive, a truncated or damaged one, another Keras model, or a Captioner
             saved by another version of showattend (with the arguments or classes that differ).
@@ -41,6 +43,7 @@ def load_captioner(path):
     if not os.path.isfile(path):
         folder = " (it is a folder)" if os.path.isdir(path) else ""
         raise FileNotFoundError(f"No saved captioner at {path!r}{folder}")
+    _check_extras(path)
     try:
         model = keras.saving.load_model(path)
     except MemoryError:
@@ -55,6 +58,25 @@ def load_captioner(path):
 
 
 CAPTIONER_NAME = "showattend>Captioner"
+
+
+def _check_extras(path):
+    """An ImportError that names the extra to install when the saved model needs keras-hub and it is missing."""
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        return
+    with zipfile.ZipFile(path) as archive:
+        if "config.json" not in archive.namelist():
+            return
+        config = archive.read("config.json").decode("utf-8", "replace")
+    if "cnn_backbones>HubEncoder" in config:
+        from cnn_backbones.hub import MissingExtraError, keras_hub
+
+        try:
+            keras_hub()
+        except MissingExtraError as error:
+            raise MissingExtraError(f"{path!r} holds a captioner whose encoder is a keras-hub backbone. {error}") from None
 
 
 def _saved_file_problem(path, error=None):

@@ -8,6 +8,7 @@ import argparse
 import signal
 import sys
 
+from cnn_backbones.hub import MissingExtraError
 from showattend.cli import caption, demo, evaluate, features, train, tune
 from showattend.files import DiskFullError
 from showattend.signals import Terminated, handle_signals
@@ -61,7 +62,7 @@ def main(argv=None):
     try:
         with handle_signals():  # Ctrl-C and SIGTERM stop between two batches
             args.run(args)
-    except (FileNotFoundError, FileExistsError, ValueError, DiskFullError) as error:
+    except (FileNotFoundError, FileExistsError, ValueError, DiskFullError, MissingExtraError) as error:
         print(f"showattend: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as stop:

@@ -15,8 +15,9 @@ def add_parser(commands):
     add_data(parser)
     parser.add_argument("--out", required=True, metavar="RUN", help="the run's folder")
     parser.add_argument("--backbone", required=True, metavar="NAME", help="a registered backbone, e.g. vgg19, "
-                                                                          "resnet50, small_vgg")
-    parser.add_argument("--weights", help="'imagenet' or a weights file; freezes the backbone unless --fine-tune")
+                        "resnet50, small_vgg, or hub:PRESET for a keras-hub preset (a name or a local preset folder)")
+    parser.add_argument("--weights", help="'imagenet' or a weights file; freezes the backbone unless --fine-tune "
+                        "(a hub:PRESET has its preset's weights, frozen unless --fine-tune)")
     parser.add_argument("--fine-tune", action="store_true", help="train pretrained backbone weights too")
     parser.add_argument("--image-size", type=image_size, help="e.g. 224 or 256x256 (default: the backbone's)")
     parser.add_argument("--cache-features", action="store_true",

@@ -106,7 +106,8 @@ def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_fe
                          f"as backbone=, not model['backbone'] = {model['backbone']!r}.")
     model = _with_paper_values(model or {})
     recipe = recipe or Recipe()
-    frozen = bool(cache_features) or (weights is not None and not fine_tune)
+    pretrained = weights is not None or cnn_backbones.is_hub_name(backbone)  # a keras-hub preset has its weights
+    frozen = bool(cache_features) or (pretrained and not fine_tune)
     config = {"data": data, "images": images, "backbone": backbone, "weights": weights, "image_size": image_size,
               "fine_tune": fine_tune, "cache_features": bool(cache_features), "feature_dir": feature_dir,
               "epochs": epochs, "batch_size": batch_size, "max_length": max_length, "min_count": min_count,
@@ -139,7 +140,7 @@ def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_fe
     encoder = cnn_backbones.create_backbone(backbone, input_shape=(*size, 3), weights=weights, trainable=not frozen)
     cache = None
     if cache_features:
-        if weights is None:
+        if not pretrained:
             log("Note: --cache-features with random backbone weights: the captioner learns from an untrained CNN.")
         directory = feature_dir or run.features
         log(f"Feature cache {directory}: {backbone} at {size[0]}×{size[1]} → grid {tuple(encoder.output_shape[1:])}")

@@ -65,7 +65,8 @@ class CaptionHyperModel(kt.HyperModel):
     Per-backbone options are conditional on ``backbone``: ``feature_stage`` (ResNets),
     ``feature_module`` (GoogLeNets), ``gate_bias`` (highway nets), ``pretrained`` (backbones with
     ImageNet weights) and under it ``fine_tune``; ``reinforce_weight`` and ``entropy_weight`` are
-    active only for hard attention. Backbones whose grid would be smaller than 4×4 at ``image_size``
+    active only for hard attention. A keras-hub preset (``"hub:PRESET"``) has its preset's weights
+    and is searched frozen. Backbones whose grid would be smaller than 4×4 at ``image_size``
     are left out.
 
     ``build(hp)`` only constructs: a pretrained backbone loads ``weights`` then (downloaded once into
@@ -83,8 +84,9 @@ class CaptionHyperModel(kt.HyperModel):
 
     Args:
         vocabulary: The ``showattend.Vocabulary`` of every trial's captioner (or its config dict).
-        backbones: The backbone names to search over (a name or a list); None searches every
-            registered backbone. The first is the first trial's.
+        backbones: The backbone names to search over (a name or a list), keras-hub presets as
+            ``"hub:PRESET"`` among them; None searches every registered backbone. The first is the
+            first trial's.
         image_size: The images' (height, width) in pixels; by default the first backbone's default
             input size.
         decoders: The decoders to search over (``showattend.decoders.list_decoders()``); with more
@@ -151,8 +153,8 @@ class CaptionHyperModel(kt.HyperModel):
         if not names:
             raise ValueError("backbones is empty: name at least one registered backbone, e.g. ['small_vgg'].")
         if image_size is None:
-            image_size = cnn_backbones.backbone_info(names[0] if names[0] in cnn_backbones.list_backbones()
-                                                     else "small_vgg").default_input_shape[:2]
+            known = names[0] in cnn_backbones.list_backbones() or cnn_backbones.is_hub_name(names[0])
+            image_size = cnn_backbones.backbone_info(names[0] if known else "small_vgg").default_input_shape[:2]
         if len(tuple(image_size)) != 2 or min(image_size) < 1:
             raise ValueError(f"image_size must be (height, width), got {image_size!r}.")
         self.image_size = tuple(int(s) for s in image_size)
@@ -242,10 +244,11 @@ class CaptionHyperModel(kt.HyperModel):
             keras.mixed_precision.set_global_policy(self.mixed_precision)
         values = self._values(hp)
         options = {k: values[k] for k in ("feature_stage", "feature_module", "gate_bias") if k in values}
-        pretrained = bool(values.get("pretrained"))
-        frozen = pretrained and not values.get("fine_tune")
+        imagenet = bool(values.get("pretrained"))
+        # a keras-hub preset comes with its weights: frozen (its features cached) like a pretrained backbone
+        frozen = (imagenet and not values.get("fine_tune")) or cnn_backbones.is_hub_name(values["backbone"])
         encoder = cnn_backbones.create_backbone(values["backbone"], input_shape=(*self.image_size, 3),
-                                                weights=self.weights if pretrained else None, trainable=not frozen,
+                                                weights=self.weights if imagenet else None, trainable=not frozen,
                                                 **options)
         decoder = values.get("decoder", self.decoders[0])
         options = {option.name: values[option.name] for option in decoder_class(decoder).OPTIONS

@@ -189,7 +189,7 @@ def usable(names, image_size):
         ...
         ValueError: No backbone has a grid of at least 4×4 at image size (32, 32) (vgg16 (2, 2)); ...
     """
-    unknown = [n for n in names if n not in cnn_backbones.list_backbones()]
+    unknown = [n for n in names if n not in cnn_backbones.list_backbones() and not cnn_backbones.is_hub_name(n)]
     if unknown:
         raise ValueError(f"Unknown backbone {unknown[0]!r}. Available: {', '.join(cnn_backbones.list_backbones())}.")
     kept = [n for n in names if max(min(grid_size(n, image_size, 4, "4e")), min(grid_size(n, image_size))) >= MIN_GRID]
