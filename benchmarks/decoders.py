@@ -42,7 +42,7 @@ from showattend.datasets import shapes  # noqa: E402
 from showattend.demo import DEMO_MODELS, DEMO_RECIPES, run_demo  # noqa: E402
 from showattend.evaluation import evaluate  # noqa: E402
 from showattend.files import read_json  # noqa: E402
-from showattend.grounding import grounded_words  # noqa: E402
+from showattend.grounding import grounded_words, grounding_scores  # noqa: E402
 from showattend.training import RunFolder, fit_best  # noqa: E402
 from record import write_result  # noqa: E402
 
@@ -136,11 +136,24 @@ def demo_part(args, seeds, previous):
             row = {"decoder": name, "seed": seed, "parameters": model.count_params(),
                    "train_seconds": metrics["train_seconds"], "best_epoch": metrics["best_epoch"],
                    **{k: metrics[k] for k in QUALITY}, "offsets": map_offsets(test, captions)}
+            if decoder == "transformer":  # the same model's maps averaged over every block, not the last one's
+                mean = with_attention_map(model, "mean").caption(test.images, beam_size=3, return_attention=True)
+                row["mean_map"] = {"offsets": map_offsets(test, mean),
+                                   "attention_correctness": grounding_scores(test, mean)["attention_correctness"]}
             print(row, flush=True)
             rows.append(row)
     rows = merged(previous, rows)
     return {"settings": {"images": args.demo_images},
             "summary": summarise(rows, (*QUALITY, "train_seconds", "parameters")), "runs": rows}
+
+
+def with_attention_map(model, attention_map):
+    """The same Transformer captioner with its maps read another way ("last" or "mean"): same weights."""
+    config = model.get_config()
+    config["decoder"]["config"]["attention_map"] = attention_map
+    other = Captioner.from_config(config)
+    other.set_weights(model.get_weights())
+    return other
 
 
 def small_data(args, seed):

@@ -118,6 +118,19 @@ def backbones(data):
     return markdown_table(header, rows) + f"\n\nForward pass only, batches of {data['batch']} images."
 
 
+# --- benchmarks/encoders.json ---------------------------------------------------------------------
+
+@renders("encoders")
+def encoders(data):
+    header = ["encoder", "built with", "parameters", "grid", "channels", "images/s (runs)", "cache bytes per image"]
+    rows = [[row["name"], row["source"], f"{row['parameters'] / 1e6:.1f} M", _grid(row["grid"]), str(row["channels"]),
+             f"{row['images_per_s']:.1f} ({', '.join(f'{r:.1f}' for r in row['images_per_s_runs'])})",
+             f"{row['cache_bytes_per_image']:,}"] for row in data["encoders"]]
+    return markdown_table(header, rows) + (f"\n\nForward pass at {data['image_size']} px, random weights, batches of "
+                                           f"{data['batch']}; images/s is the median of {data['repeats']} runs of "
+                                           f"{data['seconds']:g} s. keras-hub {data['keras_hub']}.")
+
+
 # --- benchmarks/backbone_comparison.json ----------------------------------------------------------
 
 @renders("backbone_comparison")
@@ -208,6 +221,20 @@ def decoders_offsets(data):
              f"{run['offsets']['dy']:.1f} ({run['offsets']['dy_q'][0]:.1f} to {run['offsets']['dy_q'][1]:.1f})"]
             for run in data["demo"]["runs"] if run["offsets"]["words"]]
     return markdown_table(header, rows)
+
+
+def _offset(offsets):
+    return f"{offsets['dx']:+.1f}, {offsets['dy']:+.1f}"
+
+
+@renders("decoders.mean_map")
+def decoders_mean_map(data):
+    header = ["decoder", "seed", "last block: Δx, Δy (px)", "last block: attention correctness",
+              "all blocks: Δx, Δy (px)", "all blocks: attention correctness"]
+    rows = [[run["decoder"], run["seed"], _offset(run["offsets"]), f"{run['attention_correctness']:.3f}",
+             _offset(run["mean_map"]["offsets"]), f"{run['mean_map']['attention_correctness']:.3f}"]
+            for run in data["demo"]["runs"] if "mean_map" in run]
+    return markdown_table(header, rows) + "\n\nMedian offsets, as in the table above; the same models and captions' maps."
 
 
 @renders("decoders.small")
