@@ -133,12 +133,15 @@ def _config(preset):
     return _load("config.json", preset, lambda: load_json(preset))
 
 
-def _patch_size(config):
-    """The patch size of a Transformer preset's config (CLIP's is in its vision encoder), or None."""
+def _image_arguments(config):
+    """The constructor arguments of a preset's image tower (CLIP's vision encoder; else the backbone's)."""
     arguments = config.get("config", {})
-    if "vision_encoder" in arguments:
-        arguments = arguments["vision_encoder"].get("config", {})
-    size = arguments.get("patch_size")
+    return arguments["vision_encoder"].get("config", {}) if "vision_encoder" in arguments else arguments
+
+
+def _patch_size(config):
+    """The patch size of a Transformer preset's config, or None."""
+    size = _image_arguments(config).get("patch_size")
     return tuple(size)[:2] if isinstance(size, (list, tuple)) else None if size is None else (size, size)
 
 
@@ -319,11 +322,13 @@ def hub_info(name):
 
     preset = _preset_of(name)
     config = _config(preset)
-    arguments = config.get("config", {})
+    arguments = _image_arguments(config)
     own = arguments.get("image_shape") or arguments.get("input_shape") or ()
     size = tuple(own[:2]) if len(own) >= 2 and None not in own[:2] else (224, 224)
     grid = hub_backbone((*size, 3), preset, load_weights=False).output_shape
     kind = config.get("class_name", "Backbone")
+    if "vision_encoder" in config.get("config", {}):
+        kind += "'s vision encoder"
 
     def builder(input_shape, stage=None):
         return hub_backbone(input_shape, preset, stage=stage)

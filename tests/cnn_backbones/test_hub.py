@@ -28,7 +28,7 @@ def _save(folder, backbone, converter):
 
 @pytest.fixture(scope="module")
 def presets(tmp_path_factory):
-    """Three families: a ViT, a DINOv2 with 2 register tokens, and a ResNet; random weights."""
+    """Four families: a ViT, a DINOv2 with 2 register tokens, CLIP (two towers), and a ResNet; random weights."""
     root = tmp_path_factory.mktemp("presets")
     keras.utils.set_random_seed(0)
     vit = keras_hub.models.ViTBackbone(image_shape=(SIZE, SIZE, 3), patch_size=8, num_layers=1, num_heads=2,
@@ -39,7 +39,13 @@ def presets(tmp_path_factory):
     resnet = keras_hub.models.ResNetBackbone(input_conv_filters=[64], input_conv_kernel_sizes=[3],
                                              stackwise_num_filters=[64, 16, 16, 16], stackwise_num_blocks=[1, 1, 1, 1],
                                              stackwise_num_strides=[1, 2, 2, 2], block_type="basic_block")
-    return {"vit": _save(root / "vit", vit, keras_hub.layers.ViTImageConverter(**SCALE)),
+    vision = keras_hub.models.CLIPVisionEncoder(patch_size=8, hidden_dim=16, num_layers=1, num_heads=2,
+                                                intermediate_dim=32, image_shape=(SIZE, SIZE, 3))
+    text = keras_hub.models.CLIPTextEncoder(vocabulary_size=50, embedding_dim=16, hidden_dim=16, num_layers=1,
+                                            num_heads=2, intermediate_dim=32, max_sequence_length=8)
+    clip = keras_hub.models.CLIPBackbone(vision, text, projection_dim=16)
+    return {"clip": _save(root / "clip", clip, keras_hub.layers.CLIPImageConverter(scale=1 / 255)),
+            "vit": _save(root / "vit", vit, keras_hub.layers.ViTImageConverter(**SCALE)),
             "dino": _save(root / "dino", dino, keras_hub.layers.DINOV2ImageConverter(**IMAGENET)),
             "resnet": _save(root / "resnet", resnet, keras_hub.layers.ResNetImageConverter(**IMAGENET))}
 
@@ -48,7 +54,8 @@ def _images(count=2, seed=0):
     return np.random.default_rng(seed).uniform(0, 255, (count, SIZE, SIZE, 3)).astype("float32")
 
 
-@pytest.mark.parametrize("family, converter, dropped", [("vit", SCALE, 1), ("dino", IMAGENET, 3)])
+@pytest.mark.parametrize("family, converter, dropped", [("vit", SCALE, 1), ("dino", IMAGENET, 3),
+                                                        ("clip", {"scale": 1 / 255, "offset": 0.0}, 1)])
 def test_transformer_presets_give_their_patch_tokens_on_the_patch_grid(presets, family, converter, dropped):
     """The grid is the backbone's tokens after the class (and register) tokens, on the 8×8 patch grid,
     of images scaled and offset by the preset's converter."""
@@ -79,6 +86,9 @@ def test_backbone_info_describes_a_preset(presets):
         ("hub", (SIZE, SIZE, 3), 8, 16, "preset")
     assert "ViTBackbone" in vit.description and "weights from the preset" in vit.description
     assert (resnet.default_input_shape, resnet.feature_stride, resnet.grid_channels) == ((224, 224, 3), 32, 16)
+    clip = cnn_backbones.backbone_info(presets["clip"])  # the image tower of a two-tower preset
+    assert (clip.default_input_shape, clip.feature_stride) == ((SIZE, SIZE, 3), 8)
+    assert "CLIPBackbone's vision encoder" in clip.description
     assert "hub:dinov2_small" in cnn_backbones.list_backbones("hub:dinov2*")
     assert not any(name.startswith("hub:") for name in cnn_backbones.list_backbones())
 
