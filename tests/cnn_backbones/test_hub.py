@@ -213,7 +213,7 @@ def test_a_search_takes_presets_as_values_of_backbone(presets, tmp_path):
     from showattend import Vocabulary
     from showattend.tuning import CaptionHyperModel, make_tuner
 
-    train, val = shapes("train", num_images=96, seed=0), shapes("val", num_images=16, seed=1)
+    train, val = shapes("train", num_images=64, seed=0), shapes("val", num_images=16, seed=1)
     vocabulary = Vocabulary.build(train.all_captions(), min_count=1)
     pinned = dict(attention="soft", cell="lstm", attention_score="additive", units=16, embed_dim=16, attention_dim=16,
                   doubly_stochastic=0.0, dropout=0.0, learning_rate=3e-3)
@@ -242,3 +242,14 @@ def test_train_takes_a_preset_and_keeps_it_frozen(presets, tmp_path, capsys):
     model = load_captioner(out / "model.keras")
     assert model.grid_shape == (8, 8) and not model.backbone.trainable
     assert model.backbone.get_layer("hub_features").features.name.startswith("dino")
+
+
+def test_a_bad_preset_ends_train_with_its_name(presets, tmp_path):
+    """As a user runs it: a child process that says what is wrong and exits within GRACE seconds."""
+    from tests.showattend.processes import GRACE, run
+
+    args = ["train", "--data", "shapes:8", "--epochs", "1", "--out", tmp_path / "run"]
+    ended = run(args + ["--backbone", presets["vit"], "--image-size", "60"], "multiple of 8×8")
+    assert ended.returncode == 2 and ended.lingered < GRACE
+    assert "cuts images into 8×8 patches, so its image size must be a multiple of 8×8; got 60×60" in ended.stderr
+    assert "Traceback" not in ended.output

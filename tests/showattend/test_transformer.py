@@ -221,7 +221,7 @@ def test_one_search_trains_an_lstm_and_a_transformer(data, tmp_path):
     hypermodel = CaptionHyperModel(vocabulary, backbones=["small_vgg"], image_size=(64, 64),
                                    decoders=["lstm", "transformer"], val_images=24, batch_size=32, **pinned)
     tuner = make_tuner(hypermodel, "random", max_trials=2, max_epochs=1, directory=tmp_path, verbose=0)
-    tuner.search(train.subset(range(150)), validation_data=val, verbose=0)
+    tuner.search(train.subset(range(100)), validation_data=val, verbose=0)
     trials = [tuner.oracle.trials[t] for t in sorted(tuner.oracle.trials)]
     assert [t.hyperparameters.values["decoder"] for t in trials] == ["lstm", "transformer"]
     assert all(t.status == "COMPLETED" and math.isfinite(t.score) for t in trials)
