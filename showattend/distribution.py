@@ -73,3 +73,49 @@ def jit_compile_for_strategy(jit_compile):
                          "the other devices (InvalidArgumentError 'Trying to access resource … located in device'). "
                          "Use jit_compile='auto' (XLA off under several replicas) or False.")
     return False if jit_compile == "auto" else jit_compile
+
+
+def distributed_train_step(model, strategy=None):
+    """One training step of a compiled ``model`` on the next batch of a distributed dataset's iterator.
+
+    Each replica runs the model's own ``train_step`` (its loss, the REINFORCE baseline, its metrics)
+    on its share of the global batch, and the optimizer sums the gradients across replicas and
+    processes. This is what ``fit`` does, without Keras' wrapper around it, which fails under
+    ``MultiWorkerMirroredStrategy`` (keras-team/keras#20585): it works under that strategy as under
+    ``MirroredStrategy`` and ``OneDeviceStrategy``. Make ``model`` under ``strategy.scope()``.
+
+    Args:
+        model: A compiled Captioner (or any compiled Keras model), made under ``strategy``'s scope.
+        strategy: The ``tf.distribute`` strategy; the active one by default.
+
+    Returns:
+        A ``tf.function`` that takes an iterator over ``strategy.experimental_distribute_dataset(...)``
+        and returns the step's logs, each a scalar averaged over the replicas.
+
+    Examples:
+
+        >>> import keras
+        >>> from showattend import Captioner, Vocabulary
+        >>> from showattend.datasets import shapes
+        >>> data = shapes("train", 8, image_size=32)
+        >>> strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+        >>> with strategy.scope():
+        ...     model = Captioner("small_vgg", Vocabulary.build(data.all_captions(), min_count=1), units=8,
+        ...                       embed_dim=8, attention_dim=8)
+        ...     model.compile(optimizer="sgd")
+        >>> batches = iter(strategy.experimental_distribute_dataset(model.make_dataset(data, batch_size=8)))
+        >>> logs = distributed_train_step(model, strategy)(batches)
+        >>> sorted(logs), bool(logs["loss"] > 0)
+        (['attention_penalty', 'cross_entropy', 'loss'], True)
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    if not model.optimizer.built:
+        with strategy.scope():
+            model.optimizer.build(model.trainable_variables)
+
+    @tf.function
+    def step(iterator):
+        logs = strategy.run(model.train_step, args=(next(iterator),))
+        return {name: strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
+
+    return step

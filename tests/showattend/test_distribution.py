@@ -68,18 +68,40 @@ def test_fit_with_caption_metrics_and_captioning_under_mirrored_strategy(mirrore
     assert isinstance(mirrored["caption"], str) and mirrored["caption"]
 
 
-def test_multi_worker_mirrored_strategy_two_processes():
+@pytest.fixture(scope="module")
+def two_workers():
     ports = f"{free_port()},{free_port()}"
     workers = [subprocess.Popen([sys.executable, SCRIPT, "worker", str(i), ports], env=ENV, text=True,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
     outputs = [w.communicate(timeout=600) for w in workers]
-    if all(w.returncode != 0 and "ValueError: Attempt to convert a value (" in err and "PerReplica:{" in err
-           for w, (_, err) in zip(workers, outputs)):
+    for worker, (_, err) in zip(workers, outputs):
+        assert worker.returncode == 0, err[-3000:]
+    return [result_of(out) for out, _ in outputs]
+
+
+@pytest.mark.parametrize("attention", ["soft", "hard", "transformer"])
+def test_a_step_over_two_workers_equals_the_step_of_one_process(two_workers, attention):
+    """distributed_train_step on 2 processes (MultiWorkerMirroredStrategy, 127.0.0.1), each with half
+    of the global batch, moves the weights as one process's fit on the whole batch, and both workers
+    end with the same weights."""
+    first, second = (worker["loop"][attention] for worker in two_workers)
+    for result in (first, second):
+        assert result["moved"] > 1e-3
+        assert result["max_weight_difference"] < 1e-5
+        assert result["loss"] == pytest.approx(result["loss_alone"], rel=1e-5)
+    assert first["checksum"] == second["checksum"]
+    if attention == "hard":
+        assert first["baseline"] == pytest.approx(first["baseline_alone"], abs=1e-6)
+
+
+def test_multi_worker_mirrored_strategy_fit(two_workers):
+    """Keras' own fit under MultiWorkerMirroredStrategy: skipped while it still fails, so that this test
+    says when distributed_train_step's loop could give way to fit."""
+    if all("Attempt to convert a value (" in worker.get("fit_error", "") and "PerReplica:{" in worker["fit_error"]
+           for worker in two_workers):
         pytest.skip("Keras 3 cannot fit under MultiWorkerMirroredStrategy: even a one-Dense-layer model fails with "
                     "'ValueError: Attempt to convert a value (PerReplica:…' (keras-team/keras#20585, "
-                    "tensorflow/tensorflow#72388; README, 'Several GPUs and hosts'). Multi-host work runs as "
-                    "keras-tuner's trial-parallel workers instead.")
-    for worker, (out, err) in zip(workers, outputs):
-        assert worker.returncode == 0, err[-3000:]
-        for attention in ("soft", "hard"):
-            check_equivalent(result_of(out)[attention], replicas=2)
+                    "tensorflow/tensorflow#72388). Several workers train with "
+                    "showattend.distribution.distributed_train_step instead.")
+    for worker in two_workers:
+        check_equivalent(worker["fit"], replicas=2)
