@@ -107,7 +107,8 @@ def table(rows):
     lines = ["| encoder | source | params | grid | channels | img/s at 224 | cache bytes/image |",
              "|---|---|---:|---|---:|---:|---:|"]
     for r in rows:
-        lines.append(f"| {r['name']} | {r['source']} | {r['parameters'] / 1e6:.1f} M | {'×'.join(map(str, r['grid']))} "
+        grid = "×".join(map(str, r["grid"]))
+        lines.append(f"| {r['name']} | {r['source']} | {r['parameters'] / 1e6:.1f} M | {grid} "
                      f"| {r['channels']} | {r['images_per_s']:g} | {r['cache_bytes_per_image']:,} |")
     return "\n".join(lines)
 

@@ -222,7 +222,9 @@ class HubEncoder(keras.layers.Layer):
         self._backbone_config = keras.saving.serialize_keras_object(backbone)
         self.stage = stage
         patch = getattr(backbone, "patch_size", None)
-        self.patch_size = None if patch is None else tuple(patch)[:2] if isinstance(patch, (list, tuple)) else (patch,) * 2
+        if patch is not None:
+            patch = tuple(patch)[:2] if isinstance(patch, (list, tuple)) else (patch, patch)
+        self.patch_size = patch
         self.converter = converter
         self.converter.image_size = None
         if stage is None:
@@ -294,7 +296,8 @@ def hub_backbone(input_shape, preset, stage=None, load_weights=True, name=None):
         >>> hub_backbone((30, 30, 3), "tiny_vit")
         Traceback (most recent call last):
         ...
-        ValueError: keras-hub preset 'tiny_vit' cuts images into 8×8 patches, so its image size must be a multiple of 8×8; got 30×30.
+        ValueError: keras-hub preset 'tiny_vit' cuts images into 8×8 patches, so its image size must be a
+        multiple of 8×8; got 30×30.
     """
     preset = _preset_of(preset)
     backbone = _load_backbone(preset, tuple(input_shape), load_weights)

@@ -16,7 +16,7 @@ def add_parser(commands):
     add_split(parser, "all")
     parser.add_argument("--backbone", required=True, metavar="NAME", help="a registered backbone, e.g. vgg19, or "
                         "hub:PRESET")
-    parser.add_argument("--weights", help="'imagenet' or a weights file (default: random weights)")
+    parser.add_argument("--weights", help="'imagenet' or a weights file (default: random weights; a hub:PRESET's own)")
     parser.add_argument("--image-size", type=image_size, help="e.g. 224 or 256x256 (default: the backbone's)")
     parser.add_argument("--batch-size", type=positive, default=32, help="images per forward pass (default: 32)")
     parser.add_argument("--out", required=True, metavar="DIR", help="the cache's folder")

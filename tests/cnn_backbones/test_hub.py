@@ -200,8 +200,8 @@ def test_bfloat16_runs_the_preset_in_bfloat16_close_to_float32(presets):
         half = encoder(images)
     finally:
         keras.mixed_precision.set_global_policy("float32")
-    assert keras.backend.standardize_dtype(half.dtype) == "bfloat16" and encoder.get_layer("hub_features").features.dtype_policy.name == \
-        "mixed_bfloat16"
+    assert keras.backend.standardize_dtype(half.dtype) == "bfloat16"
+    assert encoder.get_layer("hub_features").features.dtype_policy.name == "mixed_bfloat16"
     error = np.abs(np.asarray(half, "float32") - full)
     assert error.max() < 0.1 * np.abs(full).max()
 

@@ -139,7 +139,8 @@ def main():
     data = shapes("train", 8, seed=0)
     vocabulary = Vocabulary.build(data.all_captions(), min_count=1)
     if MODE == "worker":  # fit still fails under MultiWorkerMirroredStrategy (keras#20585): its error, or its step
-        results = {"loop": {attention: compare_loop(attention, vocabulary) for attention in ("soft", "hard", "transformer")}}
+        results = {"loop": {attention: compare_loop(attention, vocabulary)
+                            for attention in ("soft", "hard", "transformer")}}
         try:
             results["fit"] = compare("soft", vocabulary)
         except ValueError as error:
