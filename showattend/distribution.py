@@ -76,7 +76,7 @@ def jit_compile_for_strategy(jit_compile):
 
 
 def distributed_train_step(model, strategy=None):
-    """One training step of a compiled ``model`` on the next batch of a distributed dataset's iterator.
+    """One training step of a compiled ``model`` on one batch of a distributed dataset.
 
     Each replica runs the model's own ``train_step`` (its loss, the REINFORCE baseline, its metrics)
     on its share of the global batch, and the optimizer sums the gradients across replicas and
@@ -86,10 +86,11 @@ def distributed_train_step(model, strategy=None):
 
     Args:
         model: A compiled Captioner (or any compiled Keras model), made under ``strategy``'s scope.
-        strategy: The ``tf.distribute`` strategy; the active one by default.
+        strategy: The ``tf.distribute`` strategy; by default the one ``model`` was made under.
 
     Returns:
-        A ``tf.function`` that takes an iterator over ``strategy.experimental_distribute_dataset(...)``
+        A ``tf.function`` that takes a batch of a distributed dataset
+        (``strategy.experimental_distribute_dataset(...)`` or ``distribute_datasets_from_function``)
         and returns the step's logs, each a scalar averaged over the replicas.
 
     Examples:
@@ -103,19 +104,19 @@ def distributed_train_step(model, strategy=None):
         ...     model = Captioner("small_vgg", Vocabulary.build(data.all_captions(), min_count=1), units=8,
         ...                       embed_dim=8, attention_dim=8)
         ...     model.compile(optimizer="sgd")
-        >>> batches = iter(strategy.experimental_distribute_dataset(model.make_dataset(data, batch_size=8)))
-        >>> logs = distributed_train_step(model, strategy)(batches)
+        >>> batches = strategy.experimental_distribute_dataset(model.make_dataset(data, batch_size=8))
+        >>> logs = distributed_train_step(model, strategy)(next(iter(batches)))
         >>> sorted(logs), bool(logs["loss"] > 0)
         (['attention_penalty', 'cross_entropy', 'loss'], True)
     """
-    strategy = strategy or tf.distribute.get_strategy()
+    strategy = strategy or model.distribute_strategy
     if not model.optimizer.built:
         with strategy.scope():
             model.optimizer.build(model.trainable_variables)
 
     @tf.function
-    def step(iterator):
-        logs = strategy.run(model.train_step, args=(next(iterator),))
+    def step(batch):
+        logs = strategy.run(model.train_step, args=(batch,))
         return {name: strategy.reduce("MEAN", value, axis=None) for name, value in logs.items()}
 
     return step

@@ -103,8 +103,8 @@ def compare_loop(attention, vocabulary):
     with STRATEGY.scope():
         replicated = model(vocabulary, attention)
     replicated.set_weights(start)
-    batches = iter(STRATEGY.experimental_distribute_dataset(dataset(x, y)))
-    logs = distributed_train_step(replicated, STRATEGY)(batches)
+    batches = STRATEGY.experimental_distribute_dataset(dataset(x, y))
+    logs = distributed_train_step(replicated, STRATEGY)(next(iter(batches)))
     weights = replicated.get_weights()
     result = {"max_weight_difference": float(max(np.abs(a - b).max() for a, b in zip(alone.get_weights(), weights))),
               "moved": float(max(np.abs(b - s).max() for b, s in zip(weights, start))),
@@ -114,6 +114,37 @@ def compare_loop(attention, vocabulary):
         result.update(baseline_alone=float(alone.decoder.reinforce_baseline.numpy()),
                       baseline=float(replicated.decoder.reinforce_baseline.numpy()))
     return result
+
+
+def compare_epochs(vocabulary, epochs=2, global_batch=16):
+    """fit_workers for 2 epochs on 2 workers, each on its share of 26 images, against one process that
+    trains on the same global batches: each step, both workers' batches side by side."""
+    from showattend.training.multi_worker import fit_workers, worker_images
+    from showattend.training.loop import steps_per_epoch
+
+    data = shapes("train", 26, image_size=32, seed=4)  # 26: each epoch, 2 images sit out
+    alone = model(vocabulary, "soft")
+    alone.max_length = 4  # every share then pads to 4 words, so that the two halves of a step line up
+    start = alone.get_weights()
+    step = tf.function(alone.train_step)
+    for epoch in range(epochs):
+        halves = []
+        for k in range(2):
+            share = data.subset(worker_images(len(data), 2, k, 0, epoch))
+            halves.append(alone.make_dataset(share, batch_size=global_batch // 2, seed=epoch))
+        steps = min(steps_per_epoch(alone, data.subset(worker_images(len(data), 2, k, 0, epoch)), global_batch // 2)
+                    for k in range(2))
+        for first, second in zip(halves[0].take(steps), halves[1].take(steps)):
+            step(tf.nest.map_structure(lambda a, b: tf.concat([a, b], 0), first, second))
+    with STRATEGY.scope():
+        replicated = model(vocabulary, "soft")
+        replicated.max_length = 4
+    replicated.set_weights(start)
+    history = fit_workers(replicated, data, epochs, global_batch)
+    weights = replicated.get_weights()
+    return {"max_weight_difference": float(max(np.abs(a - b).max() for a, b in zip(alone.get_weights(), weights))),
+            "moved": float(max(np.abs(b - s).max() for b, s in zip(weights, start))),
+            "epochs": len(history), "checksum": float(sum(np.abs(w).sum() for w in weights))}
 
 
 def compare_adams(vocabulary):
@@ -140,7 +171,8 @@ def main():
     vocabulary = Vocabulary.build(data.all_captions(), min_count=1)
     if MODE == "worker":  # fit still fails under MultiWorkerMirroredStrategy (keras#20585): its error, or its step
         results = {"loop": {attention: compare_loop(attention, vocabulary)
-                            for attention in ("soft", "hard", "transformer")}}
+                            for attention in ("soft", "hard", "transformer")},
+                   "epochs": compare_epochs(vocabulary)}
         try:
             results["fit"] = compare("soft", vocabulary)
         except ValueError as error:

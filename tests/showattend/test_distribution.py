@@ -94,6 +94,15 @@ def test_a_step_over_two_workers_equals_the_step_of_one_process(two_workers, att
         assert first["baseline"] == pytest.approx(first["baseline_alone"], abs=1e-6)
 
 
+def test_two_epochs_over_two_workers_train_as_one_process_on_the_same_global_batches(two_workers):
+    """fit_workers deals each worker its images and runs the same steps on both: 2 epochs on 2 workers
+    give the weights of one process trained on each step's two halves side by side."""
+    first, second = (worker["epochs"] for worker in two_workers)
+    assert first["epochs"] == 2 and first["moved"] > 1e-3
+    assert first["max_weight_difference"] < 1e-5 and second["max_weight_difference"] < 1e-5
+    assert first["checksum"] == second["checksum"]
+
+
 def test_multi_worker_mirrored_strategy_fit(two_workers):
     """Keras' own fit under MultiWorkerMirroredStrategy: skipped while it still fails, so that this test
     says when distributed_train_step's loop could give way to fit."""
