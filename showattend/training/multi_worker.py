@@ -59,6 +59,8 @@ def _epoch_data(model, data, global_batch, epoch, seed, feature_cache):
         batch = context.get_per_replica_batch_size(global_batch)
         steps = min(steps_per_epoch(model, share(context.num_input_pipelines, k), batch, feature_cache)
                     for k in range(context.num_input_pipelines))
+        local = max(context.num_replicas_in_sync // context.num_input_pipelines, 1)  # a worker's replicas
+        steps = max(steps // local, 1) * local  # a step takes one batch for each of them
         batches = model.make_dataset(share(context.num_input_pipelines, context.input_pipeline_id), batch_size=batch,
                                      seed=seed + epoch, feature_cache=feature_cache).take(steps)
         options = tf.data.Options()

@@ -117,12 +117,12 @@ def compare_loop(attention, vocabulary):
 
 
 def compare_epochs(vocabulary, epochs=2, global_batch=16):
-    """fit_workers for 2 epochs on 2 workers, each on its share of 26 images, against one process that
+    """fit_workers for 2 epochs on 2 workers, each on its share of 18 images, against one process that
     trains on the same global batches: each step, both workers' batches side by side."""
     from showattend.training.multi_worker import fit_workers, worker_images
     from showattend.training.loop import steps_per_epoch
 
-    data = shapes("train", 26, image_size=32, seed=4)  # 26: each epoch, 2 images sit out
+    data = shapes("train", 18, image_size=32, seed=4)  # 9 images each: 4 steps of 2 (the last batch dropped)
     alone = model(vocabulary, "soft")
     alone.max_length = 4  # every share then pads to 4 words, so that the two halves of a step line up
     start = alone.get_weights()
