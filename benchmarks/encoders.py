@@ -13,7 +13,7 @@ has no ConvNeXt). No weights are downloaded.
 Each encoder's forward speed is the median of ``--repeats`` measurements, each a compiled call
 (tf.function, no XLA) on batches of random images for ``--seconds``. The feature cache's bytes per
 image are measured: 8 PNG images are cached with ``FeatureCache.build`` and the shard file's size
-is divided by 8. Writes JSON and prints a Markdown table.
+is divided by 8. Writes JSON and prints the docs page's Markdown table.
 """
 import argparse
 import os
@@ -29,6 +29,7 @@ import keras_hub  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from backbones import images_per_second  # noqa: E402
+from docsite.benchmark_renderers import encoders as table  # noqa: E402  (the docs page's table)
 from cnn_backbones import create_backbone  # noqa: E402
 from record import write_result  # noqa: E402
 from showattend.features import FeatureCache  # noqa: E402
@@ -103,16 +104,6 @@ def measure(name, source, model, batch, seconds, repeats, folder):
             "cache_bytes_per_image": int(round(cache_bytes_per_image(model, folder)))}
 
 
-def table(rows):
-    lines = ["| encoder | source | params | grid | channels | img/s at 224 | cache bytes/image |",
-             "|---|---|---:|---|---:|---:|---:|"]
-    for r in rows:
-        grid = "×".join(map(str, r["grid"]))
-        lines.append(f"| {r['name']} | {r['source']} | {r['parameters'] / 1e6:.1f} M | {grid} "
-                     f"| {r['channels']} | {r['images_per_s']:g} | {r['cache_bytes_per_image']:,} |")
-    return "\n".join(lines)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "encoders.json"))
@@ -142,7 +133,7 @@ def main(argv=None):
     result = {"batch": args.batch, "seconds": args.seconds, "repeats": args.repeats, "image_size": SIZE,
               "keras_hub": keras_hub.__version__, "encoders": rows}
     write_result(args.out, result)
-    print(table(rows))
+    print(table(result))
 
 
 if __name__ == "__main__":
