@@ -32,7 +32,7 @@ def captioner(vocabulary):
 # longest start first, so that neither worker is left with a long file at the end.
 SLOW_FIRST = ("test_notebooks.py", "test_guides.py", "test_tuning.py", "test_tuning_training.py", "test_signals.py",
               "test_tune_cli.py", "test_file_faults.py", "test_training.py", "test_distribution.py",
-              "test_mixed_precision.py", "test_transformer.py", "test_distribution.py", "test_hub.py",
+              "test_mixed_precision.py", "test_transformer.py", "test_multi_worker_train.py", "test_hub.py",
               "test_docstring_examples.py", "test_compiled_search.py")
 
 

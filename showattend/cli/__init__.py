@@ -12,6 +12,7 @@ from cnn_backbones.hub import MissingExtraError
 from showattend.cli import caption, demo, evaluate, features, train, tune
 from showattend.files import DiskFullError
 from showattend.signals import Terminated, handle_signals
+from showattend.training.cluster import WorkerLostError
 
 __all__ = ["main"]
 
@@ -29,14 +30,15 @@ def main(argv=None):
 
     Errors a user can fix (a missing or existing file, a bad value, a full disk) are printed to
     stderr as ``showattend: error: …`` and give 2; Ctrl-C or SIGTERM stops between two batches and
-    gives 130 or 143 (rerun the same command to resume). ``--help`` and argparse's own errors exit
-    through ``SystemExit``, as argparse does.
+    gives 130 or 143 (rerun the same command to resume); a lost worker of `train --multi-worker`
+    gives 1 on every other worker. ``--help`` and argparse's own errors exit through ``SystemExit``,
+    as argparse does.
 
     Args:
         argv: the arguments after ``showattend`` (a list of strings); None for ``sys.argv[1:]``.
 
     Returns:
-        The exit status: 0, 2, 130 or 143.
+        The exit status: 0, 1, 2, 130 or 143.
 
     Examples:
         >>> import os
@@ -70,4 +72,7 @@ def main(argv=None):
         print(f"showattend: {'terminated (SIGTERM)' if terminated else 'interrupted'}; run the same command again "
               "to resume.", file=sys.stderr)
         return 128 + (signal.SIGTERM if terminated else signal.SIGINT)
+    except WorkerLostError as error:
+        print(f"showattend: error: {error}", file=sys.stderr)
+        return 1
     return 0

@@ -41,6 +41,9 @@ def add_parser(commands):
                         help="validation images captioned every epoch for BLEU-4 (default: 500)")
     recipe.add_argument("--patience", type=positive, help="stop after this many epochs without a better val BLEU-4")
     parser.add_argument("--tensorboard", metavar="DIR", help="write TensorBoard logs (scalars and attention figures)")
+    parser.add_argument("--multi-worker", action="store_true",
+                        help="train on several hosts: run the same command on each, with TF_CONFIG naming the cluster "
+                             "and the host's task; the chief (worker 0) validates and writes RUN, the others nothing")
     parser.set_defaults(run=run)
 
 
@@ -57,4 +60,4 @@ def run(args):
           feature_dir=args.feature_dir, epochs=args.epochs, batch_size=args.batch_size, max_length=args.max_length,
           min_count=args.min_count, max_vocab=args.max_vocab, val_split=args.val_split, seed=args.seed,
           recipe=recipe, model=model, tensorboard=args.tensorboard, on_bad_image=args.on_bad_image,
-          verbose=progress_verbosity())
+          multi_worker=args.multi_worker, verbose=progress_verbosity())

@@ -2,6 +2,7 @@
 compiles a captioner with a ``Recipe``, fits it with the callbacks that keep the best epoch by
 validation BLEU-4 and back up every epoch, and stops at a safe point on Ctrl-C or SIGTERM."""
 import os
+import time
 
 import keras
 
@@ -85,40 +86,79 @@ def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, fea
         >>> sorted(os.listdir("runs/mine")), kept_epoch("runs/mine")["epoch"]
         (['backup', 'history.csv', 'kept_epoch.json', 'model.keras'], 1)
     """
+    from showattend.training.cluster import is_chief, is_multi_worker
+
     recipe, run = recipe or Recipe(), RunFolder(out)
-    os.makedirs(out, exist_ok=True)
-    model_path, history_path = run.model, run.history
-    steps = steps_per_epoch(captioner, train, batch_size, feature_cache)
-    captioner.compile(optimizer=recipe.optimizer(steps, epochs))
+    strategy = captioner.distribute_strategy
+    workers, chief = is_multi_worker(strategy), is_chief(strategy)
+    if chief:
+        os.makedirs(out, exist_ok=True)
+    if workers:
+        from showattend.training.multi_worker import worker_steps
+
+        steps = worker_steps(captioner, train, batch_size, feature_cache=feature_cache)
+    else:
+        steps = steps_per_epoch(captioner, train, batch_size, feature_cache)
+    with strategy.scope():  # the optimizer's slots are made under the model's strategy
+        captioner.compile(optimizer=recipe.optimizer(steps, epochs))
+    found = _callbacks(captioner, val, run, recipe, feature_cache, tensorboard, verbose) if chief else []
+    if workers:  # the chief restores, validates and writes; every worker gets its state and scores
+        from showattend.training.multi_worker import FromChief
+
+        found.append(FromChief())
+    if recipe.schedule == "plateau":
+        found.append(keras.callbacks.ReduceLROnPlateau("val_bleu4", factor=0.5, patience=recipe.patience_lr,
+                                                       mode="max", verbose=verbose if chief else 0))
+    if recipe.early_stopping:
+        found.append(keras.callbacks.EarlyStopping("val_bleu4", mode="max", patience=recipe.early_stopping))
+    if tensorboard and chief:
+        found += [keras.callbacks.TensorBoard(tensorboard), AttentionFigures(tensorboard, val.images[:3])]
+    found += list(callbacks) + [StopWhenAsked()]
+    with at_safe_points():  # a Ctrl-C or SIGTERM stops at the end of a batch (StopWhenAsked), the backup kept
+        if workers:
+            from showattend.training.multi_worker import fit_workers
+
+            fit_workers(captioner, train, epochs, batch_size, seed=captioner.seed or 0, feature_cache=feature_cache,
+                        callbacks=found + ([EpochLine(epochs)] if verbose and chief else []))
+        else:
+            captioner.fit(train, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=verbose,
+                          feature_cache=feature_cache, callbacks=found)
+    if not chief:  # the chief holds the kept model; this worker's copy is the last epoch's
+        return captioner
+    from showattend.saving import load_captioner
+
+    if not os.path.isfile(model_path := run.model):  # no epoch ran (it had finished before) and no model was kept
+        raise FileNotFoundError(f"{model_path} is missing: delete {out!r} and train anew.")
+    return load_captioner(model_path)
+
+
+def _callbacks(captioner, val, run, recipe, feature_cache, tensorboard, verbose):
+    """The callbacks that validate and write the run's folder, the validation first (what the others read)."""
     # A kill between an epoch's history row and its backup leaves a row the resumed run will redo.
-    history = read_history(history_path)
+    history = read_history(run.history)
     if any(r["epoch"] > run.backed_up_epochs() for r in history):
-        write_history(history_path, [r for r in history if r["epoch"] <= run.backed_up_epochs()])
+        write_history(run.history, [r for r in history if r["epoch"] <= run.backed_up_epochs()])
     kept = run.kept_epoch()  # the score of the model in model.keras: the bar a resumed run must beat
     metrics = CaptionMetrics(val, max_images=recipe.val_images, beam_size=recipe.val_beam, feature_cache=feature_cache,
                              seed=captioner.seed or 0, verbose=verbose)
-    found = [metrics,
-             keras.callbacks.ModelCheckpoint(model_path, monitor="val_bleu4", mode="max", save_best_only=True,
-                                             initial_value_threshold=kept.get("val_bleu4")),
-             HistoryCSV(history_path),
-             Backup(run.backup)]
-    found.insert(2, KeptEpoch(found[1], run.kept))
-    if recipe.schedule == "plateau":
-        found.append(keras.callbacks.ReduceLROnPlateau("val_bleu4", factor=0.5, patience=recipe.patience_lr,
-                                                       mode="max", verbose=verbose))
-    if recipe.early_stopping:
-        found.append(keras.callbacks.EarlyStopping("val_bleu4", mode="max", patience=recipe.early_stopping))
-    if tensorboard:
-        found += [keras.callbacks.TensorBoard(tensorboard),
-                  AttentionFigures(tensorboard, val.images[:3])]
-    with at_safe_points():  # a Ctrl-C or SIGTERM stops at the end of a batch (StopWhenAsked), the backup kept
-        captioner.fit(train, validation_data=val, epochs=epochs, batch_size=batch_size, verbose=verbose,
-                      feature_cache=feature_cache, callbacks=found + list(callbacks) + [StopWhenAsked()])
-    from showattend.saving import load_captioner
+    checkpoint = keras.callbacks.ModelCheckpoint(run.model, monitor="val_bleu4", mode="max", save_best_only=True,
+                                                 initial_value_threshold=kept.get("val_bleu4"))
+    return [metrics, checkpoint, KeptEpoch(checkpoint, run.kept), HistoryCSV(run.history), Backup(run.backup)]
 
-    if not os.path.isfile(model_path):  # no epoch ran (it had finished before) and no model was kept
-        raise FileNotFoundError(f"{model_path} is missing: delete {out!r} and train anew.")
-    return load_captioner(model_path)
+
+class EpochLine(keras.callbacks.Callback):
+    """Prints one line per epoch: the epoch, its mean losses and its time (``fit_workers`` has no progress bar)."""
+
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs, self.started = epochs, 0.0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.started = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in (logs or {}).items())
+        print(f"Epoch {epoch + 1}/{self.epochs}: {shown} ({time.time() - self.started:.0f} s)", flush=True)
 
 
 class KeptEpoch(keras.callbacks.Callback):

@@ -4,9 +4,11 @@ import os
 
 import keras
 import numpy as np
+import tensorflow as tf
 
 from showattend.decoders import paper_config
 from showattend.files import write_json
+from showattend.training.cluster import check_same_settings, is_chief, is_multi_worker, task_name
 from showattend.training.loop import fit_best
 from showattend.training.recipe import Recipe
 from showattend.training.run_folder import RunFolder, text_defaults
@@ -16,7 +18,7 @@ __all__ = ["train"]
 def train(out, data, images=None, backbone="small_vgg", weights=None, image_size=None, fine_tune=False,
           cache_features=False, feature_dir=None, epochs=20, batch_size=64, max_length=None, min_count=None,
           max_vocab=10000, val_split=0.1, seed=0, recipe=None, model=None, tensorboard=None, on_bad_image="error",
-          verbose=1, log=print):
+          multi_worker=False, verbose=1, log=print):
     """Train a captioner on ``data`` into the folder ``out``: what `showattend train` runs.
 
     Writes ``model.keras`` (the epoch with the best free-running validation BLEU-4, ``fit_best``),
@@ -24,6 +26,11 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
     settings (``epochs``, ``verbose``, ``tensorboard`` and ``on_bad_image`` may change) resumes. ``out``
     must be a folder this process can write to (checked before anything is read), and one run at a time
     trains into it: the run holds ``out/training.lock``.
+
+    With ``multi_worker``, every host of the cluster that ``TF_CONFIG`` describes runs the same call;
+    they train one model under ``MultiWorkerMirroredStrategy``, each on its share of the images
+    (``fit_workers``). The chief alone validates and writes ``out``, resumes from its backup and sends
+    its state to the others; the other workers write nothing.
 
     Args:
         out: The run's folder.
@@ -47,6 +54,8 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
             over the paper's values of that decoder (``showattend.decoders.paper_config``).
         tensorboard: A TensorBoard log folder; None: none.
         on_bad_image: "error" or "skip": what an unreadable image does.
+        multi_worker: Train on the cluster of ``TF_CONFIG``, one worker per host (call it first in the
+            process: the strategy is made before TensorFlow runs anything).
         verbose: Keras' progress output (0, 1 or 2).
         log: A function given each line on the data, the vocabulary and the result (default: print).
 
@@ -56,7 +65,9 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
     Raises:
         UnwritableFolderError: When ``out`` (or another folder to write) cannot be written to.
         LockedError: When another run trains into ``out``.
-        ValueError: When the settings contradict each other, or differ from the run in ``out``.
+        ValueError: When the settings contradict each other, or differ from the run in ``out`` (or, on
+            several workers, from the chief's).
+        WorkerLostError: When a worker of a multi-worker run stopped answering.
 
     Examples:
 
@@ -73,19 +84,26 @@ def train(out, data, images=None, backbone="small_vgg", weights=None, image_size
     arguments = dict(locals())
     from showattend.files import writable_folder
     from showattend.locks import FolderLock
+    from showattend.training.cluster import multi_worker_strategy
 
+    if multi_worker and cache_features:
+        raise ValueError("--cache-features cannot be combined with --multi-worker yet: every worker would write the "
+                         "cache. Cache the features with `showattend features` on each host, or drop one of them.")
+    strategy = multi_worker_strategy() if arguments.pop("multi_worker") else tf.distribute.get_strategy()
+    if not is_chief(strategy):  # the chief writes the run; the others write nothing
+        return _train(**arguments, strategy=strategy)
     writable_folder(out, "--out")  # before anything is read
     for folder, what in ((tensorboard, "--tensorboard"), (cache_features and feature_dir, "--feature-dir")):
         if folder and not os.path.isfile(os.path.join(folder, "cache.json")):
             writable_folder(folder, what)
     with FolderLock(RunFolder(out).lock, "training"):  # one run at a time in ``out``
-        return _train(**arguments)
+        return _train(**arguments, strategy=strategy)
 
 
 def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_features, feature_dir, epochs,
            batch_size, max_length, min_count, max_vocab, val_split, seed, recipe, model, tensorboard, on_bad_image,
-           verbose, log):
-    """``train``, inside the lock of its folder."""
+           verbose, log, strategy):
+    """``train``, inside the lock of its folder (on the chief), under ``strategy``."""
     import cnn_backbones
     from showattend.captioner import Captioner
     from showattend.datasets import load
@@ -114,9 +132,15 @@ def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_fe
               "max_vocab": max_vocab, "val_split": val_split, "seed": seed, "model": model,
               "recipe": dataclasses.asdict(recipe), "on_bad_image": on_bad_image, "tensorboard": tensorboard}
     run = RunFolder(out)
-    run.check_same_run(config, complete={"model": _with_paper_values})  # a run saved before "decoder" was one
-    if run.resume_note(epochs):
-        log(run.resume_note(epochs))
+    chief = is_chief(strategy)
+    if chief:
+        run.check_same_run(config, complete={"model": _with_paper_values})  # a run saved before "decoder" was one
+        if run.resume_note(epochs):
+            log(run.resume_note(epochs))
+    else:
+        log(f"{task_name(strategy)}: training with the chief, which validates and writes {out}/; this worker writes "
+            "nothing")
+        log = _quiet
     keras.utils.set_random_seed(seed)
 
     options = dict(images=images, val_split=val_split, seed=seed, on_bad_image=on_bad_image)
@@ -124,20 +148,27 @@ def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_fe
     log(f"Data {data}: {len(train_data):,} training images ({train_data.num_captions:,} captions), "
         f"{len(val_data):,} validation images")
     vocabulary_path = run.vocabulary
-    if os.path.isfile(vocabulary_path) and run.started():  # resuming: the words the model was built with
+    resumed = chief and os.path.isfile(vocabulary_path) and run.started()
+    if resumed:  # the words the model was built with
         vocabulary = Vocabulary.load(vocabulary_path)
         log(f"Vocabulary: {len(vocabulary) - 4:,} words (and 4 special tokens) from {vocabulary_path}")
     else:
         vocabulary = Vocabulary.build(train_data.all_captions(), max_size=max_vocab, min_count=min_count)
-        vocabulary.save(vocabulary_path)
         log(f"Vocabulary: {vocabulary.summary()}")
+    # The workers' own settings, data and words must be the chief's (each host reads its own copy of the data).
+    check_same_settings(strategy, {**{k: v for k, v in config.items() if k not in ("images", "tensorboard")},
+                                   "training images": len(train_data), "words": vocabulary.words})
+    if chief and not resumed:
+        vocabulary.save(vocabulary_path)
     cut = count_cut(train_data.all_captions(), max_length)
     log(f"Captions: {cut:,} of {train_data.num_captions:,} ({100 * cut / train_data.num_captions:.1f}%) are longer "
         f"than {max_length} words and are cut to {max_length}")
 
     info = cnn_backbones.backbone_info(backbone)
     size = tuple(image_size or info.default_input_shape[:2])
-    encoder = cnn_backbones.create_backbone(backbone, input_shape=(*size, 3), weights=weights, trainable=not frozen)
+    with strategy.scope():  # the model and its optimizer are made under the strategy (several workers: mirrored)
+        encoder = cnn_backbones.create_backbone(backbone, input_shape=(*size, 3), weights=weights,
+                                                trainable=not frozen)
     cache = None
     if cache_features:
         if not pretrained:
@@ -151,17 +182,29 @@ def _train(out, data, images, backbone, weights, image_size, fine_tune, cache_fe
         if skipped:  # said again on a resumed run, whose extraction had nothing left to do
             log(f"{len(skipped)} unreadable image{'s are' if len(skipped) > 1 else ' is'} left out, e.g. "
                 f"{cache.bad[skipped[0]]}")
-    captioner = Captioner(encoder, vocabulary, max_length=max_length, seed=seed, train_backbone=not frozen, **model)
-    write_json(run.config, config)  # once the data and features are ready
+    with strategy.scope():
+        captioner = Captioner(encoder, vocabulary, max_length=max_length, seed=seed, train_backbone=not frozen,
+                              **model)
+    if chief:
+        write_json(run.config, config)  # once the data and features are ready
+    workers = f" on {strategy.num_replicas_in_sync} replicas ({task_name(strategy)} is the chief)" \
+        if is_multi_worker(strategy) else ""
     log(f"Training a {captioner.decoder.describe()} captioner ({captioner.count_params():,} parameters, "
-        f"backbone {'frozen' if frozen else 'trained'}) for {epochs} epoch{'s' if epochs > 1 else ''} into {out}/")
+        f"backbone {'frozen' if frozen else 'trained'}) for {epochs} epoch{'s' if epochs > 1 else ''} into "
+        f"{out}/{workers}")
     best = fit_best(captioner, train_data, val_data, out, epochs, batch_size, recipe, feature_cache=cache,
                     tensorboard=tensorboard, verbose=verbose)
+    if not chief:
+        return best
     run.plot_curves()
     history, kept = run.read_history(), run.kept_epoch()
     log(f"Kept epoch {kept['epoch']} of {len(history)}: val BLEU-4 {kept['val_bleu4']:.4f}, "
         f"CIDEr-D {kept['val_cider']:.4f}; wrote {out}/model.keras, history.csv, curves.png")
     return best
+
+
+def _quiet(line):
+    """A worker's log: the chief says it all."""
 
 
 def _with_paper_values(model):
