@@ -131,6 +131,24 @@ def encoders(data):
                                            f"{data['seconds']:g} s. keras-hub {data['keras_hub']}.")
 
 
+@renders("multi_worker")
+def multi_worker(data):
+    header = ["workers (1 thread each)", "global batch", "step s", "images/s", "all-reduce s", "all-reduce share"]
+    rows = []
+    for count, runs in data["runs"].items():
+        shared = int(count) > 1
+        def cell(key, spec):
+            return spread(summarize([r[key] for r in runs]), spec)
+
+        rows.append([count, str(runs[0]["global_batch"]), cell("step_seconds", ".2f"), cell("images_per_s", ".1f"),
+                     cell("all_reduce_seconds", ".3f") if shared else "–",
+                     cell("all_reduce_share", ".0%") if shared else "–"])
+    return markdown_table(header, rows) + (
+        f"\n\nmean (min–max) over {data['repeats']} runs, each in fresh processes on 127.0.0.1; a step is the median "
+        f"of {data['steps']} after {data['warmup_steps']} warm-up steps. Gradients: "
+        f"{data['trainable_parameters'] / 1e6:.1f} M parameters, {data['gradient_bytes'] / 1e6:.0f} MB a step.")
+
+
 # --- benchmarks/backbone_comparison.json ----------------------------------------------------------
 
 @renders("backbone_comparison")

@@ -55,6 +55,10 @@ def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, fea
     resuming a finished run with more epochs stretches it, so the learning rate goes back up to where
     the longer schedule is at that epoch.
 
+    A ``captioner`` made under a ``MultiWorkerMirroredStrategy`` trains with ``fit_workers`` (Keras'
+    ``fit`` fails under it): call ``fit_best`` on every worker alike. The chief validates, writes
+    ``out`` and resumes from its backup; the others write nothing and get its state and scores.
+
     Args:
         captioner: A ``Captioner`` (compiled here).
         train: The training ``CaptionDataset``.
@@ -69,7 +73,8 @@ def fit_best(captioner, train, val, out, epochs, batch_size=64, recipe=None, fea
         verbose: Keras' progress output (0, 1 or 2).
 
     Returns:
-        The best epoch's model, loaded back from ``out/model.keras``.
+        The best epoch's model, loaded back from ``out/model.keras`` (on a worker other than the
+        chief, ``captioner`` as trained).
 
     Raises:
         FileNotFoundError: When no epoch ran and ``out`` holds no ``model.keras``.
