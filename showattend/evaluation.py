@@ -27,7 +27,8 @@ def caption_metrics(references, hypotheses):
 
     Each pycocoevalcap scorer is called on its own, on captions tokenized as the COCO evaluation
     does (the PTB tokenizer). METEOR and the PTB tokenizer need Java; without it METEOR is NaN,
-    the captions are tokenized by showattend's tokenizer, and a warning says so.
+    the captions are tokenized by showattend's tokenizer, and a warning says so. METEOR's Java
+    process starts at the first call (about 5 s, loading its tables) and serves the later ones.
 
     Args:
         references: a list of reference captions (strings) per image.
@@ -60,9 +61,7 @@ def caption_metrics(references, hypotheses):
     bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
     metrics = {f"BLEU-{n + 1}": float(b) for n, b in enumerate(bleu)}
     if shutil.which("java"):
-        from pycocoevalcap.meteor.meteor import Meteor
-
-        metrics["METEOR"] = float(Meteor().compute_score(gts, res)[0])
+        metrics["METEOR"] = _meteor_score(gts, res)
     else:
         warnings.warn("Java was not found: METEOR needs it, so it is reported as NaN, and the captions were "
                       "tokenized by showattend's tokenizer instead of the PTB tokenizer, so the other figures "
@@ -71,6 +70,31 @@ def caption_metrics(references, hypotheses):
     metrics["ROUGE-L"] = float(Rouge().compute_score(gts, res)[0])
     metrics["CIDEr-D"] = float(Cider().compute_score(gts, res)[0])
     return metrics
+
+
+_METEOR = []  # one METEOR scorer per process: its Java process takes seconds to start and load its tables
+
+
+def _meteor_score(gts, res):
+    """pycocoevalcap's METEOR of tokenized captions, from the process's scorer (started at the first
+    call, and again if its Java process went away, as after a Ctrl-C sent to the process group)."""
+    from pycocoevalcap.meteor.meteor import Meteor
+
+    for attempt in range(2):
+        if not _METEOR:
+            _METEOR.append(Meteor())
+        try:
+            return float(_METEOR[0].compute_score(gts, res)[0])
+        except (BrokenPipeError, ValueError, OSError):
+            scorer = _METEOR.pop()
+            if scorer.lock.locked():
+                scorer.lock.release()  # compute_score raised while holding it
+            try:
+                scorer.meteor_p.stdin.close()  # now, so that its __del__ has nothing left to flush
+            except OSError:
+                pass
+            if attempt:
+                raise
 
 
 def corpus_bleu4(references, hypotheses):

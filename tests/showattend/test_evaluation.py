@@ -126,3 +126,17 @@ def test_attention_correctness_per_word_class():
 def test_word_classes_must_be_sets_of_words():
     with pytest.raises(ValueError, match="word_classes must map a class name"):
         CaptionDataset(np.zeros((1, 8, 8, 3), np.uint8), [["a red circle"]], word_classes={"colour": "red"})
+
+
+def test_one_meteor_process_serves_every_call_and_is_restarted_when_it_died():
+    import showattend.evaluation as evaluation
+
+    references, hypotheses = [["a red circle", "a red circle in the center"], ["a blue square"]], ["a red circle",
+                                                                                                  "a blue circle"]
+    first = caption_metrics(references, hypotheses)["METEOR"]
+    scorer = evaluation._METEOR[0]
+    assert caption_metrics(references, hypotheses)["METEOR"] == first and evaluation._METEOR == [scorer]
+    scorer.meteor_p.kill()  # as a Ctrl-C to the process group kills Java
+    scorer.meteor_p.wait()
+    assert caption_metrics(references, hypotheses)["METEOR"] == first
+    assert evaluation._METEOR[0] is not scorer and evaluation._METEOR[0].meteor_p.poll() is None
