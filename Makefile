@@ -31,7 +31,7 @@ demo: install
 	$(BIN)/showattend demo --out runs/demo
 
 test: install-test
-	$(BIN)/python -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder tests
+	$(BIN)/python -m pytest -q -n 3 --dist loadfile --no-loadscope-reorder tests
 
 # The docs site, built strictly into site/: a broken link, a missing page or an unknown name fails it.
 docs: install-docs
