@@ -279,7 +279,7 @@ class Captioner(keras.Model):
     # --- captioning -----------------------------------------------------------------------------
 
     def caption(self, images, beam_size=3, max_length=None, return_attention=False, batch_size=32,
-                sample=False, argmax=False):
+                sample=False, argmax=False, return_beams=False):
         """Caption images: file paths, PIL images, uint8 arrays (H, W[, C]) or (N, H, W, C), or lists.
 
         Returns one ``Caption`` per image; ``beam_size=1`` is greedy search. A hard-attention model
@@ -299,6 +299,8 @@ class Captioner(keras.Model):
             batch_size: images read, encoded and searched at a time (a positive integer).
             sample: a hard-attention model reads a region sampled from α at each step.
             argmax: a hard-attention model reads the most likely region at each step.
+            return_beams: give each caption the search's best captions of its image, best first
+                (``Caption.beams``: up to ``beam_size``, the caption itself first).
 
         Returns:
             A list of ``Caption``, one per image, in order.
@@ -331,7 +333,8 @@ class Captioner(keras.Model):
         for first in range(0, len(images), batch_size):  # files are read a batch at a time
             arrays = as_image_list(list(images[first:first + batch_size]), min_size=self.image_size)
             stop_if_asked()  # a signal noted during a long captioning stops it here
-            captions += self._search(encode(resize_images(arrays, self.image_size)), return_attention, *settings)
+            captions += self._search(encode(resize_images(arrays, self.image_size)), return_attention, *settings,
+                                     return_beams=return_beams)
         return captions
 
     def caption_features(self, features, beam_size=3, max_length=None, return_attention=False, batch_size=32,
@@ -382,10 +385,10 @@ class Captioner(keras.Model):
         return beam_size, max_length, check_decoding(self.decoder, self.vocabulary, beam_size, max_length, batch_size,
                                                      sample, argmax)
 
-    def _search(self, regions, return_attention, beam_size, max_length, reading):
+    def _search(self, regions, return_attention, beam_size, max_length, reading, return_beams=False):
         search = self._compiled_functions()[1]
         found = search(regions, int(beam_size), int(max_length), reading, bool(return_attention))
-        return captions_of(found, self.vocabulary, self.grid_shape, return_attention, reading)
+        return captions_of(found, self.vocabulary, self.grid_shape, return_attention, reading, return_beams)
 
     def _compiled_functions(self):
         """The encoder and the whole caption search as tf.functions, traced once and kept."""

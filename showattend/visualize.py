@@ -11,6 +11,7 @@ from PIL import Image
 from showattend.attention_maps import UPSCALE_METHODS, gaussian_smooth, upsample_attention  # noqa: F401
 from showattend.data.images import as_image_list
 from showattend.files import atomic_write
+from showattend.html_view import CaptionView, html_report  # noqa: F401 (the browser's view lives there)
 
 def _checked(caption):
     if caption.attention is None:

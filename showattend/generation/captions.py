@@ -29,6 +29,8 @@ class Caption:
         beta: (words,) float32 gate values, with ``return_attention=True`` and a decoder that has a
             gate (the LSTM); else None.
         regions: (words, 2) ints, the (row, col) read for each word, with ``sample`` or ``argmax``; else None.
+        beams: the search's best captions of the image, best first (this one first), each a ``Caption``,
+            with ``return_beams=True``; else None.
 
     Examples:
         >>> import numpy as np
@@ -46,6 +48,15 @@ class Caption:
     attention: np.ndarray = None
     beta: np.ndarray = None
     regions: np.ndarray = None
+    beams: list = None
+
+    def _repr_html_(self):
+        """Jupyter's view of a caption: its words (with β) and the other beams with their scores.
+
+        ``showattend.visualize.CaptionView(images, captions)`` adds the images and the maps."""
+        from showattend.html_view import caption_html
+
+        return caption_html(self)
 
     def to_dict(self):
         """A JSON-ready dict: text, tokens, score, and attention, beta and regions where present.
@@ -60,6 +71,8 @@ class Caption:
             out["beta"] = self.beta.tolist()
         if self.regions is not None:
             out["regions"] = self.regions.tolist()
+        if self.beams is not None:
+            out["beams"] = [dataclasses.replace(beam, beams=None).to_dict() for beam in self.beams]
         return out
 
 
@@ -158,7 +171,7 @@ def check_decoding(decoder, vocabulary, beam_size, max_length, batch_size, sampl
     return reading
 
 
-def captions_of(found, vocabulary, grid_shape, return_attention, reading="expectation"):
+def captions_of(found, vocabulary, grid_shape, return_attention, reading="expectation", return_beams=False):
     """The Captions of one search's output (``compiled_search``'s), one per image.
 
     Args:
@@ -167,6 +180,7 @@ def captions_of(found, vocabulary, grid_shape, return_attention, reading="expect
         grid_shape: (h, w) of the region grid, to shape the attention maps and the regions read.
         return_attention: whether the search kept α and β.
         reading: the reading the search used; other than "expectation", the regions read are kept.
+        return_beams: give each caption its image's best captions, best first, as ``beams``.
 
     Returns:
         A list of ``Caption``.
@@ -184,8 +198,7 @@ def captions_of(found, vocabulary, grid_shape, return_attention, reading="expect
         >>> caption.attention.shape[1:], len(caption.beta) == len(caption.tokens)
         ((2, 2), True)
     """
-    captions = []
-    for hyp in hypotheses(found):
+    def caption_of(hyp):
         tokens = vocabulary.decode_tokens(hyp.ids)
         caption = Caption(" ".join(tokens), tokens, hyp.score)
         if return_attention:
@@ -194,5 +207,10 @@ def captions_of(found, vocabulary, grid_shape, return_attention, reading="expect
                 caption.beta = hyp.extras["beta"].astype(np.float32)
         if reading != "expectation":
             caption.regions = np.stack(np.unravel_index(hyp.extras["region"], grid_shape), axis=-1)
-        captions.append(caption)
+        return caption
+
+    captions = [caption_of(hyp) for hyp in hypotheses(found)]
+    if return_beams:
+        for caption, ranked in zip(captions, hypotheses(found, beams=True)):
+            caption.beams = [caption_of(hyp) for hyp in ranked]
     return captions

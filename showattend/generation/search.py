@@ -184,7 +184,9 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
         A dict of tensors: ``ids`` (B, max_length) int32 without ``<end>``, ``length`` (B,),
         ``score`` (B,) float64, ``finished`` (B,) bool (False: cut at max_length), and ``extras``
         {name: (B, max_length, ...)}; entries past ``length`` are padding. ``hypotheses`` turns it
-        into one ``Hypothesis`` per image.
+        into one ``Hypothesis`` per image. ``beams`` holds the same keys for the K best sequences of
+        each image, best first, with a beam axis after the image's: (B, K, ...); a score of −∞ marks
+        a slot no sequence filled.
 
     Raises:
         ValueError: a ``batch_size``, ``max_length`` or ``beam_size`` that is not a positive
@@ -291,23 +293,30 @@ def beam_search(step_fn, state, batch_size, start_id, end_id, beam_size, max_len
     best = tf.reduce_max(candidates, axis=1, keepdims=True)
     index = tf.argmax(tf.cast(tf.equal(candidates, best), tf.int32), axis=1, output_type=tf.int32)[:, None]
 
-    def choose(fin, cut):
-        return _pick(tf.concat([fin, cut], axis=1), index)[:, 0]
+    def choose(fin, cut, at=index):
+        return _pick(tf.concat([fin, cut], axis=1), at)
 
-    return {"ids": choose(live["fin_ids"], live["ids"]), "score": best[:, 0],
-            "length": choose(live["fin_length"], tf.fill((B, K), t)),
+    ranked_score, ranked = tf.math.top_k(candidates, k=K)  # the K best, best first (ties: finished first)
+    beams = {"ids": choose(live["fin_ids"], live["ids"], ranked), "score": ranked_score,
+             "length": choose(live["fin_length"], tf.fill((B, K), t), ranked), "finished": ranked < K,
+             "extras": {n: choose(live["fin_extras"][n], v, ranked) for n, v in live["extras"].items()}}
+    return {"ids": choose(live["fin_ids"], live["ids"])[:, 0], "score": best[:, 0],
+            "length": choose(live["fin_length"], tf.fill((B, K), t))[:, 0],
             "finished": index[:, 0] < K,
-            "extras": {n: choose(live["fin_extras"][n], v) for n, v in live["extras"].items()}}
+            "extras": {n: choose(live["fin_extras"][n], v)[:, 0] for n, v in live["extras"].items()},
+            "beams": beams}
 
 
-def hypotheses(decoded):
+def hypotheses(decoded, beams=False):
     """The tensors ``beam_search`` returns → one Hypothesis per image (numpy, cut to its length).
 
     Args:
         decoded: the dict ``beam_search`` returns (tensors or arrays).
+        beams: give each image's list of its best sequences (``decoded["beams"]``), best first,
+            instead of its best one.
 
     Returns:
-        A list of ``Hypothesis``, one per image, in order.
+        A list of ``Hypothesis``, one per image, in order; with ``beams``, a list of such lists.
 
     Examples:
         >>> import numpy as np
@@ -316,6 +325,11 @@ def hypotheses(decoded):
         >>> hypotheses(decoded)
         [Hypothesis(ids=[4, 7], score=-0.5, extras={}, finished=True)]
     """
+    if beams:
+        ranked = decoded["beams"]
+        per_beam = [hypotheses({key: (value[:, k] if key != "extras" else {n: v[:, k] for n, v in value.items()})
+                                for key, value in ranked.items()}) for k in range(np.asarray(ranked["score"]).shape[1])]
+        return [[found for found in row if np.isfinite(found.score)] for row in zip(*per_beam)]
     ids, lengths = np.asarray(decoded["ids"]), np.asarray(decoded["length"])
     scores, finished = np.asarray(decoded["score"]), np.asarray(decoded["finished"])
     extras = {n: np.asarray(v) for n, v in decoded["extras"].items()}
