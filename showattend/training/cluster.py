@@ -244,10 +244,14 @@ def lost_worker_error(error, strategy):
         Training stopped on the only worker: worker 1 stopped answering (cluster check alive failed, ...
     """
     text = str(error)
-    task = re.search(r"/job:(\w+)/replica:\d+/task:(\d+) is down", text) or \
-        re.search(r"remote target /job:(\w+)/replica:\d+/task:(\d+)", text)
-    who = f"{task.group(1)} {task.group(2)}{_address(strategy, task.group(1), int(task.group(2)))}" if task \
-        else "a worker"
+    resolver = getattr(strategy, "cluster_resolver", None)
+    me = (resolver.task_type, str(resolver.task_id)) if resolver is not None else None
+    # TensorFlow names the lost task in several ways ("… is down", "remote target …", "Task … stopped sending
+    # heartbeats"): the first task named that is not this one
+    task = r"/job:(\w+)/replica:\d+/task:(\d+)"
+    named = [m.groups() for pattern in (task + r"[^\n/]*?(?:is down|heartbeat)", r"remote target " + task, task)
+             for m in re.finditer(pattern, text) if m.groups() != me]
+    who = f"{named[0][0]} {named[0][1]}{_address(strategy, named[0][0], int(named[0][1]))}" if named else "a worker"
     said = re.search(r"(cluster check alive failed[^\n]*|Collective ops is aborted by: [^\n]*)", text)
     said = said.group(1).strip() if said else \
         next((line.strip() for line in text.splitlines() if line.strip()), type(error).__name__)

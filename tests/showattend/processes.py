@@ -9,7 +9,10 @@ import sys
 import threading
 import time
 
-GRACE = 10.0  # seconds a program may take to exit after its error message or a signal
+# Seconds a program may take to exit after its error message or a signal: it stops at the next batch's end,
+# which on a loaded 2-core machine (three pytest workers) took up to 10.04 s. Kubernetes and Slurm wait 30 s
+# after their SIGTERM by default; a hang (a tf.data pipeline stuck in a destructor) never ends.
+GRACE = 20.0
 ENV = {**os.environ, "PYTHONPATH": os.getcwd(), "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
 
 

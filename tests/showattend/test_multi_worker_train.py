@@ -130,3 +130,19 @@ def test_one_process_is_its_own_chief():
     strategy = tf.distribute.get_strategy()
     assert [v.tolist() for v in from_chief(strategy, [[1.5, 2.0], 3])] == [[1.5, 2.0], 3]
     check_same_settings(strategy, {"epochs": 3})  # nothing to compare with one process
+
+
+@pytest.mark.parametrize("said", [
+    "cluster check alive failed, /job:worker/replica:0/task:1 is down",
+    "Collective ops is aborted by: failed to connect to all addresses\nAdditional GRPC error information from remote "
+    "target /job:worker/replica:0/task:1 while calling /tensorflow.WorkerService/RecvBuf:",
+    "Collective ops is aborted by: Error reported from /job:worker/replica:0/task:2: Task "
+    "/job:worker/replica:0/task:1 heartbeat timeout. It stopped sending heartbeats"])
+def test_the_lost_worker_is_named_however_tensorflow_says_it(said):
+    import tensorflow as tf
+
+    from showattend.training.cluster import lost_worker_error
+
+    error = lost_worker_error(tf.errors.UnavailableError(None, None, "Graph execution error:\n\n" + said),
+                              tf.distribute.get_strategy())
+    assert str(error).startswith("Training stopped on the only worker: worker 1 stopped answering (")
