@@ -20,7 +20,6 @@ Writes JSON and prints the docs page's Markdown table.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,12 +30,6 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 PER_WORKER_BATCH = 32
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def worker(index, ports, steps, warmup_steps):
@@ -102,6 +95,8 @@ def worker(index, ports, steps, warmup_steps):
 
 def run_cluster(count, steps, warmup_steps):
     """``count`` worker processes; the chief's result."""
+    from showattend.tuning.workers import free_port
+
     ports = [free_port() for _ in range(count)]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": ROOT}
     processes = [subprocess.Popen([sys.executable, __file__, "--worker", str(k), "--ports", ",".join(map(str, ports)),

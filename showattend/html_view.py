@@ -66,11 +66,10 @@ def _data_uri(array, fmt="JPEG"):
 
 def _shown(image):
     """The image as shown: RGB uint8, its longer side ``SIDE`` pixels."""
-    (array,) = as_image_list(image)
-    array = array if array.ndim == 3 else np.repeat(array[..., None], 3, axis=-1)
+    (array,) = as_image_list(image)  # (H, W, 3) uint8
     scale = SIDE / max(array.shape[:2])
     size = (max(1, round(array.shape[1] * scale)), max(1, round(array.shape[0] * scale)))
-    return np.asarray(Image.fromarray(array[..., :3]).resize(size, Image.BILINEAR))
+    return np.asarray(Image.fromarray(array).resize(size, Image.BILINEAR))
 
 
 def _frames(array, caption, upscale, alpha=0.6):
