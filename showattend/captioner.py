@@ -334,7 +334,7 @@ class Captioner(keras.Model):
             arrays = as_image_list(list(images[first:first + batch_size]), min_size=self.image_size)
             stop_if_asked()  # a signal noted during a long captioning stops it here
             captions += self._search(encode(resize_images(arrays, self.image_size)), return_attention, *settings,
-                                     return_beams=return_beams)
+                                     return_beams=return_beams, pad_to=batch_size if len(images) > batch_size else 0)
         return captions
 
     def caption_features(self, features, beam_size=3, max_length=None, return_attention=False, batch_size=32,
@@ -377,7 +377,8 @@ class Captioner(keras.Model):
         settings = self._decoding(beam_size, max_length, batch_size, sample, argmax)
         captions = []
         for first in range(0, len(features), batch_size):
-            captions += self._search(self.regions(features[first:first + batch_size]), return_attention, *settings)
+            captions += self._search(self.regions(features[first:first + batch_size]), return_attention, *settings,
+                                     pad_to=batch_size if len(features) > batch_size else 0)
         return captions
 
     def _decoding(self, beam_size, max_length, batch_size, sample, argmax):
@@ -385,10 +386,16 @@ class Captioner(keras.Model):
         return beam_size, max_length, check_decoding(self.decoder, self.vocabulary, beam_size, max_length, batch_size,
                                                      sample, argmax)
 
-    def _search(self, regions, return_attention, beam_size, max_length, reading, return_beams=False):
+    def _search(self, regions, return_attention, beam_size, max_length, reading, return_beams=False, pad_to=0):
+        """The compiled search over a batch of regions. A last, shorter batch is padded (its last image
+        repeated) to ``pad_to`` rows, so that captioning many images traces the search for one batch
+        shape, not two (a trace costs seconds; a few repeated rows, milliseconds)."""
         search = self._compiled_functions()[1]
+        count = int(regions.shape[0])
+        if count < pad_to:
+            regions = ops.concatenate([regions, ops.repeat(regions[-1:], pad_to - count, axis=0)], axis=0)
         found = search(regions, int(beam_size), int(max_length), reading, bool(return_attention))
-        return captions_of(found, self.vocabulary, self.grid_shape, return_attention, reading, return_beams)
+        return captions_of(found, self.vocabulary, self.grid_shape, return_attention, reading, return_beams)[:count]
 
     def _compiled_functions(self):
         """The encoder and the whole caption search as tf.functions, traced once and kept."""

@@ -62,6 +62,20 @@ def test_the_search_is_traced_once_per_batch_beam_and_length(trained):
     assert search.experimental_get_tracing_count() == before + 4
 
 
+def test_a_shorter_last_batch_is_padded_so_the_search_is_traced_once(trained):
+    model = trained["soft"]
+    images = shapes("test", num_images=7, seed=4).images
+    search = model._compiled_functions()[1]
+    alone = [c.tokens for c in model.caption(images, beam_size=2, batch_size=7)]
+    before = search.experimental_get_tracing_count()
+    batched = model.caption(images, beam_size=2, batch_size=3)  # batches of 3, 3 and 1 (padded to 3)
+    assert search.experimental_get_tracing_count() == before + 1
+    assert [c.tokens for c in batched] == alone and len(batched) == 7
+    features = np.asarray(model.backbone(images.astype("float32")))
+    assert [c.tokens for c in model.caption_features(features, beam_size=2, batch_size=3)] == alone
+    assert search.experimental_get_tracing_count() == before + 1
+
+
 def test_hard_attention_samples_regions_inside_the_compiled_loop(trained):
     model = trained["hard"]
     images = shapes("test", num_images=6, seed=4).images
