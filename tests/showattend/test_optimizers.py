@@ -73,6 +73,19 @@ def test_a_captioner_compiled_with_adam_uses_it_and_reloads_with_it(tmp_path):
     np.testing.assert_array_equal(again.optimizer.variables[-1].numpy(), model.optimizer.variables[-1].numpy())
 
 
+def test_the_first_fit_traces_the_training_step_once(monkeypatch):
+    # Optimizer variables made inside the first trace make TensorFlow trace the step again
+    traces = []
+    train_step = Captioner.train_step
+    monkeypatch.setattr(Captioner, "train_step", lambda self, data: traces.append(1) or train_step(self, data))
+    data = shapes("train", 8, image_size=32, seed=0)
+    model = Captioner("small_vgg", Vocabulary.build(data.all_captions(), min_count=1), units=8, embed_dim=8,
+                      attention_dim=8, image_size=(32, 32), max_length=6)
+    model.compile(optimizer="adam", jit_compile=False)
+    model.fit(data, epochs=2, batch_size=4, verbose=0)
+    assert len(traces) == 1 and int(model.optimizer.iterations.numpy()) > 0
+
+
 def test_a_saved_captioner_loads_in_a_fresh_process_that_only_imports_showattend(tmp_path):
     """What `showattend caption model.keras` does: nothing but showattend imported before loading."""
     data = shapes("train", 8, image_size=32, seed=0)
