@@ -341,6 +341,9 @@ class BackboneHyperModel(keras_tuner.HyperModel):
             raise ValueError(f"Pass validation_data or a validation_split in (0, 1) (got {validation_split!r}): "
                              f"the objective is {OBJECTIVE.name}.")
         callbacks = [_CopyValAccuracy()] + list(kwargs.pop("callbacks", None) or [])
+        if not model.optimizer.built:  # made inside the first trace, its variables make TensorFlow trace twice
+            with model.distribute_strategy.scope():
+                model.optimizer.build(model.trainable_variables)
         return model.fit(x, y, validation_data=validation_data, validation_split=validation_split,
                          callbacks=callbacks, **kwargs)
 
