@@ -27,12 +27,13 @@ setup(
         "tensorflow-datasets",  # showattend.datasets.tfds; imported lazily
         "keras-tuner[bayesian]>=1.4.7,<1.5",  # showattend.tuning (imported lazily); [bayesian]: scipy, scikit-learn
         "tensorboard",  # `showattend train --tensorboard`: tf.summary needs it to write logs
+        "flask>=3",  # `showattend serve`: the attention viewer as a local web app
     ],
     extras_require={
         # the tests execute the notebooks too (nbclient on an ipykernel)
         # pytest-xdist: two workers (the suite's subprocess tests wait on their children half the time)
         # the tests build the docs site strictly once, so they need its tools too; and they test the hub extra
-        "test": ["pytest>=7", "pytest-xdist>=3", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6", *DOCS, *HUB],
+        "test": ["pytest>=7", "pytest-xdist>=3", "selenium>=4.10", "nbclient>=0.7", "nbformat>=5", "ipykernel>=6", *DOCS, *HUB],
         "docs": DOCS,
         "hub": HUB,
         "notebooks": ["jupyterlab"],

@@ -149,6 +149,26 @@ def multi_worker(data):
         f"{data['trainable_parameters'] / 1e6:.1f} M parameters, {data['gradient_bytes'] / 1e6:.0f} MB a step.")
 
 
+# --- benchmarks/viewer_load.json ------------------------------------------------------------------
+
+@renders("viewer_load")
+def viewer_load(data):
+    runs = data["runs"]
+
+    def cell(key, spec):
+        return spread(summarize([run[key] for run in runs]), spec)
+
+    header = ["clients", "requests", "errors", "p50 s", "p90 s", "p99 s", "requests/s", "images per batch"]
+    per_batch = spread(summarize([run["images"] / run["batches"] for run in runs]), ".1f")
+    rows = [[str(data["clients"]), str(data["requests"]), str(sum(run["errors"] for run in runs)),
+             cell("p50", ".2f"), cell("p90", ".2f"), cell("p99", ".2f"), cell("requests_per_s", ".1f"), per_batch]]
+    return markdown_table(header, rows) + (
+        f"\n\nmean (min–max) over {data['repeats']} runs, each against a fresh `showattend serve` of "
+        f"{data['model']} on 127.0.0.1; one 64×64 image a request, beam {data['beam']}; errors are summed over "
+        "the runs. A latency runs from sending the request to reading the whole answer (the caption, a map per "
+        "word, the beams).")
+
+
 # --- benchmarks/backbone_comparison.json ----------------------------------------------------------
 
 @renders("backbone_comparison")

@@ -18,7 +18,7 @@ from PIL import Image
 from showattend.attention_maps import UPSCALE_METHODS
 from showattend.data.images import as_image_list
 
-__all__ = ["CaptionView", "caption_html", "html_report", "view_html"]
+__all__ = ["CaptionView", "caption_html", "html_report", "view_html", "view_rows"]
 
 SIDE = 320  # the longer side of an image in the view, in pixels
 
@@ -33,8 +33,11 @@ figcaption{margin-top:.4em;max-width:var(--side)} .model{font-size:.8em;color:#6
 .beams{font-size:.85em;color:#444;margin:.4em 0 0;padding-left:1.4em} .beams .score{color:#888}
 """
 
+# showattendViews(root) makes every new view under root interactive (the app calls it on each answer)
 SCRIPT = """
-document.querySelectorAll('figure.view').forEach(function (figure) {
+function showattendViews(root) {
+ root.querySelectorAll('figure.view:not([data-ready])').forEach(function (figure) {
+  figure.dataset.ready = '1';
   var frames = JSON.parse(figure.dataset.frames), image = figure.querySelector('img');
   var words = figure.querySelectorAll('.word'), caption = figure.querySelector('.caption'), current = -1;
   function show(i) {
@@ -53,7 +56,8 @@ document.querySelectorAll('figure.view').forEach(function (figure) {
     if (event.key === 'ArrowLeft') { show(Math.max(current - 1, 0)); event.preventDefault(); }
     if (event.key === 'Escape') { show(-1); }
   });
-});
+ });
+}
 """
 
 
@@ -169,16 +173,41 @@ def view_html(images, captions, labels=None, upscale="gaussian", title=None):
     labels = list(labels) if labels is not None else [""] * len(captions)
     if len(labels) != len(captions):
         raise ValueError(f"{len(labels)} labels for {len(captions)} models.")
+    heading = f"<h1>{html.escape(title)}</h1>" if title else ""
+    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>"
+            f"{html.escape(title or 'showattend')}</title><style>{STYLE}</style></head><body>{heading}"
+            "<p>Hover a word, or click a caption and use ← →, to see where the model looked.</p>"
+            + view_rows(images, captions, labels, upscale) + f"<script>{SCRIPT}showattendViews(document);</script>"
+            "</body></html>")
+
+
+def view_rows(images, captions, labels, upscale="gaussian"):
+    """The view's rows without the page around them: one row per image, a figure per model.
+
+    ``view_html`` puts them in a page; ``showattend serve`` sends them to its page, whose script
+    (``SCRIPT``'s ``showattendViews``) makes them interactive.
+
+    Args:
+        images: the images (paths, PIL images or arrays), one per row.
+        captions: one list of ``Caption`` per model, each with one caption per image.
+        labels: one name per model (an empty string for none).
+        upscale: ``"gaussian"`` or ``"bilinear"``.
+
+    Returns:
+        An HTML fragment (a string).
+
+    Examples:
+        >>> from showattend import Caption
+        >>> view_rows([np.zeros((8, 8, 3), "uint8")], [[Caption("a", ["a"], -0.5, np.ones((1, 1, 1)))]],
+        ...           [""]).count('class="row"')
+        1
+    """
     rows = []
     for i, image in enumerate(images):
         array = _shown(image)
         rows.append('<div class="row">' + "".join(_figure(array, per_model[i], label, upscale)
                                                   for per_model, label in zip(captions, labels)) + "</div>")
-    heading = f"<h1>{html.escape(title)}</h1>" if title else ""
-    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>"
-            f"{html.escape(title or 'showattend')}</title><style>{STYLE}</style></head><body>{heading}"
-            "<p>Hover a word, or click a caption and use ← →, to see where the model looked.</p>"
-            + "".join(rows) + f"<script>{SCRIPT}</script></body></html>")
+    return "".join(rows)
 
 
 class CaptionView:

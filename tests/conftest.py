@@ -32,7 +32,8 @@ def captioner(vocabulary):
 # busy (a clean clone: 23.6 min in pytest with -n 3 against 26.8 with -n 2). A test file's tests stay on
 # one worker, so the models its module fixtures train are trained once. The files that take longest
 # start first, so that no worker is left with a long file at the end.
-SLOW_FIRST = ("test_notebooks.py", "test_guides.py", "test_tuning.py", "test_tuning_training.py", "test_signals.py",
+SLOW_FIRST = ("test_notebooks.py", "test_guides.py", "test_tuning.py", "test_viewer_browser.py", "test_tuning_training.py",
+              "test_signals.py",
               "test_tune_cli.py", "test_file_faults.py", "test_training.py", "test_distribution.py",
               "test_mixed_precision.py", "test_transformer.py", "test_multi_worker_train.py", "test_hub.py",
               "test_docstring_examples.py", "test_compiled_search.py")

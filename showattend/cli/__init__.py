@@ -9,7 +9,7 @@ import signal
 import sys
 
 from cnn_backbones.hub import MissingExtraError
-from showattend.cli import caption, demo, evaluate, features, report, train, tune
+from showattend.cli import caption, demo, evaluate, features, report, serve, train, tune
 from showattend.files import DiskFullError
 from showattend.signals import Terminated, handle_signals
 from showattend.training.cluster import WorkerLostError
@@ -20,7 +20,7 @@ __all__ = ["main"]
 def _parser():
     parser = argparse.ArgumentParser(prog="showattend", description='"Show, Attend and Tell" image captioning.')
     commands = parser.add_subparsers(dest="command", required=True)
-    for module in (demo, train, evaluate, features, caption, report, tune):
+    for module in (demo, train, evaluate, features, caption, report, serve, tune):
         module.add_parser(commands)
     return parser
 

@@ -6,7 +6,7 @@ Files are decoded by PIL, whatever their format (JPEG, PNG, GIF, WebP, TIFF, …
 - transparency (an alpha channel, a transparent palette entry) is composited over a **white**
   background, as a page or a browser shows the image;
 - 16-bit greys (``I;16``) keep their high byte (``v >> 8``), so a 16-bit scan is not clipped to
-  white; 32-bit integer (``I``) and float (``F``) images are scaled to 0..255 (``_scale_to_uint8``);
+  white; 32-bit integer (``I``) and float (``F``) images are scaled to 0..255 (``showattend.data.pixels``);
 - a GIF or an animated WebP gives its first frame;
 - with ``min_size``, a large JPEG is decoded at a reduced scale (libjpeg's DCT scaling, PIL's
   ``draft``) that is still at least ``min_size``: a 10,000-pixel photo is never decoded whole.
@@ -32,12 +32,15 @@ PIL's guard), so the guard against decoding has nothing to protect.
 Array pixels must be finite numbers: NaN or ±inf in an array is a ``ValueError`` that counts them
 (casting NaN to uint8 is undefined); finite values outside 0..255 are clipped, as documented.
 """
+import io
 import os
 import re
 import struct
 
 import numpy as np
-from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
+
+from showattend.data.pixels import orientation, pil_to_array
 
 ACCEPTED = ("a file path, a PIL image, a uint8 array of shape (H, W), (H, W, 1|3|4) or (N, H, W, 1|3|4), "
             "or a list of these")
@@ -172,27 +175,56 @@ def load_image(path, min_size=None):
     min_size = _check_min_size(min_size)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"No image file at {path!r}.")
+    return _decode(path, path, min_size)
+
+
+def decode_image(data, name, min_size=None):
+    """``load_image`` for a file's bytes already in memory (an upload), its errors naming ``name``.
+
+    Args:
+        data: the file's bytes.
+        name: what to call the file in an error (its name as the user gave it).
+        min_size: (height, width) the image will be resized to, or None.
+
+    Returns:
+        A uint8 array (H, W, 3).
+
+    Raises:
+        ImageTooLargeError: the bytes declare more pixels than ``max_image_pixels()``.
+        BadImageError: the bytes are not an image PIL can decode, or end early.
+
+    Examples:
+        >>> decode_image(b"not an image", "notes.txt")
+        Traceback (most recent call last):
+        ...
+        showattend.data.images.BadImageError: 'notes.txt' is not a readable image: not an image format PIL knows (JPEG, PNG, GIF, WebP, TIFF, BMP, …)
+    """
+    return _decode(io.BytesIO(bytes(data)), str(name), _check_min_size(min_size))
+
+
+def _decode(source, name, min_size):
+    """Decode ``source`` (a path or a binary file object) whole, under the pixel limit; errors name ``name``."""
     limit = max_image_pixels()
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             if image.width * image.height > limit:  # the header's size: nothing is decoded yet
-                raise _too_large(path, image.width * image.height, image.size)
+                raise _too_large(name, image.width * image.height, image.size)
             if min_size is not None and image.format == "JPEG":
                 height, width = min_size
-                if _orientation(image) in _TURNED:  # the stored picture is the shown one turned by 90°
+                if orientation(image) in _TURNED:  # the stored picture is the shown one turned by 90°
                     height, width = width, height
                 image.draft("RGB", (width, height))
             image.load()
-            return _pil_to_array(image)
+            return pil_to_array(image)
     except Image.DecompressionBombError as error:  # PIL's own guard, in Image.open, before the size can be read
         found = _PIL_BOMB_PIXELS.search(str(error))
         if found is None:
-            raise BadImageError(f"{path!r} is not a readable image: {_reason(error)}") from error
-        raise _too_large(path, int(found.group(1))) from None
+            raise BadImageError(f"{name!r} is not a readable image: {_reason(error)}") from error
+        raise _too_large(name, int(found.group(1))) from None
     except ImageTooLargeError:
         raise
     except _DECODE_ERRORS as error:
-        raise BadImageError(f"{path!r} is not a readable image: {_reason(error)}") from error
+        raise BadImageError(f"{name!r} is not a readable image: {_reason(error)}") from error
 
 
 def _check_min_size(min_size):
@@ -212,56 +244,6 @@ def _reason(error):
     if isinstance(error, UnidentifiedImageError):
         return "not an image format PIL knows (JPEG, PNG, GIF, WebP, TIFF, BMP, …)"
     return str(error) or type(error).__name__
-
-
-def _orientation(image):
-    return image.getexif().get(ExifTags.Base.Orientation, 1)
-
-
-def _pil_to_array(image):
-    """Any PIL image → (H, W, 3) uint8: EXIF orientation, then the mode's own route to RGB."""
-    if _orientation(image) != 1:
-        image = ImageOps.exif_transpose(image)
-    mode = image.mode
-    if mode.startswith("I;16"):
-        grey = (np.asarray(image).astype(np.uint16) >> 8).astype(np.uint8)
-    elif mode in ("I", "F"):
-        grey = _scale_to_uint8(np.asarray(image))
-    elif image.has_transparency_data:
-        return _over_white(np.asarray(image.convert("RGBA")))
-    elif mode == "RGB":
-        return np.array(image, dtype=np.uint8)
-    else:  # L, 1, P, CMYK, YCbCr, LAB, HSV: PIL's own conversions
-        return np.array(image.convert("RGB"), dtype=np.uint8)
-    return np.repeat(grey[..., None], 3, axis=-1)
-
-
-def _over_white(rgba):
-    """Composite (H, W, 4) uint8 over white, exactly in integers: out = (c·a + 255·(255 − a)) / 255."""
-    colour = rgba[..., :3].astype(np.uint32)
-    alpha = rgba[..., 3:].astype(np.uint32)
-    return ((colour * alpha + 255 * (255 - alpha) + 127) // 255).astype(np.uint8)
-
-
-def _scale_to_uint8(values):
-    """A 32-bit integer (``I``) or float (``F``) grey image to uint8, by what its range says it holds.
-
-    Floats within 0..1 are fractions (× 255). Values within 0..255 are kept (rounded). Integers
-    within 0..65535 are 16-bit data (``>> 8``, as ``I;16``). Anything else (negative values, larger
-    ranges) is stretched from its minimum to its maximum. NaN and infinities read as 0.
-    """
-    is_float = np.issubdtype(values.dtype, np.floating)
-    values = np.nan_to_num(np.asarray(values, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
-    if is_float and low >= 0 and high <= 1:
-        scaled = values * 255
-    elif low >= 0 and high <= 255:
-        scaled = values
-    elif not is_float and low >= 0 and high <= 65535:
-        scaled = np.floor(values / 256)
-    else:
-        scaled = (values - low) * (255 / (high - low))
-    return np.clip(np.round(scaled), 0, 255).astype(np.uint8)
 
 
 def _array_to_rgb(array, which="The image array"):
@@ -290,7 +272,7 @@ def _array_to_rgb(array, which="The image array"):
 
 def _pil_image_to_array(image):
     try:
-        return _pil_to_array(image)
+        return pil_to_array(image)
     except _DECODE_ERRORS as error:
         name = getattr(image, "filename", "") or f"A PIL {image.mode} image of size {image.size}"
         raise BadImageError(f"{name!r} is not a readable image: {_reason(error)}") from error
