@@ -6,7 +6,8 @@
 The server is the `showattend serve` command in its own process, on a free port of 127.0.0.1; the
 clients are threads of this process, each sending its share of the requests one after the other
 (multipart, as the page sends them: a 64×64 shapes PNG, beam 3), so that up to ``clients`` requests
-wait at once and the server's batcher gathers them. A request's latency runs from sending it to
+wait at once and the server's batcher gathers them. A warm-up of 4 requests per client comes first
+(the search is traced for each batch size the batcher gathers). A request's latency runs from sending it to
 reading the whole answer (the view's rows: the caption, a JPEG map per word and the beams). Without
 ``--model`` the model is the demo's architecture, untrained (the time does not depend on the weights).
 
@@ -105,10 +106,13 @@ def percentile(ordered, q):
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def start_server(model_path, extra=()):
-    """`showattend serve MODEL --port 0` as a process; returns (process, url) once it listens."""
+def start_server(models, extra=()):
+    """`showattend serve MODEL... --port 0` as a process (``models``: a path or a list); returns
+    (process, url) once it listens."""
     env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONUNBUFFERED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "showattend.cli", "serve", model_path, "--port", "0", *extra],
+    models = [models] if isinstance(models, (str, os.PathLike)) else list(models)
+    process = subprocess.Popen([sys.executable, "-m", "showattend.cli", "serve", *map(str, models), "--port", "0",
+                                *extra],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     line = process.stdout.readline()
     found = re.search(r"at (http://[\d.]+:\d+/)", line)
@@ -167,7 +171,8 @@ def main():
         for repeat in range(args.repeats):
             process, url = start_server(model)
             try:
-                load_test(url, image, clients=1, requests=2)  # the first request traces the search
+                # the warm-up: the first requests trace the search, for each batch size they gather (1, 2, 4)
+                load_test(url, image, clients=args.clients, requests=4 * args.clients)
                 result = load_test(url, image, clients=args.clients, requests=args.requests)
                 health = json.loads(urllib.request.urlopen(url + "health", timeout=30).read())
             finally:

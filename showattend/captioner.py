@@ -77,6 +77,18 @@ def _as_decoder(decoder, vocab_size, seed, options, grid_shape):
                      f"showattend.decoders.Decoder, got {type(decoder).__name__}.")
 
 
+def _padded_rows(images, batch_size):
+    """The rows each batch of a search over ``images`` images is padded to, so that few shapes are traced.
+
+    Several batches: all are ``batch_size`` rows (the last one padded). One batch: the next power
+    of two, at most ``batch_size``, so that callers whose counts vary (a server's batches, a loop
+    over folders) trace the search for 1, 2, 4, 8, … rows rather than for every count.
+    """
+    if images > batch_size:
+        return batch_size
+    return min(batch_size, 1 << max(0, images - 1).bit_length())
+
+
 @keras.saving.register_keras_serializable(package="showattend")
 class Captioner(keras.Model):
     """Show, Attend and Tell: backbone → regions → a decoder that attends over them → words.
@@ -343,7 +355,7 @@ class Captioner(keras.Model):
             arrays = as_image_list(list(images[first:first + batch_size]), min_size=self.image_size)
             stop_if_asked()  # a signal noted during a long captioning stops it here
             captions += self._search(encode(resize_images(arrays, self.image_size)), return_attention, *settings,
-                                     return_beams=return_beams, pad_to=batch_size if len(images) > batch_size else 0)
+                                     return_beams=return_beams, pad_to=_padded_rows(len(images), batch_size))
         return captions
 
     def caption_features(self, features, beam_size=3, max_length=None, return_attention=False, batch_size=32,
@@ -387,7 +399,7 @@ class Captioner(keras.Model):
         captions = []
         for first in range(0, len(features), batch_size):
             captions += self._search(self.regions(features[first:first + batch_size]), return_attention, *settings,
-                                     pad_to=batch_size if len(features) > batch_size else 0)
+                                     pad_to=_padded_rows(len(features), batch_size))
         return captions
 
     def _decoding(self, beam_size, max_length, batch_size, sample, argmax):
@@ -396,9 +408,8 @@ class Captioner(keras.Model):
                                                      sample, argmax)
 
     def _search(self, regions, return_attention, beam_size, max_length, reading, return_beams=False, pad_to=0):
-        """The compiled search over a batch of regions. A last, shorter batch is padded (its last image
-        repeated) to ``pad_to`` rows, so that captioning many images traces the search for one batch
-        shape, not two (a trace costs seconds; a few repeated rows, milliseconds)."""
+        """The compiled search over a batch of regions, padded (its last image repeated) to ``pad_to``
+        rows: a trace costs seconds, a few repeated rows milliseconds (see ``_padded_rows``)."""
         search = self._compiled_functions()[1]
         count = int(regions.shape[0])
         if count < pad_to:

@@ -193,7 +193,7 @@ def _drain(environ, chunk=1 << 20):
 
 
 def labels_of(paths):
-    """Model names for the page: the files' names, with their folders where two names are the same.
+    """Model names for the page: each file's name, with as many of its folders as tell it from the others.
 
     Args:
         paths: the model files.
@@ -202,10 +202,15 @@ def labels_of(paths):
         A list of strings, one per path.
 
     Examples:
-        >>> labels_of(["runs/lstm/model.keras", "runs/transformer/model.keras", "demo.keras"])
-        ['lstm/model.keras', 'transformer/model.keras', 'demo.keras']
+        >>> labels_of(["runs/lstm/seed0/model.keras", "runs/transformer/seed0/model.keras", "demo.keras"])
+        ['lstm/seed0/model.keras', 'transformer/seed0/model.keras', 'demo.keras']
     """
-    names = [os.path.basename(p) for p in paths]
-    return [os.path.join(os.path.basename(os.path.dirname(os.path.abspath(p))), n) if names.count(n) > 1 else n
-            for p, n in zip(paths, names)]
-
+    parts = [os.path.abspath(p).split(os.sep) for p in paths]
+    depths = [1] * len(parts)
+    while True:
+        labels = ["/".join(p[-d:]) for p, d in zip(parts, depths)]
+        repeated = [i for i, label in enumerate(labels) if labels.count(label) > 1 and depths[i] < len(parts[i])]
+        if not repeated:
+            return labels
+        for i in repeated:
+            depths[i] += 1

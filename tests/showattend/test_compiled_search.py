@@ -57,8 +57,10 @@ def test_the_search_is_traced_once_per_batch_beam_and_length(trained):
     assert search.experimental_get_tracing_count() == before + 1
     for _ in range(2):
         model.caption(images, beam_size=3, max_length=8)
-        model.caption(images[:5], beam_size=3)
+        model.caption(images[:5], beam_size=3)  # 5 and 7 images: both searched as 8 rows
         model.caption(images, beam_size=1)
+    assert search.experimental_get_tracing_count() == before + 3
+    model.caption(images[:3], beam_size=3)  # 4 rows
     assert search.experimental_get_tracing_count() == before + 4
 
 

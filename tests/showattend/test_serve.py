@@ -125,6 +125,7 @@ def test_requests_from_several_threads_are_captioned_together(captioner, small_d
 
 def test_labels_name_the_files_and_their_folders_where_names_repeat():
     assert labels_of(["a/model.keras", "b/model.keras"]) == ["a/model.keras", "b/model.keras"]
+    assert labels_of(["a/x/m.keras", "b/x/m.keras", "m2.keras"]) == ["a/x/m.keras", "b/x/m.keras", "m2.keras"]
     assert labels_of(["x.keras", "y.keras"]) == ["x.keras", "y.keras"]
 
 
