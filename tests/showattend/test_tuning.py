@@ -209,7 +209,7 @@ RESUMED_SEARCH = textwrap.dedent("""
     hypermodel = CaptionHyperModel(Vocabulary.build(train.all_captions(), min_count=1), backbones=["small_vgg"],
                                    image_size=(64, 64), units=int(sys.argv[2]), embed_dim=16, attention_dim=16,
                                    val_images=20, batch_size=32, attention="soft", cell=None)
-    tuner = make_tuner(hypermodel, "random", max_trials=3, max_epochs=1, directory=sys.argv[1], verbose=1)
+    tuner = make_tuner(hypermodel, "random", max_trials=2, max_epochs=1, directory=sys.argv[1], verbose=1)
     tuner.search(train, validation_data=val, verbose=0)
     print("trials", sorted((t.trial_id, t.status) for t in tuner.oracle.trials.values()))
 """)
@@ -234,7 +234,7 @@ def test_a_killed_search_resumes_and_a_changed_space_is_refused(tmp_path):
                            text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     assert re.search(r"Resuming the search .*: 1 finished trial kept, [01] unfinished trials? to rerun", rerun.stdout)
-    assert "trials [('0', 'COMPLETED'), ('1', 'COMPLETED'), ('2', 'COMPLETED')]" in rerun.stdout
+    assert "trials [('0', 'COMPLETED'), ('1', 'COMPLETED')]" in rerun.stdout
     assert __import__("json").loads(first.read_text())["score"] == score  # kept, not rerun
     changed = subprocess.run([sys.executable, str(script), str(directory), "64"], env=env, capture_output=True,
                              text=True, timeout=600)
