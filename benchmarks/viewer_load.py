@@ -30,6 +30,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+from record import write_result  # noqa: E402  (benchmarks/record.py: the JSON with the machine and the date)
+
 
 def multipart(fields, files):
     """A multipart/form-data body and its boundary, as the page's form sends it.
@@ -155,6 +157,33 @@ def demo_architecture_model(folder):
     return path
 
 
+def measure(url, image_bytes, clients=4, requests=50):
+    """One run against the server at ``url``: a warm-up of 4 requests per client, then the load.
+
+    Args:
+        url: the server's address.
+        image_bytes: one image file's bytes, sent with every request.
+        clients: threads sending at once.
+        requests: requests in all.
+
+    Returns:
+        The run as the JSON's ``runs`` hold it: the percentiles, ``seconds``, ``errors`` (a count)
+        and the first error messages, ``requests_per_s``, and the server's ``batches`` and
+        ``images`` during the load.
+    """
+    def health():
+        return json.loads(urllib.request.urlopen(url + "health", timeout=30).read())
+
+    load_test(url, image_bytes, clients=clients, requests=4 * clients)  # traces the search for 1, 2, 4 rows
+    before = health()
+    result = load_test(url, image_bytes, clients=clients, requests=requests)
+    after = health()
+    return {**{key: result[key] for key in ("p50", "p90", "p99", "max", "seconds")},
+            "errors": len(result["errors"]), "error_messages": result["errors"][:5],
+            "requests_per_s": requests / result["seconds"], "batches": after["batches"] - before["batches"],
+            "images": after["images"] - before["images"]}
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="a saved model (default: the demo's architecture, untrained)")
@@ -163,7 +192,7 @@ def main():
     parser.add_argument("--requests", type=int, default=50)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    from record import write_result
+    from docsite.benchmark_renderers import viewer_load as table
 
     with tempfile.TemporaryDirectory() as folder:
         model = args.model or demo_architecture_model(folder)
@@ -171,22 +200,15 @@ def main():
         for repeat in range(args.repeats):
             process, url = start_server(model)
             try:
-                # the warm-up: the first requests trace the search, for each batch size they gather (1, 2, 4)
-                load_test(url, image, clients=args.clients, requests=4 * args.clients)
-                result = load_test(url, image, clients=args.clients, requests=args.requests)
-                health = json.loads(urllib.request.urlopen(url + "health", timeout=30).read())
+                runs.append(measure(url, image, args.clients, args.requests))
             finally:
                 stop_server(process)
-            runs.append({key: result[key] for key in ("p50", "p90", "p99", "max", "seconds")}
-                        | {"errors": len(result["errors"]), "requests_per_s": args.requests / result["seconds"],
-                           "batches": health.get("batches"), "images": health.get("images")})
-            print(f"run {repeat + 1}: p50 {result['p50']:.3f} s, p90 {result['p90']:.3f} s, p99 {result['p99']:.3f} s, "
-                  f"{runs[-1]['requests_per_s']:.1f} requests/s, {len(result['errors'])} errors", flush=True)
+            run = runs[-1]
+            print(f"run {repeat + 1}: p50 {run['p50']:.3f} s, p90 {run['p90']:.3f} s, p99 {run['p99']:.3f} s, "
+                  f"{run['requests_per_s']:.1f} requests/s, {run['errors']} errors", flush=True)
     data = {"clients": args.clients, "requests": args.requests, "repeats": args.repeats, "beam": 3,
             "model": "the demo's architecture" if not args.model else os.path.basename(args.model), "runs": runs}
     write_result(args.out, data)
-    from docsite.benchmark_renderers import viewer_load as table
-
     print(table(data))
 
 

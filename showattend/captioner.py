@@ -279,17 +279,18 @@ class Captioner(keras.Model):
         """Keras ``fit``; ``x`` and ``validation_data`` may also be CaptionDatasets (read with
         ``feature_cache``, a ``FeatureCache`` of this model's frozen backbone, if given): see
         ``showattend.data.model_inputs.keras_inputs``."""
-        self._build_optimizer()
         with keras_inputs(self, x, validation_data, batch_size, feature_cache, kwargs) as (x, validation_data, batch):
+            self._build_optimizer()
             return super().fit(x, y, batch_size=batch, epochs=epochs, validation_data=validation_data, **kwargs)
 
     def _build_optimizer(self):
         """Make the optimizer's variables before the first step is traced. Made during the trace,
         they make TensorFlow trace the whole step a second time (a tiny captioner's first epoch:
         4 s of 10)."""
-        if self.optimizer is not None and not self.optimizer.built and self.built:
+        optimizer = getattr(self, "optimizer", None)  # None before compile: Keras' fit then says to compile
+        if optimizer is not None and not optimizer.built and self.built:
             with self.distribute_strategy.scope():
-                self.optimizer.build(self.trainable_variables)
+                optimizer.build(self.trainable_variables)
 
     def evaluate(self, x=None, y=None, batch_size=None, feature_cache=None, **kwargs):
         """Keras ``evaluate`` (the loss); ``x`` may also be a CaptionDataset. For caption metrics see

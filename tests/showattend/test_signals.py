@@ -28,18 +28,18 @@ def stop(child, signum, ready, what):
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_train_stops_and_resumes_saying_from_where(signum, tmp_path):
     out = tmp_path / "run"
-    command = ["train", "--data", "shapes:300", *TINY, "--epochs", "4", "--out", out]
+    command = ["train", "--data", "shapes:300", *TINY, "--epochs", "3", "--out", out]
     first = Child(command)
     stop(first, signum, lambda: RunFolder(out).backed_up_epochs() >= 1, "a backed-up epoch")
     done = RunFolder(out).backed_up_epochs()
-    assert 1 <= done < 4 and (out / "model.keras").is_file()
+    assert 1 <= done < 3 and (out / "model.keras").is_file()
     if signum == signal.SIGINT:
         return  # the signals leave the same backup; resuming from it is checked once, after SIGTERM
     again = run(command, message="Kept epoch")
     assert again.returncode == 0, again.output[-2000:]
     first_line = again.stdout.splitlines()[0]
-    assert first_line.startswith(f"Resuming {out}: {done} epoch") and f"from epoch {done + 1} of 4" in first_line
-    assert [r["epoch"] for r in read_history(out / "history.csv")] == [1, 2, 3, 4]
+    assert first_line.startswith(f"Resuming {out}: {done} epoch") and f"from epoch {done + 1} of 3" in first_line
+    assert [r["epoch"] for r in read_history(out / "history.csv")] == [1, 2, 3]
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_features_stops_on_sigterm_and_resumes_from_its_shards(photos, tmp_path)
 
 def test_tune_stops_on_ctrl_c_and_resumes_its_trials(tmp_path):
     directory = tmp_path / "tuning"
-    command = ["tune", "--data", "shapes:120", "--algorithm", "random", "--max-trials", "3", "--max-epochs", "1",
+    command = ["tune", "--data", "shapes:120", "--algorithm", "random", "--max-trials", "2", "--max-epochs", "1",
                "--directory", directory, "--set", "units=16", "--set", "embed_dim=8", "--set", "attention_dim=8",
                "--set", "attention=soft", "--val-images", "8", "--batch-size", "32"]
 
@@ -72,9 +72,9 @@ def test_tune_stops_on_ctrl_c_and_resumes_its_trials(tmp_path):
 
     stop(Child(command), signal.SIGINT, lambda: completed() >= 1, "a completed trial")
     done = completed()
-    assert 1 <= done < 3
+    assert done == 1
     again = run(command, message="results.csv")
     assert again.returncode == 0, again.output[-2000:]
     assert again.stdout.splitlines()[0].startswith(f"Resuming the search in {directory / 'search'}: ")
     assert f": {done} finished trial" in again.stdout.splitlines()[0]
-    assert completed() == 3
+    assert completed() == 2

@@ -142,22 +142,49 @@ def test_an_upload_through_the_page_shows_the_caption_its_maps_and_beams(browser
     assert len(listed) == len(caption.beams) - 1 >= 1
 
 
-def test_a_corrupt_upload_shows_its_message_and_a_good_image_still_works(browser, sharp, server):
+DROP = """
+var bytes = Uint8Array.from(atob(arguments[0]), function (c) { return c.charCodeAt(0); });
+var padded = new Uint8Array(bytes.length + arguments[2]); padded.set(bytes);
+var files = new DataTransfer(); files.items.add(new File([padded], arguments[1], {type: 'image/png'}));
+document.body.dataset.state = 'ready';
+document.getElementById('upload').dispatchEvent(new DragEvent('drop', {dataTransfer: files, bubbles: true}));
+"""
+
+
+def drop(driver, name, content, extra_bytes=0):
+    """Drop a file on the page's form, as a file dragged from the desktop arrives."""
+    import base64
+
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.execute_script(DROP, base64.b64encode(content).decode("ascii"), name, extra_bytes)
+    WebDriverWait(driver, 180).until(lambda d: d.find_element("tag name", "body").get_attribute("data-state")
+                                     in ("done", "error"))
+    return driver.find_element("tag name", "body").get_attribute("data-state")
+
+
+def test_a_corrupt_drop_and_one_too_large_get_their_message_and_a_good_image_still_works(browser, sharp, server):
     folder, _ = sharp
     browser.get(server)
-    assert upload(browser, [folder / "corrupt.png"]) == "error"
     message = browser.find_element("id", "error")
+    assert drop(browser, "corrupt.png", (folder / "corrupt.png").read_bytes()) == "error"
     assert message.is_displayed() and "'corrupt.png' is not a readable image" in message.text
+    assert drop(browser, "big.png", (folder / "shapes.png").read_bytes(), extra_bytes=21_000_000) == "error"
+    assert "The upload is 21.0 MB, over the limit of 20 MB." in message.text  # refused before it is sent
     assert upload(browser, [folder / "shapes.png"], beam=2) == "done"
     assert not message.is_displayed() and len(browser.find_elements("css selector", "#results figure.view")) == 1
+    assert drop(browser, "dropped.png", (folder / "shapes.png").read_bytes()) == "done"
+    assert len(browser.find_elements("css selector", "#results figure.view")) == 2
 
 
 def test_four_clients_send_fifty_requests_without_an_error(sharp, server, tmp_path):
+    from docsite.benchmark_renderers import viewer_load as table
+
     viewer_load = benchmark_module()
-    image = (sharp[0] / "shapes.png").read_bytes()
-    result = viewer_load.load_test(server, image, clients=4, requests=50)
-    assert result["errors"] == [] and len(result["latencies"]) == 50
-    assert 0 < result["p50"] <= result["p90"] <= result["p99"] <= result["max"]
-    path = tmp_path / "viewer_load.json"
-    path.write_text(json.dumps({key: result[key] for key in ("p50", "p90", "p99", "max", "seconds")}))
-    assert set(json.loads(path.read_text())) == {"p50", "p90", "p99", "max", "seconds"}
+    run = viewer_load.measure(server, (sharp[0] / "shapes.png").read_bytes(), clients=4, requests=50)
+    assert run["errors"] == 0, run["error_messages"]
+    assert 0 < run["p50"] <= run["p90"] <= run["p99"] <= run["max"] and run["images"] == 50
+    path = tmp_path / "viewer_load.json"  # as the benchmark writes it
+    viewer_load.write_result(path, {"clients": 4, "requests": 50, "repeats": 1, "beam": 3, "model": "a small model",
+                                    "runs": [run]})
+    assert "| 4 | 50 | 0 |" in table(json.loads(path.read_text()))
