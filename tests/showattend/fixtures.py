@@ -1,6 +1,8 @@
 """Small annotation trees for the dataset readers, written with PIL into a test's tmp_path."""
+import importlib.util
 import io
 import json
+import pathlib
 
 from PIL import Image
 
@@ -179,3 +181,12 @@ def shapes_folder(root, count, seed, captions=4):
             Image.fromarray(image).save(root / "photos" / f"{i:0{width}d}.png")
             writer.writerows([f"{i:0{width}d}.png", caption] for caption in refs[:captions])
     return ["--data", f"folder:{root / 'captions.csv'}", "--images", str(root / "photos")]
+
+
+def viewer_load_module():
+    """``benchmarks/viewer_load.py`` as a module: the server's start and stop, multipart bodies, the load test."""
+    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "viewer_load.py"
+    spec = importlib.util.spec_from_file_location("viewer_load", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from showattend.serving import CaptionBatcher, labels_of, make_app
+from tests.showattend.fixtures import viewer_load_module
 from tests.showattend.processes import ENV, GRACE
 
 
@@ -138,7 +139,7 @@ def test_the_command_serves_until_ctrl_c_and_refuses_a_bad_model_file(captioner,
         line = server.stdout.readline()  # "Serving model.keras at http://127.0.0.1:PORT/ (Ctrl-C to stop)"
         assert re.search(r"at http://127\.0\.0\.1:\d+/", line), line + server.stderr.read()[-2000:]
         url = re.search(r"at (http://127\.0\.0\.1:\d+/)", line).group(1)
-        body, boundary = multipart({"beam": "2", "model": "0"}, [("photo.png", png(image))])
+        body, boundary = viewer_load_module().multipart({"beam": "2", "model": "0"}, [("photo.png", png(image))])
         request = urllib.request.Request(url + "caption", data=body,
                                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
         answer = json.loads(urllib.request.urlopen(request, timeout=120).read())
@@ -151,12 +152,3 @@ def test_the_command_serves_until_ctrl_c_and_refuses_a_bad_model_file(captioner,
                          capture_output=True, text=True, timeout=120, env=ENV)
     assert bad.returncode == 2 and "takes saved models (.keras); " in bad.stderr
 
-
-def multipart(fields, files):
-    """A multipart/form-data body and its boundary, as a browser's form sends it."""
-    boundary = "showattend-test-boundary"
-    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
-             for k, v in fields.items()]
-    parts += [f'--{boundary}\r\nContent-Disposition: form-data; name="images"; filename="{name}"\r\n'
-              f"Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n" for name, content in files]
-    return b"".join(parts) + f"--{boundary}--\r\n".encode(), boundary
