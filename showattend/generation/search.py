@@ -107,7 +107,7 @@ def _in_blocks(values, block):
     return tf.reshape(values, (-1, blocks, block))
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, autograph=False)
 def searched_scores(scores, block, banned, logits):
     """A step's (rows, width) scores as the search reads them, in one pass under XLA: the scores plus
     ``banned`` (width,) (0, or −∞ for a word never chosen), the maximum of each block of ``block``
