@@ -1,12 +1,6 @@
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# One TensorFlow thread per process (pool for one op, and pool between ops): `make test` runs three pytest
-# workers on two cores, plus the programs and notebook kernels they start, so each process's own pools only
-# took turns on the same cores and spun while they waited (a tuner trial alone: 14 % less CPU time, the same
-# wall time). The children inherit it through the environment. Users' processes keep TensorFlow's defaults.
-os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
-os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
