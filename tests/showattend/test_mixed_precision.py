@@ -34,6 +34,18 @@ def float32_model(data):
     return model
 
 
+def _log_probs(model, images, ids):
+    out = model({"images": images, "tokens": ids[:, :-1]})
+    return np.asarray(keras.ops.log_softmax(keras.ops.cast(out["logits"], "float32"), axis=-1))
+
+
+# Beam search amplifies rounding: one word that flips between near-equal candidates changes the rest of the
+# caption. bfloat16 keeps 8 bits of mantissa: the float32 model's own captions agreed 0.95 at TensorFlow's
+# default threads and 0.89 with one thread (other sums), while word by word it chose the same next word at
+# 99.8 % and 99.9 % of the steps; float16 agreed 1.0 and 0.99 (every step the same).
+CAPTIONS_AGREE = {"mixed_bfloat16": 0.85, "mixed_float16": 0.95}
+
+
 @pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16"], indirect=True)
 def test_captions_agree_with_the_float32_models(data, float32_model, policy):
     _, test, vocabulary = data
@@ -43,7 +55,17 @@ def test_captions_agree_with_the_float32_models(data, float32_model, policy):
     expected = [c.tokens for c in float32_model.caption(test.images, beam_size=3)]
     captions = mixed.caption(test.images, beam_size=3, return_attention=True)
     agreement = np.mean([c.tokens == e for c, e in zip(captions, expected)])
-    assert agreement >= 0.95, agreement
+    assert agreement >= CAPTIONS_AGREE[policy], agreement
+    # word by word, on the float32 model's captions: the same next word, and nearly the same log-probabilities
+    rows = [vocabulary.encode(" ".join(tokens), add_start_end=True) for tokens in expected]
+    ids = np.zeros((len(rows), max(map(len, rows))), "int32")
+    for i, row in enumerate(rows):
+        ids[i, :len(row)] = row
+    words = ids[:, 1:] != vocabulary.pad_id
+    ref, got = _log_probs(float32_model, test.images, ids), _log_probs(mixed, test.images, ids)
+    assert np.mean((got.argmax(-1) == ref.argmax(-1))[words]) >= 0.99  # measured: 0.998 (bfloat16), 1.0 (float16)
+    change = np.abs(np.take_along_axis(got - ref, ids[:, 1:, None], axis=-1)[..., 0][words])
+    assert change.mean() < 0.01 and change.max() < 0.25, (change.mean(), change.max())  # bfloat16: 0.0016, 0.051
     for caption in captions:  # α and β come out in float32 and α still sums to one
         assert caption.attention.dtype == np.float32
         np.testing.assert_allclose(caption.attention.sum(axis=(1, 2)), 1.0, atol=1e-5)
