@@ -1,6 +1,7 @@
 """Ctrl-C (SIGINT) and a scheduler's SIGTERM stop `train`, `features` and `tune` within GRACE seconds
 with a message, keep what was finished, and the same command resumes, saying from where first."""
 import json
+import re
 import signal
 
 import pytest
@@ -21,7 +22,7 @@ def stop(child, signum, ready, what):
     assert wait_until(ready, child), f"{what} never happened:\n{child.text('stdout')[-1500:]}{child.text('stderr')[-1500:]}"
     sent = child.send(signum)
     ended = child.end(since=sent)
-    said = child.first(SAID[signum].split(";")[0])  # when the message came: a late stop, or a late exit after it
+    said = child.first(re.escape(SAID[signum]))  # when the message came: a late stop, or a late exit after it
     assert ended.returncode == STATUS[signum], (ended.returncode, f"message {said - sent if said else None} s after "
                                                 f"the signal", ended.output[-2000:])
     assert ended.lingered < GRACE and SAID[signum] in ended.stderr and "Traceback" not in ended.stderr
