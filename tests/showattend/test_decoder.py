@@ -1,6 +1,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from keras import ops
 
 from showattend.losses import doubly_stochastic_penalty
@@ -26,15 +27,26 @@ def test_output_shapes_and_alpha_sums_to_one():
 
 
 def test_unrolled_and_scanned_recurrences_agree():
-    decoder = _decoder()
+    decoder = _decoder()  # no dropout: training=True then changes only the path taken
     features = np.random.default_rng(2).normal(size=(2, 6, 7)).astype("float32")
     tokens = np.random.default_rng(3).integers(0, 11, size=(2, 4))
-    unrolled = decoder(features, tokens)
+    unrolled = decoder(features, tokens, training=True)
+    scanned = decoder(features, tokens, training=False)  # a forward pass alone always scans
     decoder.unroll_limit = 0
-    scanned = decoder(features, tokens)
+    scanned_in_training = decoder(features, tokens, training=True)
     decoder.unroll_limit = LSTMDecoder.unroll_limit
     for key in unrolled:
         np.testing.assert_allclose(unrolled[key], scanned[key], atol=1e-5)
+        np.testing.assert_allclose(unrolled[key], scanned_in_training[key], atol=1e-5)
+
+
+@pytest.mark.parametrize("training,loops", [(True, 0), (False, 1), (None, 1)])
+def test_training_unrolls_the_recurrence_and_a_forward_pass_alone_scans_it(training, loops):
+    decoder = _decoder()
+    features = tf.zeros((2, 6, 7))
+    tokens = tf.zeros((2, 4), "int32")
+    graph = tf.function(lambda: decoder(features, tokens, training=training)).get_concrete_function().graph
+    assert sum(op.type in ("While", "StatelessWhile") for op in graph.get_operations()) == loops
 
 
 def test_step_by_step_decoding_equals_teacher_forcing():
