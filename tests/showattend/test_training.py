@@ -1,4 +1,5 @@
-"""End to end: a tiny captioner learns the shapes data in a minute on a CPU."""
+"""End to end: a tiny captioner learns the shapes data in half a minute on a CPU. (How well the demo's
+recipe learns, over seeds, is measured in benchmarks/demo_seeds.py.)"""
 import dataclasses
 import json
 
@@ -16,13 +17,13 @@ from showattend.evaluation import evaluate
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """The demo's recipe (training.fit_best) at a small scale: 800 images, 8 epochs."""
+    """The demo's recipe (training.fit_best) at a small scale: 400 images, 5 epochs."""
     keras.utils.set_random_seed(0)
-    train, val = shapes("train", 800, seed=11), shapes("val", 64, seed=11)
+    train, val = shapes("train", 400, seed=11), shapes("val", 64, seed=11)
     vocabulary = Vocabulary.build(train.all_captions(), min_count=1)
     model = Captioner(vocabulary=vocabulary, seed=0, **DEMO_MODEL)
     folder = tmp_path_factory.mktemp("training")
-    best = fit_best(model, train, val, str(folder), epochs=8, batch_size=64,
+    best = fit_best(model, train, val, str(folder), epochs=5, batch_size=64,
                     recipe=dataclasses.replace(DEMO_RECIPE, learning_rate=3e-3, val_images=64), verbose=0)
     history = {k: [r[k] for r in read_history(folder / "history.csv")] for k in ("cross_entropy", "val_loss",
                                                                                  "val_bleu4")}
@@ -36,13 +37,15 @@ def test_loss_falls(trained):
     assert max(history["val_bleu4"]) > history["val_bleu4"][0]
 
 
-def test_semantic_f1_far_above_chance(trained):
+def test_semantic_f1_bleu_and_attention_above_chance(trained):
     model, _, _ = trained
     metrics = evaluate(model, shapes("test", 60, seed=11), beam_size=3)
-    # naming colour–shape pairs at random is right 1 time in 12; this model reached 0.62 when written
-    assert metrics["semantic_f1"] > 0.4, metrics
-    assert metrics["BLEU-4"] > 0.3
-    assert metrics["attention_correctness"] > metrics["uniform_baseline"]
+    # Naming colour–shape pairs at random is right 1 time in 12. Over model seeds 0–3 this training
+    # reached semantic F1 0.23–0.32, BLEU-4 0.42–0.52, and 3.5–4.1 times the uniform map's attention
+    # correctness (800 images and 8 epochs: F1 0.74; the demo's 2,500 images: 0.99).
+    assert metrics["semantic_f1"] > 0.15, metrics
+    assert metrics["BLEU-4"] > 0.3, metrics
+    assert metrics["attention_correctness"] > 2 * metrics["uniform_baseline"], metrics
 
 
 def test_the_recipe_keeps_the_best_epoch_as_a_loadable_model(trained):
@@ -135,9 +138,9 @@ def test_a_resume_drops_history_rows_its_backup_does_not_hold_and_keeps_the_kept
     kept = kept_epoch(folder)
     assert kept["epoch"] == int(np.argmax(history["val_bleu4"])) + 1 and kept["val_bleu4"] == max(history["val_bleu4"])
     rows = read_history(folder / "history.csv")
-    # as if killed after epoch 9's row was written but before its backup
-    write_history(folder / "history.csv", rows + [{"epoch": 9, "loss": 0.1, "val_bleu4": 0.9999}])
+    # as if killed after epoch 6's row was written but before its backup
+    write_history(folder / "history.csv", rows + [{"epoch": 6, "loss": 0.1, "val_bleu4": 0.9999}])
     again = Captioner.from_config(model.get_config())
-    fit_best(again, shapes("train", 800, seed=11), shapes("val", 64, seed=11), str(folder), epochs=8,
+    fit_best(again, shapes("train", 400, seed=11), shapes("val", 64, seed=11), str(folder), epochs=5,
              recipe=dataclasses.replace(DEMO_RECIPE, learning_rate=3e-3, val_images=64), verbose=0)
     assert read_history(folder / "history.csv") == rows and kept_epoch(folder) == kept  # nothing trained
