@@ -7,7 +7,8 @@ import numpy as np
 from keras import ops
 
 import cnn_backbones
-from showattend.data.images import as_image_list, resize_images
+from showattend.data.images import as_image_list
+from showattend.data.resize import resize_images
 from showattend.data.model_inputs import keras_inputs, model_dataset
 from showattend.decoders import Decoder, decoder_class
 from showattend.files import atomic_write

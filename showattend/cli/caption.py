@@ -40,9 +40,11 @@ def add_parser(commands):
 def caption(args):
     """Run `showattend caption` with the parsed ``args``: one line per image, figures with ``--plot``."""
     from showattend import load_captioner
-    from showattend.data import load_image
+    from showattend.data import check_image_file, load_image
     from showattend.visualize import save_attention
 
+    for path in args.images:  # a missing or non-image file is named in milliseconds, before the model loads
+        check_image_file(path)
     model = load_captioner(args.model)
     if args.plot:
         os.makedirs(args.plot, exist_ok=True)
@@ -61,12 +63,13 @@ def caption(args):
 def visualize(args):
     """Run `showattend visualize` with the parsed ``args``: one image's attention as a PNG or a GIF."""
     from showattend import load_captioner
-    from showattend.data import load_image
+    from showattend.data import check_image_file, load_image
     from showattend.visualize import attention_animation, save_attention
 
     kind = os.path.splitext(args.out)[1].lower()
     if kind not in (".png", ".gif"):
         raise ValueError(f"--out {args.out!r}: the file must end in .png (a figure) or .gif (an animation).")
+    check_image_file(args.image)
     model = load_captioner(args.model)
     # big enough for a figure, and a huge photo is still never decoded at full size
     image = load_image(args.image, min_size=tuple(max(FIGURE_PIXELS, n) for n in model.image_size))

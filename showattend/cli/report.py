@@ -24,6 +24,7 @@ def add_parser(commands):
 
 def run(args):
     """Run `showattend report` with the parsed ``args``."""
+    from showattend.data import check_image_file
     from showattend.html_view import html_report
 
     models = []
@@ -38,6 +39,8 @@ def run(args):
     if not images:
         raise ValueError(f"No image files after the model{'s' if len(models) > 1 else ''} {', '.join(models)}: "
                          "give at least one.")
+    for path in images:  # named in milliseconds, before any model loads
+        check_image_file(path)
     html_report(args.out, images, models, beam_size=args.beam, upscale=args.upscale, title=args.title)
     print(f"Wrote {args.out}: {len(images)} image{'s' if len(images) > 1 else ''} × {len(models)} "
           f"model{'s' if len(models) > 1 else ''}")

@@ -41,6 +41,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from showattend.data.pixels import orientation, pil_to_array
+from showattend.data.resize import resize_images, resize_tensor  # noqa: F401  (their old home)
 
 ACCEPTED = ("a file path, a PIL image, a uint8 array of shape (H, W), (H, W, 1|3|4) or (N, H, W, 1|3|4), "
             "or a list of these")
@@ -202,13 +203,46 @@ def decode_image(data, name, min_size=None):
     return _decode(io.BytesIO(bytes(data)), str(name), _check_min_size(min_size))
 
 
-def _decode(source, name, min_size):
-    """Decode ``source`` (a path or a binary file object) whole, under the pixel limit; errors name ``name``."""
+def check_image_file(path):
+    """Read only an image file's header: what ``load_image`` would refuse before decoding, refused now.
+
+    Checking every file this way takes milliseconds, so a command can name a missing file, a file
+    that is not an image, or one over the pixel limit before it spends seconds loading a model. A
+    file that is cut off after its header still passes: ``load_image`` names it when it decodes.
+
+    Args:
+        path: the image file (a str or os.PathLike).
+
+    Returns:
+        The image's (width, height) as its header declares it.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ImageTooLargeError: the file declares more pixels than ``max_image_pixels()``.
+        BadImageError: the file is not an image PIL can identify.
+
+    Examples:
+        >>> from PIL import Image
+        >>> Image.new("RGB", (40, 30)).save("small.png")
+        >>> check_image_file("small.png")
+        (40, 30)
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No image file at {path!r}.")
+    return _decode(path, path, None, header_only=True)
+
+
+def _decode(source, name, min_size, header_only=False):
+    """Decode ``source`` (a path or a binary file object) whole, under the pixel limit; errors name ``name``.
+    With ``header_only``, decode nothing: check the header and return (width, height)."""
     limit = max_image_pixels()
     try:
         with Image.open(source) as image:
             if image.width * image.height > limit:  # the header's size: nothing is decoded yet
                 raise _too_large(name, image.width * image.height, image.size)
+            if header_only:
+                return image.size
             if min_size is not None and image.format == "JPEG":
                 height, width = min_size
                 if orientation(image) in _TURNED:  # the stored picture is the shown one turned by 90°
@@ -335,61 +369,3 @@ def as_image_list(images, min_size=None):
             out.extend(as_image_list(item, min_size=min_size))
         return out
     raise ValueError(f"Cannot read an image from {type(images).__name__}. Accepted: {ACCEPTED}.")
-
-
-def resize_images(images, size):
-    """Resize a list of (H, W, 3) uint8 arrays to one float32 batch (N, height, width, 3) in 0..255.
-
-    The same resize (bilinear, antialiased, rounded to whole values) as the training pipeline and
-    the feature cache, so that captioning sees exactly what training saw. An image that already
-    has the size is kept as it is.
-
-    Args:
-        images: a list of uint8 arrays (H, W, 3); their sizes may differ.
-        size: (height, width) of the batch.
-
-    Returns:
-        A float32 array (N, height, width, 3) of whole values in 0..255.
-
-    Examples:
-        >>> import numpy as np
-        >>> batch = resize_images([np.zeros((10, 20, 3), np.uint8), np.full((32, 32, 3), 200, np.uint8)],
-        ...                       (32, 32))
-        >>> batch.shape, batch.dtype, batch[1, 0, 0].tolist()
-        ((2, 32, 32, 3), dtype('float32'), [200.0, 200.0, 200.0])
-    """
-    import tensorflow as tf
-
-    height, width = size
-    batch = []
-    for image in images:
-        if image.shape[:2] == (height, width):
-            batch.append(image.astype(np.float32))
-        else:
-            batch.append(np.round(resize_tensor(tf.constant(image), size).numpy()))
-    return np.stack(batch)
-
-
-def resize_tensor(image, size):
-    """Resize one (H, W, 3) image tensor to float32 (height, width, 3), bilinear with antialiasing.
-
-    The resize of ``resize_images`` and of the tf.data pipeline, as a TensorFlow op (it runs
-    inside ``tf.data`` maps); the values are clipped to 0..255 but not rounded.
-
-    Args:
-        image: an image tensor (H, W, 3) of any real dtype, values in 0..255.
-        size: (height, width) to resize to.
-
-    Returns:
-        A float32 tensor (height, width, 3).
-
-    Examples:
-        >>> import tensorflow as tf
-        >>> resized = resize_tensor(tf.fill((10, 20, 3), tf.constant(7, tf.uint8)), (32, 32))
-        >>> tuple(resized.shape), resized.dtype.name, float(resized[0, 0, 0])
-        ((32, 32, 3), 'float32', 7.0)
-    """
-    import tensorflow as tf
-
-    image = tf.image.resize(tf.cast(image, tf.float32), size, method="bilinear", antialias=True)
-    return tf.clip_by_value(image, 0.0, 255.0)

@@ -6,7 +6,7 @@ import tensorflow as tf
 
 from showattend.data import shutdown  # noqa: F401  (frees a stopped pipeline's iterator before exit)
 from showattend.data.dataset import CaptionDataset
-from showattend.data.images import resize_images
+from showattend.data.resize import resize_images
 from showattend.data.unreadable import UnreadableImages
 
 

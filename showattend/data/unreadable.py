@@ -20,7 +20,8 @@ import warnings
 import numpy as np
 
 from showattend.data.dataset import BAD_IMAGE_CHOICES
-from showattend.data.images import BadImageError, load_image, resize_images, resize_tensor
+from showattend.data.images import BadImageError, load_image
+from showattend.data.resize import resize_images, resize_tensor
 
 SHOWN = 3  # reasons named in the warning before "…"
 ADVICE = "Fix or remove the file, or pass on_bad_image='skip' to leave unreadable images out."

@@ -89,3 +89,42 @@ def test_visualize_writes_a_figure_or_an_animation(captioner, small_data, tmp_pa
     assert "must end in .png" in capsys.readouterr().err
     assert main(["visualize", str(model), str(image), "--out", str(tmp_path / "a.png"), "--reading", "sample"]) == 2
     assert "attention='hard'" in capsys.readouterr().err
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize("command", ["caption", "visualize", "report"])
+def test_image_files_are_checked_before_the_model_loads(command, tmp_path, monkeypatch, capsys):
+    import showattend
+    from tests.showattend.test_bad_input import _png_declaring
+
+    loads = []
+    monkeypatch.setattr(showattend, "load_captioner", lambda path, **kwargs: loads.append(path))
+    monkeypatch.setattr("showattend.html_view.html_report", lambda *args, **kwargs: loads.append(args))
+    good = tmp_path / "good.png"
+    Image.new("RGB", (20, 20)).save(good)
+    (tmp_path / "notes.png").write_text("not an image")
+    bomb = _png_declaring(tmp_path / "bomb.png", 20000, 20000)
+    extra = {"caption": [], "visualize": ["--out", str(tmp_path / "out.png")],
+             "report": ["--out", str(tmp_path / "out.html")]}[command]
+    for bad, message in ((tmp_path / "notes.png", "is not a readable image"), (bomb, "400,000,000 pixels"),
+                         (tmp_path / "gone.png", "No image file at")):
+        images = [str(bad)] if command == "visualize" else [str(good), str(bad)]
+        assert main([command, str(tmp_path / "model.keras"), *images, *extra]) == 2
+        err = capsys.readouterr().err
+        assert f"{str(bad)!r}" in err and message in err and "Traceback" not in err
+    assert loads == []  # no model was read: each message came first
+
+
+def test_check_image_file_reads_only_the_header(tmp_path):
+    from showattend.data import BadImageError, check_image_file, load_image
+
+    image = tmp_path / "photo.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (30, 50, 3), dtype=np.uint8)).save(image)
+    data = image.read_bytes()
+    (tmp_path / "cut.jpg").write_bytes(data[:len(data) // 2])
+    assert check_image_file(image) == (50, 30)
+    assert check_image_file(tmp_path / "cut.jpg") == (50, 30)  # cut off after its header: load_image names it
+    with pytest.raises(BadImageError, match="cut.jpg' is not a readable image: image file is truncated"):
+        load_image(tmp_path / "cut.jpg")
+    with pytest.raises(FileNotFoundError, match="gone.jpg"):
+        check_image_file(tmp_path / "gone.jpg")
