@@ -233,6 +233,12 @@ class SearchTuner(kt.Tuner):
                 model.load_weights(self._get_checkpoint_fname(hp.values["tuner/trial_id"]))
         return model
 
+    def load_model(self, trial):
+        # keras-tuner's (the trial's best epoch's weights), without Keras' warning that the checkpoint's
+        # optimizer state is skipped: the model built for it has a fresh optimizer of its own
+        with without_optimizer_state():
+            return super().load_model(trial)
+
     def on_epoch_begin(self, trial, model, epoch, logs=None):
         self._epoch_started = time.time()
 
