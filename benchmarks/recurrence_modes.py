@@ -15,8 +15,9 @@ captions of 20 words), this measures:
 3. a tiny captioner's first ``evaluate`` (tracing included) on captions of 26 words, the size the
    tests use, scanned (today) and unrolled (before).
 
-Prints a table and writes ``benchmarks/recurrence_modes.json`` (``--quick``: fewer repeats, JSON to a
-temporary folder). Never asserts timings.
+Each figure is the median, with its min and max, of ``--runs`` runs (default 3), each on a fresh
+model, the two paths' order alternating. Prints them and writes ``benchmarks/recurrence_modes.json``
+(``--quick``: one run, fewer repeats, JSON to a temporary folder). Never asserts timings.
 """
 import argparse
 import os
@@ -93,25 +94,36 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--json", default=None)
+    parser.add_argument("--runs", type=int, default=None, help="runs, each on a fresh model (default: 3; --quick: 1)")
     args = parser.parse_args(argv)
     repeats, steps = (2, 2) if args.quick else (10, 8)
+    runs = args.runs or (1 if args.quick else 3)
     vocabulary = paper_vocabulary()
-    model = paper_model(vocabulary, jit_compile=False)
     batch = next(iter(feature_batches(vocabulary, 1)))[0]
+    measured = {"unrolled": [], "scanned": []}
+    for run in range(runs):  # the order alternates, so that neither path always pays a first call's costs
+        model = paper_model(vocabulary, jit_compile=False)
+        for key in (("unrolled", "scanned") if run % 2 == 0 else ("scanned", "unrolled")):
+            trace, seconds = forward(model, batch, key == "unrolled", repeats)
+            measured[key].append({"forward_trace_seconds": trace, "forward_seconds_per_batch": seconds,
+                                  "training_seconds_per_batch": training_step(vocabulary, key == "unrolled", steps),
+                                  "tiny_evaluate_seconds": tiny_evaluate(key == "unrolled")})
+        keras.utils.clear_session()
     rows = []
-    for key, training in (("unrolled", True), ("scanned", False)):
-        trace, seconds = forward(model, batch, training, repeats)
-        rows.append({"key": key, "forward_trace_seconds": trace, "forward_seconds_per_batch": seconds,
-                     "training_seconds_per_batch": training_step(vocabulary, key == "unrolled", steps),
-                     "tiny_evaluate_seconds": tiny_evaluate(key == "unrolled")})
-    print(f"{'path':<9} {'forward trace s':>15} {'forward s/batch':>15} {'train s/batch':>13} {'tiny evaluate s':>15}")
-    for row in rows:
-        print(f"{row['key']:<9} {row['forward_trace_seconds']:>15.2f} {row['forward_seconds_per_batch']:>15.3f} "
-              f"{row['training_seconds_per_batch']:>13.3f} {row['tiny_evaluate_seconds']:>15.2f}")
+    for key, found in measured.items():
+        row = {"key": key}
+        for figure in found[0]:
+            values = [f[figure] for f in found]
+            row.update({figure: float(np.median(values)), f"{figure}_min": min(values), f"{figure}_max": max(values)})
+        rows.append(row)
+    print(f"median (min-max) over {runs} run(s), each on a fresh model")
+    for figure in measured["unrolled"][0]:
+        print(f"{figure:<28}" + "".join(f"  {row['key']} {row[figure]:.3f} ({row[figure + '_min']:.3f}-"
+                                        f"{row[figure + '_max']:.3f})" for row in rows))
     path = args.json or (os.path.join(tempfile.mkdtemp(), "recurrence_modes.json") if args.quick
                          else os.path.join(ROOT, "benchmarks", "recurrence_modes.json"))
-    write_result(path, {"rows": rows, "settings": {"batch": BATCH, "repeats": repeats, "training_steps": steps,
-                                                   "quick": args.quick}})
+    write_result(path, {"rows": rows, "runs": measured, "settings": {
+        "batch": BATCH, "runs": runs, "repeats": repeats, "training_steps": steps, "quick": args.quick}})
     print(f"wrote {path}")
 
 
