@@ -350,9 +350,9 @@ class LSTMDecoder(Decoder):
                 state, outputs = step[:2], outputs + [step]
             stacked = [ops.stack(o, axis=1) for o in zip(*outputs)]
         else:
-            # A forward pass alone (evaluation, validation loss) scans: at the paper configuration it ran
-            # as fast as the unrolled pass (0.17 s a batch of 32 captions of 20 words, either way) and
-            # traced in half the time (0.6 s against 1.2 s).
+            # A forward pass alone (evaluation, validation loss) scans: at the paper configuration it runs
+            # about as fast as the unrolled pass and traces in a third of the time (docs/scale.md, from
+            # benchmarks/recurrence_modes.py).
             # keras.ops.scan on TensorFlow needs the per-step outputs to mirror the carry, so the
             # carry holds every output of a step and the step reads only h and c from it.
             def body(carry, embedded_t):
