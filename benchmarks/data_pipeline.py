@@ -94,9 +94,14 @@ def write_photos(folder, count, seed):
     return paths, [os.path.getsize(p) for p in paths]
 
 
+def synthetic_vocabulary(size=VOCABULARY_SIZE):
+    """A vocabulary of ``size`` words in all: ``w0``, ``w1``, … and the 4 special tokens."""
+    return Vocabulary([f"w{i}" for i in range(size - 4)])
+
+
 def synthetic_captions(paths, seed):
     """A 10,000-word vocabulary and one caption of exactly ``WORDS`` of its words per image."""
-    vocabulary = Vocabulary([f"w{i}" for i in range(VOCABULARY_SIZE - 4)])  # + the 4 special tokens
+    vocabulary = synthetic_vocabulary()
     words = np.array(vocabulary.words[4:])
     rng = np.random.default_rng(seed)
     captions = [[" ".join(rng.choice(words, WORDS))] for _ in paths]

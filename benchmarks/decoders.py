@@ -247,11 +247,11 @@ def transformer_flops(layers, beam=None, regions=196, dim=512, width=512, ff_wid
 
 def paper_part(args):
     import tensorflow as tf
-    from benchmarks.data_pipeline import StepTimer
+    from benchmarks.data_pipeline import StepTimer, synthetic_vocabulary
     from benchmarks.paper_config import BATCH, CHANNELS, GRID, flops_per_image, matmul_gflops
     from showattend.decoders import paper_config
 
-    vocabulary = Vocabulary([f"w{i}" for i in range(args.vocabulary - 4)])
+    vocabulary = synthetic_vocabulary(args.vocabulary)
     limit = matmul_gflops(args.matmul_seconds) * 1e9
     features = np.random.default_rng(1).normal(size=(BATCH, *GRID, CHANNELS)).astype(np.float32).clip(0, None)
 

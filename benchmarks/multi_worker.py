@@ -46,12 +46,13 @@ def worker(index, ports, steps, warmup_steps):
     import keras
     import numpy as np
 
+    from data_pipeline import synthetic_vocabulary
     from paper_config import CHANNELS, GRID, WORDS
-    from showattend import Captioner, Vocabulary
+    from showattend import Captioner
     from showattend.decoders import paper_config
     from showattend.distribution import distributed_train_step
 
-    vocabulary = Vocabulary([f"w{i}" for i in range(10_000 - 4)])
+    vocabulary = synthetic_vocabulary()
     with strategy.scope():
         keras.utils.set_random_seed(0)
         model = Captioner("vgg16", vocabulary, image_size=(224, 224), train_backbone=False, max_length=WORDS, seed=0,

@@ -31,15 +31,10 @@ import tensorflow as tf
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
-from benchmarks.data_pipeline import StepTimer  # noqa: E402
+from benchmarks.data_pipeline import StepTimer, synthetic_vocabulary  # noqa: E402
 from benchmarks.paper_config import BATCH, feature_batches, paper_model  # noqa: E402
 from showattend import Captioner  # noqa: E402
-from showattend.text import Vocabulary  # noqa: E402
 from record import write_result  # noqa: E402
-
-
-def paper_vocabulary():
-    return Vocabulary([f"w{i}" for i in range(10_000 - 4)])
 
 
 def finish(outputs):
@@ -75,7 +70,7 @@ def training_step(vocabulary, unroll, steps):
 def tiny_evaluate(unroll):
     """Seconds of a tiny captioner's first ``evaluate`` (tracing included) on 26-word captions."""
     keras.utils.set_random_seed(0)
-    vocabulary = Vocabulary([f"w{i}" for i in range(30)])
+    vocabulary = synthetic_vocabulary(34)
     model = Captioner("small_vgg", vocabulary, embed_dim=16, units=32, attention_dim=16, max_length=25, seed=0)
     model.compile(optimizer="adam")
     if unroll:  # the decoder as it was: unrolled whenever the steps were known
@@ -98,7 +93,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     repeats, steps = (2, 2) if args.quick else (10, 8)
     runs = args.runs or (1 if args.quick else 3)
-    vocabulary = paper_vocabulary()
+    vocabulary = synthetic_vocabulary()
     batch = next(iter(feature_batches(vocabulary, 1)))[0]
     measured = {"unrolled": [], "scanned": []}
     for run in range(runs):  # the order alternates, so that neither path always pays a first call's costs
